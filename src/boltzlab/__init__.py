@@ -1,0 +1,28 @@
+"""boltzlab: energy-based models studied as physical systems.
+
+Quick tour::
+
+    import boltzlab as bl
+    rbm = bl.BinaryRBM(weights=W, visible_bias=a, hidden_bias=b)   # W: (n_visible, n_hidden)
+    rbm.energy(v, h); rbm.free_energy(v)
+    v, h = rbm.sample(1000, steps=100, beta=1.0, seed=0)
+    bl.exact_log_z(rbm)
+    model = bl.load_model("run/checkpoint.pt")                     # or an .npz
+"""
+
+from . import units
+from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
+                     ShapeError)
+from .models import RBM, BinaryRBM, EnergyModel, SpinRBM
+from .partition import exact_log_likelihood, exact_log_prob, exact_log_z, visible_distribution
+from .random import Rng
+from .sampling import block_gibbs
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "units", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
+    "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution",
+    "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
+    "ShapeError",
+]

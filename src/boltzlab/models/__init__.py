@@ -1,0 +1,26 @@
+"""Energy functions built from unit types: RBMs of any layer pair (fully visible BMs follow)."""
+
+from typing import Any
+
+import torch
+
+from ..errors import CheckpointError
+from ..units import layer_from_config
+from .base import EnergyModel
+from .rbm import RBM, BinaryRBM, SpinRBM
+
+__all__ = ["EnergyModel", "RBM", "BinaryRBM", "SpinRBM", "model_from_config"]
+
+
+def model_from_config(config: dict[str, Any]) -> EnergyModel:
+    """Rebuild an (uninitialised) model of the right structure from ``model.config()``."""
+    cls = config.get("class")
+    try:
+        if cls == "RBM":
+            return RBM(layer_from_config(config["visible"]), layer_from_config(config["hidden"]))
+        if cls in ("BinaryRBM", "SpinRBM"):
+            shape = (config["visible"]["n_units"], config["hidden"]["n_units"])
+            return {"BinaryRBM": BinaryRBM, "SpinRBM": SpinRBM}[cls](torch.zeros(shape))
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"the model description in the file is incomplete: {exc}") from None
+    raise CheckpointError(f"unknown model class {cls!r} in the file")

@@ -1,0 +1,56 @@
+"""The small interface shared by every energy-based model of the toolkit.
+
+A model has a *visible* layer (the data live there), an unnormalised log-density of the visible
+configurations at inverse temperature beta, ``-free_energy(v, beta)``, and a sampler.  Exact enumeration,
+log-likelihoods, training and checkpoints are written against this interface only.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .._tensor import as_tensor
+from ..units.base import Layer
+
+
+class EnergyModel(nn.Module, ABC):
+    """Base class of Boltzmann machines (RBMs of any unit types, fully visible BMs)."""
+
+    visible: Layer
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def n_visible(self) -> int:
+        return self.visible.n_units
+
+    @abstractmethod
+    def free_energy(self, v: Any, beta: float = 1.0) -> torch.Tensor:
+        """Effective energy -ln sum_h exp(-beta E(v, h)) per sample (eq. 8 at beta); shape ``(batch,)``."""
+
+    @abstractmethod
+    def enumerable_marginals(self) -> list[tuple[Layer, Callable[[torch.Tensor, float], torch.Tensor]]]:
+        """Pairs (layer, free energy of that layer's states) that exact enumeration may sum over."""
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """Non-tensor description from which :func:`boltzlab.models.model_from_config` rebuilds the model."""
+
+    def visible_tensor(self, v: Any, name: str = "v", validate: bool = True) -> torch.Tensor:
+        """Convert user input to a visible-state tensor of the model's dtype and device, checking its domain."""
+        t = as_tensor(v, dtype=self.dtype, device=self.device, name=name)
+        if t.dim() == 1:
+            t = t.unsqueeze(0)
+        if validate:
+            self.visible.validate(t, name)
+        return t

@@ -1,0 +1,215 @@
+"""Restricted Boltzmann machines built from two layers of any unit types and a coupling matrix.
+
+Energy (../shared/papers/energy-based-models-theory.md, eq. 16, generalised to any unit type):
+
+    E(v, h) = E_vis(v) + E_hid(h) - (phi(v) - v_hat)^T W (phi(h) - h_hat)
+
+with E_vis(v) = -b.v and E_hid(h) = -c.h for binary or spin units.  The centering offsets v_hat, h_hat are
+buffers (not learnt); they change the parametrisation, not the family of distributions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .._tensor import as_tensor
+from ..errors import ShapeError
+from ..random import Rng, as_rng
+from ..units import BinaryLayer, Layer, SpinLayer
+from .base import EnergyModel
+
+
+class RBM(EnergyModel):
+    """An RBM with arbitrary visible and hidden unit types.
+
+    Parameters
+    ----------
+    visible, hidden : Layer
+        The two layers (they own their biases and any other per-unit parameters).
+    weights : (visible.n_features, hidden.n_features) array, default zeros.
+    visible_offset, hidden_offset : centering offsets v_hat, h_hat of eq. (16), default zero.
+    """
+
+    def __init__(self, visible: Layer, hidden: Layer, weights: Any = None, visible_offset: Any = None,
+                 hidden_offset: Any = None) -> None:
+        super().__init__()
+        self.visible = visible
+        self.hidden = hidden
+        dtype, device = visible.dtype, visible.device
+        shape = (visible.n_features, hidden.n_features)
+        if weights is None:
+            w = torch.zeros(shape, dtype=dtype, device=device)
+        else:
+            w = as_tensor(weights, dtype=dtype, device=device, name="weights")
+            if tuple(w.shape) != shape:
+                raise ShapeError(f"weights have shape {tuple(w.shape)}; expected (n_visible, n_hidden) = {shape}")
+        self.weights = nn.Parameter(w.clone())
+        self.register_buffer("visible_offset", self._offset(visible_offset, shape[0], "visible_offset"))
+        self.register_buffer("hidden_offset", self._offset(hidden_offset, shape[1], "hidden_offset"))
+
+    def _offset(self, x: Any, n: int, name: str) -> torch.Tensor:
+        if x is None:
+            return torch.zeros(n, dtype=self.visible.dtype, device=self.visible.device)
+        t = as_tensor(x, dtype=self.visible.dtype, device=self.visible.device, name=name).reshape(-1)
+        if t.numel() != n:
+            raise ShapeError(f"{name} has {t.numel()} entries; expected {n}")
+        return t.clone()
+
+    # ----------------------------------------------------------------- description
+    @property
+    def n_hidden(self) -> int:
+        return self.hidden.n_units
+
+    @property
+    def centered(self) -> bool:
+        return bool(self.visible_offset.any() or self.hidden_offset.any())
+
+    def config(self) -> dict[str, Any]:
+        return {"class": "RBM", "visible": self.visible.config(), "hidden": self.hidden.config()}
+
+    def extra_repr(self) -> str:
+        return f"{self.visible.type_name}({self.n_visible}) x {self.hidden.type_name}({self.n_hidden})"
+
+    # ----------------------------------------------------------------- couplings
+    def input_hidden(self, fv: torch.Tensor) -> torch.Tensor:
+        """I_h = W^T (phi(v) - v_hat), from visible features ``fv``."""
+        return (fv - self.visible_offset) @ self.weights
+
+    def input_visible(self, fh: torch.Tensor) -> torch.Tensor:
+        """I_v = W (phi(h) - h_hat), from hidden features ``fh``."""
+        return (fh - self.hidden_offset) @ self.weights.t()
+
+    # ----------------------------------------------------------------- energies
+    def energy(self, v: Any, h: Any) -> torch.Tensor:
+        """E(v, h) per sample (eq. 16)."""
+        v = self.visible_tensor(v, "v")
+        h = self._hidden_tensor(h)
+        fv, fh = self.visible.features(v), self.hidden.features(h)
+        coupling = ((fv - self.visible_offset) @ self.weights * (fh - self.hidden_offset)).sum(-1)
+        return self.visible.energy(v) + self.hidden.energy(h) - coupling
+
+    def free_energy(self, v: Any, beta: float = 1.0) -> torch.Tensor:
+        """-ln sum_h exp(-beta E(v, h)) in closed form (eq. 22, keeping the constant v_hat^T W h_hat)."""
+        return self._free_energy_visible(self.visible_tensor(v, "v"), beta)
+
+    def free_energy_hidden(self, h: Any, beta: float = 1.0) -> torch.Tensor:
+        """-ln sum_v exp(-beta E(v, h)): the effective energy of the hidden layer."""
+        return self._free_energy_hidden(self._hidden_tensor(h), beta)
+
+    def _free_energy_visible(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        fv = self.visible.features(v) - self.visible_offset
+        w_hhat = self.weights @ self.hidden_offset
+        return (beta * (self.visible.energy(v) + fv @ w_hhat)
+                - self.hidden.log_partition(fv @ self.weights, beta))
+
+    def _free_energy_hidden(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        fh = self.hidden.features(h) - self.hidden_offset
+        vhat_w = self.visible_offset @ self.weights
+        return (beta * (self.hidden.energy(h) + fh @ vhat_w)
+                - self.visible.log_partition(fh @ self.weights.t(), beta))
+
+    def enumerable_marginals(self) -> list[tuple[Layer, Callable[[torch.Tensor, float], torch.Tensor]]]:
+        return [(self.visible, self._free_energy_visible), (self.hidden, self._free_energy_hidden)]
+
+    def _hidden_tensor(self, h: Any) -> torch.Tensor:
+        t = as_tensor(h, dtype=self.dtype, device=self.device, name="h")
+        if t.dim() == 1:
+            t = t.unsqueeze(0)
+        self.hidden.validate(t, "h")
+        return t
+
+    # ----------------------------------------------------------------- conditionals
+    def mean_hidden(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """E[phi(h) | v] (eq. 21 for binary units)."""
+        return self.hidden.mean(self.input_hidden(self.visible.features(v)), beta)
+
+    def mean_visible(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """E[phi(v) | h] (eq. 20 for binary units)."""
+        return self.visible.mean(self.input_visible(self.hidden.features(h)), beta)
+
+    @torch.no_grad()
+    def sample_hidden(self, v: torch.Tensor, beta: float = 1.0, rng: Rng | int | None = None) -> torch.Tensor:
+        return self.hidden.sample_(self.input_hidden(self.visible.features(v)), beta, as_rng(rng, v.device))
+
+    @torch.no_grad()
+    def sample_visible(self, h: torch.Tensor, beta: float = 1.0, rng: Rng | int | None = None) -> torch.Tensor:
+        return self.visible.sample_(self.input_visible(self.hidden.features(h)), beta, as_rng(rng, h.device))
+
+    # ----------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(self, n_samples: int, steps: int = 100, beta: float = 1.0, seed: int | None = None, *,
+               init: Any = None, rng: Rng | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block Gibbs sampling from random starts (or from ``init``); returns ``(v, h)``.
+
+        Each step draws h ~ p(h | v) then v ~ p(v | h) at inverse temperature ``beta``.
+        """
+        from ..sampling.gibbs import block_gibbs
+        rng = rng if rng is not None else Rng(seed, self.device)
+        v0 = self.visible.random_state(int(n_samples), rng) if init is None else self.visible_tensor(init, "init")
+        return block_gibbs(self, v0, steps, beta=beta, rng=rng)
+
+    # ----------------------------------------------------------------- centering
+    @torch.no_grad()
+    def set_offsets(self, visible_offset: torch.Tensor | None = None,
+                    hidden_offset: torch.Tensor | None = None) -> None:
+        """Move the centering offsets and reparametrise the biases so that p(v, h) is unchanged.
+
+        With v_hat -> v_hat', the hidden bias absorbs W^T (v_hat' - v_hat); with h_hat -> h_hat', the
+        visible bias absorbs W (h_hat' - h_hat) (Montavon & Mueller 2012; Melchior et al. 2016).  Only
+        layers whose self-energy has a linear bias (all unit types here) can absorb the shift.
+        """
+        w = self.weights
+        if visible_offset is not None:
+            dv = visible_offset.to(w) - self.visible_offset
+            self.hidden.bias.add_(dv @ w)
+            self.visible_offset.add_(dv)
+        if hidden_offset is not None:
+            dh = hidden_offset.to(w) - self.hidden_offset
+            self.visible.bias.add_(w @ dh)
+            self.hidden_offset.add_(dh)
+
+
+def _layer_pair(cls: type[Layer], weights: Any, visible_bias: Any, hidden_bias: Any,
+                dtype: torch.dtype | None, device: Any) -> tuple[Layer, Layer, torch.Tensor]:
+    w = as_tensor(weights, dtype=dtype or torch.get_default_dtype(), device=device, name="weights")
+    if w.dim() != 2:
+        raise ShapeError(f"weights must be a matrix (n_visible, n_hidden); got shape {tuple(w.shape)}")
+    nv, nh = w.shape
+    return (cls(nv, visible_bias, dtype=w.dtype, device=w.device),
+            cls(nh, hidden_bias, dtype=w.dtype, device=w.device), w)
+
+
+class BinaryRBM(RBM):
+    """RBM with binary {0,1} visible and hidden units (eq. 16).
+
+    ``BinaryRBM(weights=W, visible_bias=a, hidden_bias=b)`` with W of shape (n_visible, n_hidden);
+    tensors or NumPy arrays.  ``BinaryRBM.initialize(n_visible, n_hidden)`` draws W ~ N(0, sigma^2).
+    """
+
+    layer_type: type[Layer] = BinaryLayer
+
+    def __init__(self, weights: Any, visible_bias: Any = None, hidden_bias: Any = None, *,
+                 visible_offset: Any = None, hidden_offset: Any = None, dtype: torch.dtype | None = None,
+                 device: Any = None) -> None:
+        vis, hid, w = _layer_pair(self.layer_type, weights, visible_bias, hidden_bias, dtype, device)
+        super().__init__(vis, hid, w, visible_offset, hidden_offset)
+
+    @classmethod
+    def initialize(cls, n_visible: int, n_hidden: int, weight_std: float = 0.01, seed: int | None = None,
+                   *, dtype: torch.dtype | None = None, device: Any = None) -> "BinaryRBM":
+        """W ~ N(0, weight_std^2), zero biases (use ``model.visible.init_from_data`` for data means)."""
+        g = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        w = torch.randn(n_visible, n_hidden, generator=g, dtype=torch.float64) * weight_std
+        return cls(w.to(dtype or torch.get_default_dtype()), dtype=dtype, device=device)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "class": type(self).__name__}
+
+
+class SpinRBM(BinaryRBM):
+    """RBM with Ising spin {-1,+1} visible and hidden units; same constructor as :class:`BinaryRBM`."""
+
+    layer_type = SpinLayer

@@ -1,0 +1,66 @@
+"""Ising spins s in {-1, +1}: p(s | I) ∝ exp(beta s (I + b))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import DomainError
+from ..random import Rng
+from .base import Layer
+from .binary import _param
+
+
+class SpinLayer(Layer):
+    """Units s in {-1, +1} with self-energy -b.s; <s | I> = tanh(beta (I + b))."""
+
+    type_name = "spin"
+
+    def __init__(self, n_units: int, bias: Any = None, *, dtype: torch.dtype | None = None,
+                 device: Any = None) -> None:
+        super().__init__(n_units)
+        self.bias = _param(bias, self.n_units, dtype, device, "bias")
+
+    @property
+    def unit_values(self) -> torch.Tensor:
+        return torch.tensor([-1.0, 1.0], dtype=self.dtype)
+
+    def _field(self, inputs: torch.Tensor, beta: float) -> torch.Tensor:
+        return beta * (inputs + self.bias)
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        return -(x @ self.bias)
+
+    def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """sum_i ln(2 cosh z_i), evaluated as |z| + softplus(-2|z|) + ln 2 (no overflow)."""
+        z = self._field(inputs, beta).abs()
+        return (z + F.softplus(-2 * z) + math.log(2.0)).sum(-1)
+
+    def mean(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        return torch.tanh(self._field(inputs, beta))
+
+    def variance(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        return 1 - self.mean(inputs, beta) ** 2
+
+    def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
+        inputs.add_(self.bias.detach()).mul_(2.0 * beta).sigmoid_()  # p(s = +1) = sigmoid(2z)
+        rng.bernoulli_(inputs, inputs)
+        return inputs.mul_(2.0).sub_(1.0)
+
+    def random_state(self, n: int, rng: Rng) -> torch.Tensor:
+        p = torch.full((n, self.n_units), 0.5, dtype=self.dtype, device=self.device)
+        return rng.bernoulli_(p, p).mul_(2.0).sub_(1.0)
+
+    def validate(self, x: torch.Tensor, name: str = "data") -> None:
+        self._check_shape(x, name)
+        self._check_finite(x, name)
+        if not bool(((x == -1) | (x == 1)).all()):
+            raise DomainError(f"{name} holds values other than -1 and +1, which spin units cannot take")
+
+    @torch.no_grad()
+    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
+        self.bias.copy_(torch.atanh(data.to(self.dtype).mean(0).clamp(-1 + eps, 1 - eps)))
