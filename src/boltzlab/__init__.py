@@ -13,7 +13,8 @@ Quick tour::
 from . import units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
-from .models import RBM, BinaryRBM, EnergyModel, SpinRBM
+from .io import load_model, save_model
+from .models import RBM, BinaryRBM, EnergyModel, SpinRBM, make_rbm
 from .partition import exact_log_likelihood, exact_log_prob, exact_log_z, visible_distribution
 from .random import Rng
 from .sampling import block_gibbs
@@ -21,7 +22,7 @@ from .sampling import block_gibbs
 __version__ = "0.1.0"
 
 __all__ = [
-    "units", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
+    "units", "load_model", "save_model", "make_rbm", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
     "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",

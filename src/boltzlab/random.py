@@ -70,13 +70,21 @@ class Rng:
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
-        return {"torch": self.generator.get_state(),
-                "bits": None if self._bits is None else self._bits.state}
+        """Plain-Python/tensor state (safe for ``torch.load(weights_only=True)``)."""
+        bits = None
+        if self._bits is not None:
+            st = self._bits.state
+            bits = {"state": [int(x) for x in st["state"]["state"]],
+                    "has_uint32": int(st["has_uint32"]), "uinteger": int(st["uinteger"])}
+        return {"torch": self.generator.get_state().cpu(), "bits": bits}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["torch"])
-        if self._bits is not None and state.get("bits") is not None:
-            self._bits.state = state["bits"]
+        bits = state.get("bits")
+        if self._bits is not None and bits is not None:
+            self._bits.state = {"bit_generator": "SFC64",
+                                "state": {"state": np.array(bits["state"], dtype=np.uint64)},
+                                "has_uint32": bits["has_uint32"], "uinteger": bits["uinteger"]}
 
 
 def as_rng(rng: Rng | int | None, device: torch.device | str = "cpu") -> Rng:

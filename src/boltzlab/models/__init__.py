@@ -7,9 +7,9 @@ import torch
 from ..errors import CheckpointError
 from ..units import layer_from_config
 from .base import EnergyModel
-from .rbm import RBM, BinaryRBM, SpinRBM
+from .rbm import RBM, BinaryRBM, SpinRBM, make_rbm
 
-__all__ = ["EnergyModel", "RBM", "BinaryRBM", "SpinRBM", "model_from_config"]
+__all__ = ["EnergyModel", "RBM", "BinaryRBM", "SpinRBM", "make_rbm", "model_from_config"]
 
 
 def model_from_config(config: dict[str, Any]) -> EnergyModel:

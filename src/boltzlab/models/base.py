@@ -34,9 +34,20 @@ class EnergyModel(nn.Module, ABC):
     def n_visible(self) -> int:
         return self.visible.n_units
 
-    @abstractmethod
     def free_energy(self, v: Any, beta: float = 1.0) -> torch.Tensor:
-        """Effective energy -ln sum_h exp(-beta E(v, h)) per sample (eq. 8 at beta); shape ``(batch,)``."""
+        """Effective energy -ln sum_h exp(-beta E(v, h)) per sample (eq. 8 at beta); shape ``(batch,)``.
+
+        ``v`` may be a tensor or array; it is checked against the visible units' domain.
+        """
+        return self.visible_free_energy(self.visible_tensor(v, "v"), beta)
+
+    @abstractmethod
+    def visible_free_energy(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """:meth:`free_energy` for a tensor already in the model's dtype and domain (no checks; hot path)."""
+
+    @abstractmethod
+    def sample_chains(self, v: torch.Tensor, steps: int, beta: float, rng) -> torch.Tensor:
+        """Advance Markov chains with visible states ``v`` by ``steps`` sweeps; return the new visible states."""
 
     @abstractmethod
     def enumerable_marginals(self) -> list[tuple[Layer, Callable[[torch.Tensor, float], torch.Tensor]]]:

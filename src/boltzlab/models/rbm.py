@@ -91,15 +91,12 @@ class RBM(EnergyModel):
         coupling = ((fv - self.visible_offset) @ self.weights * (fh - self.hidden_offset)).sum(-1)
         return self.visible.energy(v) + self.hidden.energy(h) - coupling
 
-    def free_energy(self, v: Any, beta: float = 1.0) -> torch.Tensor:
-        """-ln sum_h exp(-beta E(v, h)) in closed form (eq. 22, keeping the constant v_hat^T W h_hat)."""
-        return self._free_energy_visible(self.visible_tensor(v, "v"), beta)
-
     def free_energy_hidden(self, h: Any, beta: float = 1.0) -> torch.Tensor:
         """-ln sum_v exp(-beta E(v, h)): the effective energy of the hidden layer."""
         return self._free_energy_hidden(self._hidden_tensor(h), beta)
 
-    def _free_energy_visible(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    def visible_free_energy(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """-ln sum_h exp(-beta E(v, h)) in closed form (eq. 22, keeping the constant v_hat^T W h_hat)."""
         fv = self.visible.features(v) - self.visible_offset
         w_hhat = self.weights @ self.hidden_offset
         return (beta * (self.visible.energy(v) + fv @ w_hhat)
@@ -112,7 +109,7 @@ class RBM(EnergyModel):
                 - self.visible.log_partition(fh @ self.weights.t(), beta))
 
     def enumerable_marginals(self) -> list[tuple[Layer, Callable[[torch.Tensor, float], torch.Tensor]]]:
-        return [(self.visible, self._free_energy_visible), (self.hidden, self._free_energy_hidden)]
+        return [(self.visible, self.visible_free_energy), (self.hidden, self._free_energy_hidden)]
 
     def _hidden_tensor(self, h: Any) -> torch.Tensor:
         t = as_tensor(h, dtype=self.dtype, device=self.device, name="h")
@@ -151,7 +148,19 @@ class RBM(EnergyModel):
         v0 = self.visible.random_state(int(n_samples), rng) if init is None else self.visible_tensor(init, "init")
         return block_gibbs(self, v0, steps, beta=beta, rng=rng)
 
+    def sample_chains(self, v: torch.Tensor, steps: int, beta: float, rng: Rng) -> torch.Tensor:
+        from ..sampling.gibbs import block_gibbs
+        return block_gibbs(self, v, steps, beta, rng)[0]
+
     # ----------------------------------------------------------------- centering
+    @torch.no_grad()
+    def update_offsets(self, batch: torch.Tensor, rate: float) -> None:
+        """Move v_hat, h_hat a fraction ``rate`` towards the batch means of phi(v) and E[phi(h) | v]."""
+        fv = self.visible.features(batch)
+        mean_h = self.mean_hidden(batch).mean(0)
+        self.set_offsets(self.visible_offset + rate * (fv.mean(0) - self.visible_offset),
+                         self.hidden_offset + rate * (mean_h - self.hidden_offset))
+
     @torch.no_grad()
     def set_offsets(self, visible_offset: torch.Tensor | None = None,
                     hidden_offset: torch.Tensor | None = None) -> None:
@@ -170,6 +179,14 @@ class RBM(EnergyModel):
             dh = hidden_offset.to(w) - self.hidden_offset
             self.visible.bias.add_(w @ dh)
             self.hidden_offset.add_(dh)
+
+
+def _gaussian_weights(n_visible: int, n_hidden: int, std: float, seed: int | None,
+                      dtype: torch.dtype | None) -> torch.Tensor:
+    """W ~ N(0, std^2), drawn in float64 on the CPU so that every dtype and device gets the same matrix."""
+    g = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    w = torch.randn(n_visible, n_hidden, generator=g, dtype=torch.float64) * std
+    return w.to(dtype or torch.get_default_dtype())
 
 
 def _layer_pair(cls: type[Layer], weights: Any, visible_bias: Any, hidden_bias: Any,
@@ -201,9 +218,7 @@ class BinaryRBM(RBM):
     def initialize(cls, n_visible: int, n_hidden: int, weight_std: float = 0.01, seed: int | None = None,
                    *, dtype: torch.dtype | None = None, device: Any = None) -> "BinaryRBM":
         """W ~ N(0, weight_std^2), zero biases (use ``model.visible.init_from_data`` for data means)."""
-        g = torch.Generator().manual_seed(0 if seed is None else int(seed))
-        w = torch.randn(n_visible, n_hidden, generator=g, dtype=torch.float64) * weight_std
-        return cls(w.to(dtype or torch.get_default_dtype()), dtype=dtype, device=device)
+        return cls(_gaussian_weights(n_visible, n_hidden, weight_std, seed, dtype), dtype=dtype, device=device)
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "class": type(self).__name__}
@@ -213,3 +228,19 @@ class SpinRBM(BinaryRBM):
     """RBM with Ising spin {-1,+1} visible and hidden units; same constructor as :class:`BinaryRBM`."""
 
     layer_type = SpinLayer
+
+
+def make_rbm(n_visible: int, n_hidden: int, visible: str = "binary", hidden: str = "binary", *,
+             weight_std: float = 0.01, seed: int | None = 0, dtype: torch.dtype = torch.float32,
+             device: Any = None) -> RBM:
+    """An RBM of the named unit types with W ~ N(0, weight_std^2) and zero biases."""
+    from ..units import Layer
+    for kind in (visible, hidden):
+        if kind not in Layer.registry:
+            raise ShapeError(f"unknown unit type {kind!r}; known: {', '.join(sorted(Layer.registry))}")
+    w = _gaussian_weights(n_visible, n_hidden, weight_std, seed, dtype)
+    if visible == hidden and visible in ("binary", "spin"):
+        return (BinaryRBM if visible == "binary" else SpinRBM)(w, dtype=dtype, device=device)
+    vis = Layer.registry[visible](n_visible, dtype=dtype, device=device)
+    hid = Layer.registry[hidden](n_hidden, dtype=dtype, device=device)
+    return RBM(vis, hid, w.to(device) if device is not None else w)

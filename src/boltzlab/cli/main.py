@@ -1,0 +1,50 @@
+"""Entry point of the ``boltzlab`` command.
+
+Every user error (missing or corrupt file, wrong shape, value outside a unit's domain, NaN, invalid
+hyperparameter) ends with one line ``boltzlab: error: ...`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import BoltzlabError
+from . import demo, model_cmds, reproduce, train
+from .common import Parser
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="boltzlab", description="Boltzmann machines studied as physical systems: train, "
+                                                 "sample, evaluate and analyse them.")
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"boltzlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    train.register(sub)
+    model_cmds.register(sub)
+    demo.register(sub)
+    reproduce.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BoltzlabError as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"boltzlab: error: {msg}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+        print(f"boltzlab: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("boltzlab: interrupted; the last checkpoint written is intact", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Read a numeric array from a file in any of the formats the toolkit accepts.
+
+The format is recognised from the file's first bytes, with the name as a tie-breaker:
+
+* ``.npy`` (magic ``\\x93NUMPY``), loaded without pickles;
+* ``.npz`` (a zip archive): the array named ``key``, else the only array, else the one named ``data``;
+* IDX (MNIST format, gzipped or not), see :func:`~boltzlab.data.idx.read_idx`;
+* text (``.csv``, ``.txt``, ``.tsv``, ``.dat``, or any other plain-text file, also gzipped when the
+  name ends in ``.gz``): numbers separated by commas or by whitespace, one row per line, ``#`` comments
+  and blank lines ignored, and a single non-numeric header line skipped;
+* a directory holding MNIST files: its images (see :func:`~boltzlab.data.idx.load_mnist`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .idx import is_idx_header, load_mnist, mnist_files, read_idx
+
+__all__ = ["read_array"]
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+_GZIP_MAGIC = b"\x1f\x8b"
+_TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _check_numeric(arr: np.ndarray, path: Path, what: str = "") -> np.ndarray:
+    where = f"{path}{what}"
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{where}: not a real numeric array (dtype {arr.dtype})")
+    if arr.size == 0:
+        raise DataError(f"{where}: empty array (shape {arr.shape})")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise DataError(f"{where}: contains NaN or infinite values")
+    return arr
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({_one_line(exc)})") from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{path}: not a .npy file")
+    return _check_numeric(arr, path)
+
+
+def _read_npz(path: Path, key: str | None) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            if key is not None:
+                if key not in keys:
+                    raise DataError(f"{path}: no array named {key!r} (arrays: {', '.join(keys) or 'none'})")
+                chosen = key
+            elif len(keys) == 1:
+                chosen = keys[0]
+            elif "data" in keys:
+                chosen = "data"
+            elif not keys:
+                raise DataError(f"{path}: the .npz archive holds no arrays")
+            else:
+                raise DataError(f"{path}: holds several arrays ({', '.join(keys)}); name one with key=")
+            arr = npz[chosen]
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({_one_line(exc)})") from None
+    return _check_numeric(arr, path, f"[{chosen}]")
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_text(text: str, path: Path) -> np.ndarray:
+    lines = text.splitlines()
+    first = None
+    for i, line in enumerate(lines):
+        stripped = line.split("#", 1)[0].strip()
+        if stripped:
+            first = (i, stripped)
+            break
+    if first is None:
+        raise DataError(f"{path}: contains no data")
+    index, line = first
+    delimiter = "," if "," in line else None
+    tokens = [t.strip() for t in line.split(delimiter)]
+    skip = index + 1 if not all(_is_number(t) for t in tokens) else 0  # one header line
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data" is reported below
+            arr = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip, comments="#",
+                             dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a numeric table ({_one_line(exc)})") from None
+    if arr.size == 0:
+        raise DataError(f"{path}: contains no data" + (" after the header line" if skip else ""))
+    return _check_numeric(arr, path)
+
+
+def _read_text(path: Path, raw: bytes) -> np.ndarray:
+    if b"\x00" in raw[:4096]:
+        raise DataError(f"{path}: unrecognised binary format (expected .npy, .npz, IDX or numeric text)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file (not valid UTF-8) and not .npy, .npz or IDX") from None
+    return _parse_text(text, path)
+
+
+def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
+    """Read a numeric array from a ``.npy``/``.npz``/text/IDX file or an MNIST directory.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (format recognised from its content, see the module docstring), or a directory that
+        holds MNIST IDX files.
+    key : str, optional
+        For ``.npz``: the array to read; without it the archive's only array, or else the one named
+        ``"data"``, is read.  For an MNIST directory: the split, ``"train"`` or ``"test"``; without it
+        the training images when present, else the test images.  Ignored for other formats.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array: as stored for ``.npy``/``.npz``/IDX, ``float64`` of shape ``(rows, columns)`` for
+        text, ``uint8`` ``(n, h, w)`` for an MNIST directory.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable, corrupt, empty, not numeric (object, string or complex
+        arrays, text that does not parse as numbers), contains NaN or infinities, or is an ``.npz``
+        whose array cannot be chosen (the message lists its keys).
+    ConfigError
+        If ``key`` names an MNIST split other than "train" or "test".
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _read_mnist_dir(path, key)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    suffix = path.suffix.lower()
+    head = raw[:8]
+    if head.startswith(_NPY_MAGIC):
+        return _read_npy(path)
+    if head.startswith(_ZIP_MAGICS):
+        return _read_npz(path, key)
+    if suffix == ".npy":
+        raise DataError(f"{path}: not a .npy file (bad magic number)")
+    if suffix == ".npz":
+        raise DataError(f"{path}: not an .npz file (not a zip archive)")
+    if is_idx_header(head):
+        return _check_numeric(read_idx(path), path)
+    if head.startswith(_GZIP_MAGIC):
+        try:
+            with gzip.open(io.BytesIO(raw)) as f:
+                inner = f.read(4)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: corrupt gzip stream ({_one_line(exc)})") from None
+        if is_idx_header(inner):
+            return _check_numeric(read_idx(path), path)
+        inner_suffix = Path(path.stem).suffix.lower()
+        if inner_suffix in _TEXT_SUFFIXES:
+            try:
+                text = gzip.decompress(raw)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise DataError(f"{path}: corrupt gzip stream ({_one_line(exc)})") from None
+            return _read_text(path, text)
+        raise DataError(f"{path}: gzip file holds neither IDX data nor a .csv/.txt table")
+    return _read_text(path, raw)
+
+
+def _read_mnist_dir(directory: Path, key: str | None) -> np.ndarray:
+    if key is None:
+        train, _ = mnist_files(directory, "train")
+        test, _ = mnist_files(directory, "test")
+        if train is None and test is None:
+            raise DataError(f"{directory}: a directory without MNIST images (looked for "
+                            "train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz])")
+        split = "train" if train is not None else "test"
+    elif key in ("train", "test"):
+        split = key
+    else:
+        raise ConfigError(f"{directory}: key {key!r} is not an MNIST split; use 'train' or 'test'")
+    images, _ = load_mnist(directory, split)
+    return _check_numeric(images, directory)

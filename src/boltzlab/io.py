@@ -1,0 +1,98 @@
+"""Reading and writing models: boltzlab checkpoints and the .npz interchange format.
+
+The interchange format is an .npz with arrays ``weights`` (n_visible x n_hidden), ``visible_bias`` and
+``hidden_bias`` that define a binary RBM with E(v, h) = -v^T W h - a.v - b.h; other tools can write it.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import CheckpointError
+from .models import BinaryRBM, EnergyModel, model_from_config
+from .checkpoint import load_payload, save_payload, atomic_write_bytes
+
+NPZ_KEYS = ("weights", "visible_bias", "hidden_bias")
+
+
+def model_payload(model: EnergyModel) -> dict[str, Any]:
+    return {"config": model.config(),
+            "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "dtype": str(model.dtype).replace("torch.", "")}
+
+
+def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch.dtype | None = None,
+                       ) -> EnergyModel:
+    try:
+        model = model_from_config(payload["config"])
+        state = payload["state"]
+        model = model.to(dtype=state[next(iter(state))].dtype)
+        model.load_state_dict(state)
+    except CheckpointError:
+        raise
+    except (KeyError, RuntimeError, StopIteration, TypeError) as exc:
+        raise CheckpointError(f"the model stored in the file does not fit its description: "
+                              f"{str(exc).splitlines()[0]}") from None
+    if dtype is not None:
+        model = model.to(dtype=dtype)
+    return model.to(device) if device is not None else model
+
+
+def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
+    """Save a model alone: ``.npz`` interchange (binary RBMs) or a boltzlab checkpoint otherwise."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        if not isinstance(model, BinaryRBM) or model.centered:
+            raise CheckpointError("the .npz interchange format holds uncentered binary RBMs only; "
+                                  "save as a boltzlab checkpoint (.pt) instead")
+        import io as _io
+        buf = _io.BytesIO()
+        np.savez(buf, weights=model.weights.detach().cpu().numpy(),
+                 visible_bias=model.visible.bias.detach().cpu().numpy(),
+                 hidden_bias=model.hidden.bias.detach().cpu().numpy())
+        atomic_write_bytes(path, buf.getvalue())
+    else:
+        save_payload(path, {"kind": "model", "model": model_payload(model)})
+
+
+def load_model(path: str | os.PathLike, *, device: Any = None, dtype: torch.dtype | None = None) -> EnergyModel:
+    """Load a model from a boltzlab checkpoint (training or model file) or an .npz interchange file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such model file")
+    if zipfile.is_zipfile(path) and path.suffix != ".pt":
+        return _load_npz(path, device, dtype)
+    return model_from_payload(load_payload(path)["model"], device, dtype)
+
+
+def _load_npz(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in NPZ_KEYS if k not in f.files]
+            if missing:
+                raise CheckpointError(f"{path}: the .npz lacks {', '.join(missing)} "
+                                      f"(it needs arrays {', '.join(NPZ_KEYS)})")
+            arrays = {k: np.asarray(f[k]) for k in NPZ_KEYS}
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"{path}: .npz is truncated or corrupt ({type(exc).__name__})") from None
+    w = arrays["weights"]
+    if w.ndim != 2:
+        raise CheckpointError(f"{path}: weights must be a matrix (n_visible, n_hidden), got shape {w.shape}")
+    for key, n in (("visible_bias", w.shape[0]), ("hidden_bias", w.shape[1])):
+        if arrays[key].size != n:
+            raise CheckpointError(f"{path}: {key} has {arrays[key].size} entries; the weights "
+                                  f"{w.shape} need {n}")
+    if dtype is None:
+        dtype = torch.float64 if w.dtype == np.float64 else torch.float32
+    try:
+        return BinaryRBM(w, arrays["visible_bias"], arrays["hidden_bias"], dtype=dtype, device=device)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: {exc}") from None

@@ -1,0 +1,79 @@
+"""PNG figures (matplotlib, Agg backend): learning curves, sample grids, weight filters."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape"]
+
+
+def guess_image_shape(n: int) -> tuple[int, int] | None:
+    """(side, side) when ``n`` is a perfect square, else None (then grids show rows of units)."""
+    s = int(round(math.sqrt(n)))
+    return (s, s) if s * s == n else None
+
+
+def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
+    """Log-likelihoods (exact when tractable, pseudo otherwise), reconstruction error and |W| per epoch."""
+    path = Path(path)
+    steps = [r["step"] for r in history]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    for key, label in (("train_log_likelihood", "train (exact)"), ("test_log_likelihood", "held out (exact)"),
+                       ("pseudo_log_likelihood", "pseudo-LL (train)")):
+        ys = [r.get(key) for r in history]
+        if any(y is not None for y in ys):
+            ax.plot(steps, [np.nan if y is None else y for y in ys], marker="o", ms=3, label=label)
+    ax.set_xlabel("updates"); ax.set_ylabel("nats per sample"); ax.set_title("log-likelihood"); ax.legend()
+    axes[1].plot(steps, [r.get("reconstruction_error", np.nan) for r in history], marker="o", ms=3)
+    axes[1].set_xlabel("updates"); axes[1].set_title("reconstruction error (MSE per unit)")
+    axes[2].plot(steps, [r.get("weight_norm", np.nan) for r in history], marker="o", ms=3)
+    axes[2].set_xlabel("updates"); axes[2].set_title("||W|| (Frobenius)")
+    for a in axes:
+        a.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None, n_cols: int = 10,
+               title: str = "", cmap: str = "gray", symmetric: bool = False) -> Path:
+    """Tile the rows of ``x`` as images of ``shape`` (or as single-row strips when no shape fits)."""
+    path = Path(path)
+    x = np.asarray(x, dtype=float)
+    shape = shape or guess_image_shape(x.shape[1]) or (1, x.shape[1])
+    n = x.shape[0]
+    n_cols = min(n_cols, n)
+    n_rows = math.ceil(n / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(min(1.2 * n_cols, 16), 1.2 * n_rows + 0.4),
+                             squeeze=False)
+    lim = np.abs(x).max() if symmetric else None
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            kw = {"vmin": -lim, "vmax": lim} if symmetric else {"vmin": x.min(), "vmax": x.max()}
+            ax.imshow(x[i].reshape(shape), cmap=cmap, interpolation="nearest", **kw)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def weight_filters(weights: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None,
+                   max_filters: int = 64, title: str = "weight filters (columns of W)") -> Path:
+    """Each hidden unit's incoming weights drawn as an image, blue-white-red around zero."""
+    w = np.asarray(weights, dtype=float).T[:max_filters]
+    return image_grid(w, path, shape, n_cols=min(8, len(w)), title=title, cmap="bwr", symmetric=True)

@@ -1,0 +1,6 @@
+"""Training by the learning rule: chain initialisations, optimisers, schedules, checkpoints."""
+
+from .config import TrainConfig
+from .trainer import Trainer, TrainingDiverged
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged"]

@@ -1,0 +1,110 @@
+"""Training hyperparameters, validated so that a model or procedure that cannot exist is refused early."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import ConfigError
+
+METHODS = ("pcd", "cd", "rdm")
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "step", "linear")
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of maximum-likelihood training by the learning rule
+    <dE/dtheta>_data - <dE/dtheta>_model (../shared/papers/energy-based-models-theory.md, eq. 7 and 11).
+
+    method
+        Where the model chains start: ``cd`` (CD-k, at the minibatch), ``pcd`` (PCD-k, persistent chains),
+        ``rdm`` (Rdm-k, fresh random states each update).
+    k
+        Block-Gibbs sweeps per update.
+    n_chains
+        Model chains for ``pcd`` and ``rdm`` (default: the batch size); ``cd`` uses one per data point.
+    lr_schedule
+        ``constant``; ``step`` multiplies the learning rate by ``lr_decay`` every ``lr_decay_every``
+        updates; ``linear`` decays it linearly to ``lr * lr_decay`` at the last update.
+    centered
+        Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
+        eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
+        and the biases are reparametrised so that each move leaves the distribution unchanged.
+    """
+
+    n_hidden: int = 16
+    visible_units: str = "binary"
+    hidden_units: str = "binary"
+    method: str = "pcd"
+    k: int = 1
+    batch_size: int = 100
+    n_chains: int | None = None
+    epochs: int = 10
+    max_updates: int | None = None
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    l1: float = 0.0
+    l2: float = 0.0
+    lr_schedule: str = "constant"
+    lr_decay: float = 0.5
+    lr_decay_every: int = 1000
+    centered: bool = False
+    offset_rate: float = 0.01
+    weight_std: float = 0.01
+    init_visible_from_data: bool = True
+    seed: int = 0
+    dtype: str = "float32"
+    device: str = "cpu"
+    checkpoint_every: int = 1
+    keep_checkpoints: bool = False
+    monitor_exact_max_log2: int = 20
+    monitor_samples: int = 1000
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ConfigError(msg)
+        need(self.method in METHODS, f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        need(self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}")
+        need(self.n_hidden >= 1, f"n_hidden must be >= 1; got {self.n_hidden}")
+        need(self.k >= 1, f"k (Gibbs steps per update) must be >= 1; got {self.k}")
+        need(self.batch_size >= 1, f"batch_size must be >= 1; got {self.batch_size}")
+        need(self.n_chains is None or self.n_chains >= 1, f"n_chains must be >= 1; got {self.n_chains}")
+        need(self.epochs >= 1, f"epochs must be >= 1; got {self.epochs}")
+        need(self.max_updates is None or self.max_updates >= 1, "max_updates must be >= 1")
+        need(self.lr > 0 and self.lr < float("inf"), f"lr must be a positive number; got {self.lr}")
+        need(0 <= self.momentum < 1, f"momentum must lie in [0, 1); got {self.momentum}")
+        need(self.l1 >= 0 and self.l2 >= 0, "l1 and l2 penalties must be >= 0")
+        need(0 < self.lr_decay <= 1, f"lr_decay must lie in (0, 1]; got {self.lr_decay}")
+        need(self.lr_decay_every >= 1, "lr_decay_every must be >= 1")
+        need(0 < self.offset_rate <= 1, f"offset_rate must lie in (0, 1]; got {self.offset_rate}")
+        need(self.weight_std >= 0, f"weight_std must be >= 0; got {self.weight_std}")
+        need(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
+        need(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
+
+    @property
+    def chains(self) -> int:
+        return self.n_chains if self.n_chains is not None else self.batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown training option(s): {', '.join(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+

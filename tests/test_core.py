@@ -1,0 +1,115 @@
+"""Energies, free energies and exact partition functions against brute-force enumeration."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import boltzlab as bl
+from boltzlab.errors import DomainError, IntractableError, ShapeError
+from conftest import all_states, brute_force_log_z, random_rbm
+
+
+@pytest.mark.parametrize("cls", [bl.BinaryRBM, bl.SpinRBM])
+@pytest.mark.parametrize("offsets", [False, True])
+@pytest.mark.parametrize("beta", [1.0, 0.37])
+def test_free_energy_equals_marginalisation(cls, offsets, beta):
+    rbm = random_rbm(5, 4, seed=2, cls=cls, offsets=offsets)
+    values = tuple(rbm.visible.unit_values.tolist())
+    vv, hh = all_states(5, values), all_states(4, values)
+    e = torch.stack([rbm.energy(vv, h.expand(len(vv), 4)) for h in hh], 1)
+    brute = -torch.logsumexp(-beta * e, 1)
+    assert torch.allclose(rbm.free_energy(vv, beta), brute, atol=1e-12, rtol=0)
+    eh = -torch.logsumexp(-beta * e, 0)
+    assert torch.allclose(rbm.free_energy_hidden(hh, beta), eh, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("cls", [bl.BinaryRBM, bl.SpinRBM])
+@pytest.mark.parametrize("shape", [(7, 3), (3, 8)])
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_exact_log_z_against_independent_float64(cls, shape, beta):
+    rbm = random_rbm(*shape, scale=1.3, seed=5, cls=cls, offsets=True)
+    ref = brute_force_log_z(rbm, beta)
+    assert abs(bl.exact_log_z(rbm, beta=beta) - ref) <= 1e-9 * abs(ref)
+
+
+def test_exact_log_z_float32_model_and_numpy_input():
+    rbm64 = random_rbm(6, 5, seed=3)
+    rbm32 = bl.BinaryRBM(rbm64.weights.detach().numpy().astype(np.float32),
+                         rbm64.visible.bias.detach().numpy(), rbm64.hidden.bias.detach().numpy())
+    assert rbm32.dtype == torch.float32
+    assert abs(bl.exact_log_z(rbm32) - brute_force_log_z(rbm64)) < 1e-5
+
+
+def test_enumeration_picks_smaller_layer_and_chunks():
+    g = torch.Generator().manual_seed(0)
+    rbm = bl.BinaryRBM(torch.randn(784, 12, generator=g, dtype=torch.float64) * 0.05, dtype=torch.float64)
+    # hidden layer enumerated (2^12 states), in chunks far smaller than 4096 x 784
+    lz = bl.exact_log_z(rbm, chunk_elements=10_000)
+    lz_big = bl.exact_log_z(rbm)
+    assert abs(lz - lz_big) < 1e-9 * abs(lz)
+
+
+def test_refuses_intractable_and_names_estimator():
+    rbm = bl.BinaryRBM.initialize(30, 30)
+    with pytest.raises(IntractableError, match="AIS"):
+        bl.exact_log_z(rbm)
+
+
+def test_log_likelihood_normalised():
+    rbm = random_rbm(6, 3, seed=9)
+    vv = all_states(6)
+    p = torch.exp(bl.exact_log_prob(rbm, vv))
+    assert abs(float(p.sum()) - 1.0) < 1e-12
+
+
+def test_overflow_safe_extreme_fields():
+    rbm = bl.BinaryRBM(torch.full((3, 2), 400.0), torch.full((3,), -300.0), torch.full((2,), 500.0),
+                       dtype=torch.float64)
+    lz = bl.exact_log_z(rbm)
+    assert math.isfinite(lz)
+    assert abs(lz - brute_force_log_z(rbm)) < 1e-9 * abs(lz)
+    spin = bl.SpinRBM(torch.full((3, 2), 400.0), dtype=torch.float64)
+    assert math.isfinite(bl.exact_log_z(spin))
+
+
+def test_domain_and_shape_errors():
+    rbm = bl.BinaryRBM.initialize(4, 3)
+    with pytest.raises(DomainError, match="0 and 1"):
+        rbm.free_energy(torch.full((2, 4), 0.5))
+    with pytest.raises(DomainError, match="NaN"):
+        rbm.free_energy(torch.tensor([[0.0, 1.0, float("nan"), 1.0]]))
+    with pytest.raises(ShapeError):
+        rbm.free_energy(torch.zeros(2, 5))
+    with pytest.raises(ShapeError):
+        bl.BinaryRBM(torch.zeros(4, 3), visible_bias=torch.zeros(3))
+    with pytest.raises(DomainError):
+        bl.SpinRBM.initialize(3, 2).free_energy(torch.zeros(1, 3))
+
+
+def test_energy_definition_eq16():
+    """E = -(v - v_hat) U (h - h_hat) - b.v - c.h, term by term."""
+    rbm = random_rbm(4, 3, seed=4, offsets=True)
+    v = torch.tensor([[1.0, 0, 1, 1]], dtype=torch.float64)
+    h = torch.tensor([[0.0, 1, 1]], dtype=torch.float64)
+    U, b, c = rbm.weights, rbm.visible.bias, rbm.hidden.bias
+    vh, hh = rbm.visible_offset, rbm.hidden_offset
+    expect = -((v - vh) @ U @ (h - hh).T).squeeze() - (b * v).sum() - (c * h).sum()
+    assert torch.allclose(rbm.energy(v, h), expect.reshape(1))
+
+
+def test_recentring_leaves_distribution_unchanged():
+    rbm = random_rbm(5, 4, seed=6)
+    vv = all_states(5)
+    before = bl.exact_log_prob(rbm, vv)
+    rbm.set_offsets(torch.rand(5, dtype=torch.float64), torch.rand(4, dtype=torch.float64))
+    after = bl.exact_log_prob(rbm, vv)
+    assert torch.allclose(before, after, atol=1e-12)
+
+
+def test_float32_default_and_device_dtype_choice():
+    rbm = bl.BinaryRBM.initialize(5, 3)
+    assert rbm.dtype == torch.float32
+    r64 = bl.BinaryRBM.initialize(5, 3, dtype=torch.float64)
+    assert r64.dtype == torch.float64 and torch.allclose(r64.weights.float(), rbm.weights)
