@@ -28,7 +28,10 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors (already printed)
+        return int(exc.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

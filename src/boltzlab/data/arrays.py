@@ -112,10 +112,28 @@ def _parse_text(text: str, path: Path) -> np.ndarray:
             arr = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip, comments="#",
                              dtype=np.float64, ndmin=2)
     except ValueError as exc:
-        raise DataError(f"{path}: not a numeric table ({_one_line(exc)})") from None
+        raise DataError(f"{path}: {_locate_text_error(lines, skip, delimiter) or _one_line(exc)}") from None
     if arr.size == 0:
         raise DataError(f"{path}: contains no data" + (" after the header line" if skip else ""))
     return _check_numeric(arr, path)
+
+
+def _locate_text_error(lines: list[str], skip: int, delimiter: str | None) -> str | None:
+    """Describe the first line (1-based) that is not a row of numbers like the ones before it."""
+    width = None
+    for number, line in enumerate(lines[skip:], start=skip + 1):
+        stripped = line.split("#", 1)[0].strip()
+        if not stripped:
+            continue
+        tokens = [t.strip() for t in stripped.split(delimiter)]
+        bad = next((t for t in tokens if not _is_number(t)), None)
+        if bad is not None:
+            return f"line {number}: {bad!r} is not a number"
+        if width is None:
+            width = len(tokens)
+        elif len(tokens) != width:
+            return f"line {number} has {len(tokens)} values, the lines before it {width}"
+    return None
 
 
 def _read_text(path: Path, raw: bytes) -> np.ndarray:

@@ -87,7 +87,7 @@ class _Transfer:
     log_z: float
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=3)                                             # ~90 MB each at L = 10
 def _transfer(L: int, beta: float, J: float) -> _Transfer:
     spins = _column_spins(L)
     s = spins.astype(np.float64)
@@ -154,11 +154,12 @@ def ising2d(L: int, beta: float, n_samples: int, seed: int | None = None, J: flo
 
     Notes
     -----
-    Sampling 10,000 configurations of ``L = 8`` takes a few tens of milliseconds; the transfer
-    matrix powers of the last few ``(L, beta, J)`` are cached.
+    Sampling 10,000 configurations takes about 0.15 s for ``L = 8`` and 0.7 s for ``L = 10`` (on a
+    2-core CPU); the transfer-matrix powers of the last three ``(L, beta, J)`` are cached (building
+    them takes about 0.05 s for ``L = 8`` and 0.7 s for ``L = 10``).
     """
     L, beta, J = _check_params(L, beta, J)
-    if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 0:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:
         raise ConfigError(f"n_samples must be a non-negative integer, got {n_samples!r}")
     n = int(n_samples)
     tm = _transfer(L, beta, J)
@@ -260,7 +261,8 @@ def ising2d_exact_stats(L: int, beta: float, J: float = 1.0) -> dict:
     r"""Exact equilibrium averages of the 2D Ising model on an ``L x L`` torus.
 
     Computed from the column transfer matrix (see the module docstring), to about 1e-13 relative
-    accuracy, for ``L`` from 2 to 10 (``L = 10`` takes about a second, smaller ``L`` milliseconds).
+    accuracy, for ``L`` from 2 to 10 (``L = 10`` takes one to two seconds, ``L = 8`` about 0.2 s;
+    results are cached).
 
     Parameters
     ----------
@@ -298,7 +300,7 @@ def ising2d_exact_stats(L: int, beta: float, J: float = 1.0) -> dict:
     return {
         "L": L, "beta": beta, "J": J,
         "log_z": tm.log_z,
-        "energy_per_site": -J * bonds / N,
+        "energy_per_site": -J * bonds / N + 0.0,                 # + 0.0: no "-0.0" at beta = 0
         "abs_magnetisation": float(pmf @ np.abs(m)),
         "magnetisation_sq": float(pmf @ m ** 2),
         "magnetisation_values": m,
@@ -312,14 +314,17 @@ def default_dataset(n_samples: int = 5000, L: int = 8, beta: float = 0.4, seed: 
 
     ``L = 8`` gives 64 visible units, small enough that a Boltzmann machine trains in seconds and that
     exact partition functions of small models stay within reach, yet the data are far from
-    independent pixels.  ``beta = 0.4`` lies just below the critical point of the infinite lattice,
-    ``BETA_C = ln(1 + sqrt 2) / 2 = 0.4407``, on its disordered side; there the correlation length
-    (about 5 sites) is comparable to the 8-site torus, so samples show large, visibly structured
-    domains and the magnetisation fluctuates strongly (its distribution is broad and bimodal, with
-    peaks near :math:`m = \pm 0.6`), without the frozen all-up/all-down configurations of lower
-    temperatures.  Everything a model should reproduce -- energy per site, :math:`\langle |m| \rangle`,
-    :math:`\langle m^2 \rangle` and the full magnetisation distribution -- is known exactly from
-    :func:`ising2d_exact_stats`.
+    independent pixels.  ``beta = 0.4`` lies close to the critical point of the infinite lattice,
+    ``BETA_C = ln(1 + sqrt 2) / 2 = 0.4407``: strictly it is on the infinite lattice's disordered
+    side, but its correlation length there, :math:`\xi = 1 / (-\ln\tanh\beta - 2\beta) \approx 6`
+    sites, is as large as the 8-site torus, so the finite system behaves as an ordered one: samples
+    show large, visibly structured domains and the magnetisation distribution is bimodal (peaks at
+    :math:`m \approx \pm 0.84`, :math:`P(m = 0)` about 0.3 of the peak height,
+    :math:`\langle |m| \rangle = 0.603`, energy per site :math:`-1.222`), yet far from the frozen
+    all-up/all-down configurations of lower temperatures (at ``beta = 0.3`` the distribution is
+    unimodal around 0).  Everything a model should reproduce -- energy per site,
+    :math:`\langle |m| \rangle`, :math:`\langle m^2 \rangle`, the full magnetisation distribution --
+    is known exactly from :func:`ising2d_exact_stats`.
 
     Parameters
     ----------
