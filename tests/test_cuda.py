@@ -1,0 +1,31 @@
+"""The CUDA path (skipped where no GPU is present; CI has none): same statistics as on the CPU."""
+
+import pytest
+import torch
+
+import boltzlab as bl
+from boltzlab.training import TrainConfig, Trainer
+from conftest import brute_force_log_z, random_rbm
+from test_sampling import BOUND, _tv
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.mark.parametrize("cls", [bl.BinaryRBM, bl.SpinRBM])
+def test_cuda_block_gibbs_matches_exact(cls):
+    rbm = random_rbm(6, 4, scale=1.0, seed=1, cls=cls, offsets=True)
+    gpu = random_rbm(6, 4, scale=1.0, seed=1, cls=cls, offsets=True).to("cuda", torch.float32)
+    v, h = gpu.sample(60_000, steps=40, beta=0.7, seed=3)
+    assert v.is_cuda and h.is_cuda
+    assert _tv(v.cpu().double(), rbm, 0.7) < BOUND
+    assert _tv(v.cpu().double(), rbm, 1.4) > 2 * BOUND
+
+
+def test_cuda_exact_log_z_and_training():
+    rbm = random_rbm(7, 5, seed=2, offsets=True)
+    assert abs(bl.exact_log_z(rbm.to("cuda")) - brute_force_log_z(rbm.cpu())) < 1e-9 * 10
+    data = (torch.rand(200, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    tr = Trainer.create(data, TrainConfig(n_hidden=3, epochs=2, batch_size=20, device="cuda", centered=True),
+                        progress=False)
+    hist = tr.fit()
+    assert tr.model.weights.is_cuda and hist[-1]["train_log_likelihood"] < 0
