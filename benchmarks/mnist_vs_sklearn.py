@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=10, help="scikit-learn n_iter; sets the update count")
-    ap.add_argument("--sklearn-lr", type=float, default=0.05)
+    ap.add_argument("--sklearn-lr", type=float, default=0.1, help="scikit-learn's own default")
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--chains", type=int, default=100)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     cfg = TrainConfig(n_hidden=args.hidden, method="pcd", k=args.k, batch_size=args.batch_size,
                       n_chains=args.chains, epochs=10**6, max_updates=n_updates, lr=args.lr, momentum=0.9,
-                      centered=True, seed=args.seed, monitor_samples=500)
+                      centered=True, lr_schedule="linear", lr_decay=0.1, seed=args.seed, monitor_samples=500)
     t0 = time.perf_counter()
     trainer = Trainer.create(torch.as_tensor(train), cfg, progress=False)
     trainer.config.monitor_exact_max_log2 = 0  # no per-epoch monitoring inside the timed loop
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sklearn": {"held_out_log_likelihood": sk_ll, "seconds": sk_seconds, "learning_rate": args.sklearn_lr,
                     "algorithm": "PCD-1, batch-size chains, SGD"},
         "boltzlab": {"held_out_log_likelihood": ours_ll, "seconds": ours_seconds, "updates": trainer.step,
-                     "algorithm": f"PCD-{args.k}, {args.chains} chains, SGD+momentum 0.9, centered, lr {args.lr}"},
+                     "algorithm": f"PCD-{args.k}, {args.chains} chains, SGD+momentum 0.9, centered, lr {args.lr} decaying linearly to {args.lr / 10:g}"},
         "difference_nats": ours_ll - sk_ll,
     }
     print(json.dumps(result, indent=2))

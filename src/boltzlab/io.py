@@ -6,6 +6,7 @@ The interchange format is an .npz with arrays ``weights`` (n_visible x n_hidden)
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -51,8 +52,7 @@ def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
         if not isinstance(model, BinaryRBM) or model.centered:
             raise CheckpointError("the .npz interchange format holds uncentered binary RBMs only; "
                                   "save as a boltzlab checkpoint (.pt) instead")
-        import io as _io
-        buf = _io.BytesIO()
+        buf = io.BytesIO()
         np.savez(buf, weights=model.weights.detach().cpu().numpy(),
                  visible_bias=model.visible.bias.detach().cpu().numpy(),
                  hidden_bias=model.hidden.bias.detach().cpu().numpy())

@@ -117,8 +117,6 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
 
 def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if (out / "checkpoint.pt").exists():
-        (out / "checkpoint.pt").unlink()  # the demo always starts over in its own directory
     report = run_demo(out, quick=args.quick, progress=not args.no_progress)
     if args.json:
         emit_json(report)

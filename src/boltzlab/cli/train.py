@@ -20,7 +20,6 @@ from .common import emit_json, image_shape, say
 
 RUN_FILE = "run.json"
 DATA_KEYS = ("data", "test_data", "test_fraction", "binarize", "limit", "data_seed", "image_shape")
-_FLAG_TYPES = {int: int, float: float, str: str}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -25,10 +25,10 @@ def _param(values: Any, n: int, dtype: torch.dtype | None, device: Any, name: st
     return nn.Parameter(t.clone())
 
 
-class BinaryLayer(Layer):
-    """Units x in {0, 1} with self-energy -b.x; p(x=1 | I) = sigmoid(beta (I + b)) (eq. 20-21)."""
+class LinearBiasLayer(Layer):
+    """Discrete scalar units whose only parameter is a bias: self-energy -b.x, local field beta (I + b)."""
 
-    type_name = "binary"
+    values: tuple[float, ...] = ()
 
     def __init__(self, n_units: int, bias: Any = None, *, dtype: torch.dtype | None = None,
                  device: Any = None) -> None:
@@ -37,13 +37,20 @@ class BinaryLayer(Layer):
 
     @property
     def unit_values(self) -> torch.Tensor:
-        return torch.tensor([0.0, 1.0], dtype=self.dtype)
+        return torch.tensor(self.values, dtype=self.dtype)
 
     def _field(self, inputs: torch.Tensor, beta: float) -> torch.Tensor:
         return beta * (inputs + self.bias)
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return -(x @ self.bias)
+
+
+class BinaryLayer(LinearBiasLayer):
+    """Units x in {0, 1} with self-energy -b.x; p(x=1 | I) = sigmoid(beta (I + b)) (eq. 20-21)."""
+
+    type_name = "binary"
+    values = (0.0, 1.0)
 
     def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
         """sum_i softplus(beta (I_i + b_i)): the soft-plus of eq. (22)-(23)."""

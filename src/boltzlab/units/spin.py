@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
 from ..errors import DomainError
 from ..random import Rng
-from .base import Layer
-from .binary import _param
+from .binary import LinearBiasLayer
 
 
-class SpinLayer(Layer):
+class SpinLayer(LinearBiasLayer):
     """Units s in {-1, +1} with self-energy -b.s; <s | I> = tanh(beta (I + b))."""
 
     type_name = "spin"
-
-    def __init__(self, n_units: int, bias: Any = None, *, dtype: torch.dtype | None = None,
-                 device: Any = None) -> None:
-        super().__init__(n_units)
-        self.bias = _param(bias, self.n_units, dtype, device, "bias")
-
-    @property
-    def unit_values(self) -> torch.Tensor:
-        return torch.tensor([-1.0, 1.0], dtype=self.dtype)
-
-    def _field(self, inputs: torch.Tensor, beta: float) -> torch.Tensor:
-        return beta * (inputs + self.bias)
-
-    def energy(self, x: torch.Tensor) -> torch.Tensor:
-        return -(x @ self.bias)
+    values = (-1.0, 1.0)
 
     def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
         """sum_i ln(2 cosh z_i) = sum_i |z_i| + softplus(-2|z_i|) (no overflow)."""
