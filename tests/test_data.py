@@ -16,7 +16,7 @@ from boltzlab.data import (BETA_C, binarize, default_dataset, flatten_images, is
                            train_test_split)
 from boltzlab.errors import ConfigError, DataError, DomainError, ShapeError
 
-MNIST_DIR = Path("/work/shared/data/mnist")
+MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # ../shared beside the repo
 
 # ----------------------------------------------------------------------------- helpers
 
