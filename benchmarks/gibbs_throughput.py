@@ -12,7 +12,6 @@ median is reported.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ import torch
 import boltzlab as bl
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import report  # noqa: E402
 
 
 def _sync(device: str) -> None:
@@ -104,11 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if "rbms" in rate:
         result["speedup_vs_rbms"] = rate["boltzlab"] / rate["rbms"]
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
-    return result
+    return report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ and plain SGD; boltzlab: PCD-k with persistent chains, momentum and the centered
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from boltzlab.data import binarize, load_mnist
 from boltzlab.training import TrainConfig, Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import report  # noqa: E402
 DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 
 
@@ -78,11 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "algorithm": f"PCD-{args.k}, {args.chains} chains, SGD+momentum 0.9, centered, lr {args.lr} decaying linearly to {args.lr / 10:g}"},
         "difference_nats": ours_ll - sk_ll,
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
-    return result
+    return report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .errors import CheckpointError
@@ -40,11 +42,27 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def save_payload(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    atomic_write_bytes(path, json.dumps(obj, indent=2, default=list).encode())
+
+
+def atomic_savez(path: str | os.PathLike, **arrays: Any) -> None:
+    """``np.savez`` into ``path``, atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_payload(path: str | os.PathLike, payload: dict[str, Any],
+                 copies: tuple[str | os.PathLike, ...] = ()) -> None:
+    """Serialise ``payload`` once and write it to ``path`` and to every path in ``copies``."""
     buf = io.BytesIO()
     torch.save({"format_version": FORMAT_VERSION, **payload}, buf)
     body = buf.getvalue()
-    atomic_write_bytes(path, MAGIC + hashlib.sha256(body).digest() + body)
+    data = MAGIC + hashlib.sha256(body).digest() + body
+    for p in (path, *copies):
+        atomic_write_bytes(p, data)
 
 
 def load_payload(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

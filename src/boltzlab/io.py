@@ -6,7 +6,6 @@ The interchange format is an .npz with arrays ``weights`` (n_visible x n_hidden)
 
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 from pathlib import Path
@@ -17,15 +16,14 @@ import torch
 
 from .errors import CheckpointError
 from .models import BinaryRBM, EnergyModel, model_from_config
-from .checkpoint import load_payload, save_payload, atomic_write_bytes
+from .checkpoint import atomic_savez, load_payload, save_payload
 
 NPZ_KEYS = ("weights", "visible_bias", "hidden_bias")
 
 
 def model_payload(model: EnergyModel) -> dict[str, Any]:
     return {"config": model.config(),
-            "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "dtype": str(model.dtype).replace("torch.", "")}
+            "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
 
 
 def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch.dtype | None = None,
@@ -52,23 +50,28 @@ def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
         if not isinstance(model, BinaryRBM) or model.centered:
             raise CheckpointError("the .npz interchange format holds uncentered binary RBMs only; "
                                   "save as a boltzlab checkpoint (.pt) instead")
-        buf = io.BytesIO()
-        np.savez(buf, weights=model.weights.detach().cpu().numpy(),
-                 visible_bias=model.visible.bias.detach().cpu().numpy(),
-                 hidden_bias=model.hidden.bias.detach().cpu().numpy())
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_savez(path, weights=model.weights.detach().cpu().numpy(),
+                     visible_bias=model.visible.bias.detach().cpu().numpy(),
+                     hidden_bias=model.hidden.bias.detach().cpu().numpy())
     else:
         save_payload(path, {"kind": "model", "model": model_payload(model)})
 
 
 def load_model(path: str | os.PathLike, *, device: Any = None, dtype: torch.dtype | None = None) -> EnergyModel:
     """Load a model from a boltzlab checkpoint (training or model file) or an .npz interchange file."""
+    return load_model_file(path, device=device, dtype=dtype)[0]
+
+
+def load_model_file(path: str | os.PathLike, *, device: Any = None, dtype: torch.dtype | None = None,
+                    ) -> tuple[EnergyModel, dict[str, Any] | None]:
+    """The model and, for a boltzlab checkpoint, the whole payload (None for an .npz), from one read."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file")
     if zipfile.is_zipfile(path) and path.suffix != ".pt":
-        return _load_npz(path, device, dtype)
-    return model_from_payload(load_payload(path)["model"], device, dtype)
+        return _load_npz(path, device, dtype), None
+    payload = load_payload(path)
+    return model_from_payload(payload["model"], device, dtype), payload
 
 
 def _load_npz(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel:

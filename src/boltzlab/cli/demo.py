@@ -10,14 +10,13 @@ and the magnetisation distribution of its samples is compared with the exact one
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_write_bytes
+from ..checkpoint import atomic_write_json
 from ..data import train_test_split
 from ..data.ising import default_dataset, ising2d_exact_stats
 from ..models import BinaryRBM
@@ -46,7 +45,7 @@ def ising_log_prob(x01: np.ndarray, beta: float, log_z: float) -> np.ndarray:
 
 
 def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str, Any]:
-    from ..plots import image_grid, learning_curves, plt, weight_filters
+    from ..plots import image_grid, learning_curves, plt, save_figure, weight_filters
     out.mkdir(parents=True, exist_ok=True)
     x = default_dataset(n_samples=N_SAMPLES, L=L, beta=BETA, seed=0)
     train, test = train_test_split(x, test_fraction=0.2, seed=0)
@@ -76,7 +75,7 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
     ax.plot(exact["magnetisation_values"], exact["magnetisation_pmf"] / width, "k.", ms=4, label="exact Ising")
     ax.set_xlabel("magnetisation per site m"); ax.set_ylabel("density")
     ax.set_title(f"{L}x{L} Ising, beta={BETA}: magnetisation distribution"); ax.legend()
-    fig.tight_layout(); fig.savefig(out / "magnetisation.png", dpi=110); plt.close(fig)
+    save_figure(fig, out / "magnetisation.png")
 
     learning_curves(history, out / "learning_curves.png", title="RBM 64x16, PCD-5, centered, on 8x8 Ising")
     image_grid(test[:32], out / "data.png", (L, L), n_cols=8, title="held-out Ising configurations")
@@ -97,7 +96,7 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
                                           "magnetisation.png")],
         "checkpoint": str(out / "checkpoint.pt"),
     }
-    atomic_write_bytes(out / "report.json", json.dumps(report, indent=2).encode())
+    atomic_write_json(out / "report.json", report)
     md = [
         "# boltzlab demo: an RBM learns the 2D Ising model", "",
         f"Data: {N_SAMPLES} exact samples of the {L}x{L} periodic Ising model at beta = {BETA} "

@@ -7,9 +7,8 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..io import load_model
+from ..checkpoint import atomic_savez
+from ..io import load_model, load_model_file
 from ..partition import exact_log_z
 from ..random import Rng
 from .common import add_device_options, emit_json, image_shape, positive_float, positive_int, say
@@ -58,11 +57,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    from ..checkpoint import atomic_write_bytes
-    import io
-    buf = io.BytesIO()
-    np.savez(buf, v=v.cpu().numpy(), h=h.cpu().numpy(), beta=args.beta, steps=args.steps)
-    atomic_write_bytes(out, buf.getvalue())
+    atomic_savez(out, v=v.cpu().numpy(), h=h.cpu().numpy(), beta=args.beta, steps=args.steps)
     png = Path(args.png) if args.png else out.with_suffix(".png")
     image_grid(v[:100].float().cpu().numpy(), png, args.image_shape,
                title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}")
@@ -89,8 +84,7 @@ def cmd_logz(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_payload
-    model = load_model(args.model)
+    model, payload = load_model_file(args.model)
     info: dict = {"path": args.model, "class": type(model).__name__, "visible_units": model.visible.type_name,
                   "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
                   "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
@@ -103,13 +97,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
     info["exact_log_z_tractable"] = bool(log2 <= 24)
     info["enumeration_states_log2"] = None if math.isinf(log2) else log2
-    if not str(args.model).endswith(".npz"):
-        payload = load_payload(args.model)
-        if payload.get("kind") == "checkpoint":
-            st = payload["trainer"]
-            info.update(step=st["step"], epoch=st["epoch"], config=st["config"])
-            if st["history"]:
-                info["last_metrics"] = st["history"][-1]
+    if payload is not None and payload.get("kind") == "checkpoint":
+        st = payload["trainer"]
+        info.update(step=st["step"], epoch=st["epoch"], config=st["config"])
+        if st["history"]:
+            info["last_metrics"] = st["history"][-1]
     if args.json:
         emit_json(info)
     else:

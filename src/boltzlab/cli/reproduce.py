@@ -7,12 +7,11 @@ Entries register themselves with :func:`entry`; each writes PNG plots and a JSON
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from ..checkpoint import atomic_write_bytes
+from ..checkpoint import atomic_write_json
 from .common import emit_json, say
 
 ENTRIES: dict[str, tuple[str, Callable[[Path, bool], dict[str, Any]]]] = {}
@@ -50,7 +49,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/reproduce/{args.name}")
     out.mkdir(parents=True, exist_ok=True)
     result = ENTRIES[args.name][1](out, args.quick)
-    atomic_write_bytes(out / "results.json", json.dumps(result, indent=2).encode())
+    atomic_write_json(out / "results.json", result)
     if args.json:
         emit_json(result)
     else:

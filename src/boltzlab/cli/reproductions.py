@@ -27,7 +27,7 @@ def gibbs_vs_exact(out: Path, quick: bool) -> dict[str, Any]:
     """Total variation between the empirical visible distribution of block-Gibbs chains and the exact
     marginal (eq. 9 with eq. 22) of a 10x6 binary RBM with strong couplings, against the number of sweeps,
     at beta = 1, 0.5 and 2.  The TV falls to the sampling-noise floor sqrt(K / (2 pi n)) of the ensemble."""
-    from ..plots import plt
+    from ..plots import plt, save_figure
     n_chains = 20_000 if quick else 200_000
     g = torch.Generator().manual_seed(3)
     rbm = BinaryRBM(torch.randn(10, 6, generator=g, dtype=torch.float64) * 1.5,
@@ -54,7 +54,7 @@ def gibbs_vs_exact(out: Path, quick: bool) -> dict[str, Any]:
     ax.axhline(floor, color="gray", ls="--", label="noise floor ~ sqrt(K / 2 pi n)")
     ax.set_xlabel("block-Gibbs sweeps"); ax.set_ylabel("total variation to exact p(v)")
     ax.set_title(f"10x6 RBM, {n_chains} chains from random starts"); ax.legend(); ax.grid(alpha=0.3)
-    fig.tight_layout(); fig.savefig(out / "gibbs_vs_exact.png", dpi=110); plt.close(fig)
+    save_figure(fig, out / "gibbs_vs_exact.png")
     result["plots"] = [str(out / "gibbs_vs_exact.png")]
     return result
 

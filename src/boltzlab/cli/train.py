@@ -14,7 +14,7 @@ import torch
 
 from ..errors import CheckpointError, ConfigError
 from ..training import TrainConfig, Trainer
-from ..checkpoint import atomic_write_bytes
+from ..checkpoint import atomic_write_json
 from ..training.trainer import CHECKPOINT
 from .common import emit_json, image_shape, say
 
@@ -145,7 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  out_dir=out, progress=not args.no_progress)
         out.mkdir(parents=True, exist_ok=True)
         run = {"config": cfg.to_dict(), "data": {k: v for k, v in data_opts.items() if k != "out"}}
-        atomic_write_bytes(out / RUN_FILE, json.dumps(run, indent=2, default=list).encode())
+        atomic_write_json(out / RUN_FILE, run)
     history = trainer.fit()
     summary = write_report(trainer, out, data_opts.get("image_shape"))
     if args.json:
@@ -175,5 +175,5 @@ def write_report(trainer: Trainer, out: Path, shape: Any = None) -> dict[str, An
     last = trainer.history[-1] if trainer.history else {}
     summary = {"out": str(out), "updates": trainer.step, "epochs": trainer.epoch, "plots": plots,
                "checkpoint": str(out / CHECKPOINT), "final": last}
-    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode())
+    atomic_write_json(out / "summary.json", summary)
     return summary

@@ -18,6 +18,7 @@ from torch import nn
 from .._tensor import as_tensor
 from ..errors import ShapeError
 from ..random import Rng, as_rng
+from ..sampling.gibbs import block_gibbs
 from ..units import BinaryLayer, Layer, SpinLayer
 from .base import EnergyModel
 
@@ -143,13 +144,11 @@ class RBM(EnergyModel):
 
         Each step draws h ~ p(h | v) then v ~ p(v | h) at inverse temperature ``beta``.
         """
-        from ..sampling.gibbs import block_gibbs
         rng = rng if rng is not None else Rng(seed, self.device)
         v0 = self.visible.random_state(int(n_samples), rng) if init is None else self.visible_tensor(init, "init")
         return block_gibbs(self, v0, steps, beta=beta, rng=rng)
 
     def sample_chains(self, v: torch.Tensor, steps: int, beta: float, rng: Rng) -> torch.Tensor:
-        from ..sampling.gibbs import block_gibbs
         return block_gibbs(self, v, steps, beta, rng)[0]
 
     # ----------------------------------------------------------------- centering

@@ -21,23 +21,29 @@ MAX_LOG2_STATES = 24
 
 
 def _float64_copy(model: EnergyModel, device: Any = None) -> EnergyModel:
+    """The model in float64 (on ``device``); the model itself when it already is (the exact routines only read)."""
+    same_device = device is None or torch.device(device) == model.device
+    if model.dtype == torch.float64 and same_device:
+        return model
     m = copy.deepcopy(model).to(dtype=torch.float64)
     return m.to(device) if device is not None else m
 
 
-def _choose(model: EnergyModel, max_log2_states: float):
-    candidates = [(layer.n_states_log2, name, layer, fe)
-                  for name, (layer, fe) in zip(("visible", "hidden", "layer"), model.enumerable_marginals())
+def _choose(model: EnergyModel, max_log2_states: float) -> int:
+    """Index, in ``model.enumerable_marginals()``, of the discrete layer with fewest states."""
+    candidates = [(layer.n_states_log2, name, i)
+                  for i, (name, (layer, _)) in enumerate(zip(("visible", "hidden", "layer"),
+                                                             model.enumerable_marginals()))
                   if layer.discrete]
     if not candidates:
         raise IntractableError("no layer of this model is discrete, so log Z cannot be enumerated; "
                                "use an annealed estimate (AIS) instead")
-    log2_states, name, layer, fe = min(candidates, key=lambda c: c[0])
+    log2_states, name, index = min(candidates, key=lambda c: c[0])
     if log2_states > max_log2_states + 1e-9:
         raise IntractableError(
             f"exact enumeration needs 2^{log2_states:.0f} states of the smaller ({name}) layer, above the "
             f"limit 2^{max_log2_states:.0f}; estimate log Z with annealed importance sampling (AIS) instead")
-    return layer, fe
+    return index
 
 
 @torch.no_grad()
@@ -48,8 +54,9 @@ def exact_log_z(model: EnergyModel, beta: float = 1.0, *, max_log2_states: float
     Raises :class:`~boltzlab.errors.IntractableError` when the smaller discrete layer has more than
     ``2**max_log2_states`` states.
     """
+    index = _choose(model, max_log2_states)
     m = _float64_copy(model, device)
-    layer, fe = _choose(m, max_log2_states)
+    layer, fe = m.enumerable_marginals()[index]
     width = max(max(p.numel() for p in m.parameters()) // layer.n_features, 1)  # the other layer's size
     chunk = max(1, min(1 << 20, chunk_elements // width))
     parts = [torch.logsumexp(-fe(states, beta), 0) for states in layer.iterate_states(chunk)]

@@ -12,7 +12,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape"]
+__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape", "save_figure", "plt"]
+
+
+def save_figure(fig: Any, path: str | Path, title: str = "") -> Path:
+    """Give ``fig`` its title, lay it out, write it as PNG and close it."""
+    path = Path(path)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def guess_image_shape(n: int) -> tuple[int, int] | None:
@@ -23,7 +34,6 @@ def guess_image_shape(n: int) -> tuple[int, int] | None:
 
 def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
     """Log-likelihoods (exact when tractable, pseudo otherwise), reconstruction error and |W| per epoch."""
-    path = Path(path)
     steps = [r["step"] for r in history]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
@@ -39,18 +49,12 @@ def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: 
     axes[2].set_xlabel("updates"); axes[2].set_title("||W|| (Frobenius)")
     for a in axes:
         a.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title)
 
 
 def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None, n_cols: int = 10,
                title: str = "", cmap: str = "gray", symmetric: bool = False) -> Path:
     """Tile the rows of ``x`` as images of ``shape`` (or as single-row strips when no shape fits)."""
-    path = Path(path)
     x = np.asarray(x, dtype=float)
     shape = shape or guess_image_shape(x.shape[1]) or (1, x.shape[1])
     n = x.shape[0]
@@ -64,12 +68,7 @@ def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = 
         if i < n:
             kw = {"vmin": -lim, "vmax": lim} if symmetric else {"vmin": x.min(), "vmax": x.max()}
             ax.imshow(x[i].reshape(shape), cmap=cmap, interpolation="nearest", **kw)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title)
 
 
 def weight_filters(weights: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None,

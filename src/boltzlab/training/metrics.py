@@ -9,7 +9,7 @@ import torch
 
 from ..errors import IntractableError
 from ..models.base import EnergyModel
-from ..partition.exact import exact_log_z, exact_log_prob
+from ..partition.exact import _float64_copy, exact_log_prob, exact_log_z
 from ..random import Rng
 
 
@@ -59,10 +59,11 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
     sub = train[:n_monitor]
     try:
         log_z = exact_log_z(model, max_log2_states=max_log2)
+        m64 = _float64_copy(model)
         out["log_z"] = log_z
-        out["train_log_likelihood"] = float(exact_log_prob(model, sub, log_z=log_z).mean())
+        out["train_log_likelihood"] = float(exact_log_prob(m64, sub, log_z=log_z).mean())
         if test is not None:
-            out["test_log_likelihood"] = float(exact_log_prob(model, test, log_z=log_z).mean())
+            out["test_log_likelihood"] = float(exact_log_prob(m64, test, log_z=log_z).mean())
     except IntractableError:
         pass
     if model.visible.discrete:

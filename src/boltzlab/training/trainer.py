@@ -98,13 +98,13 @@ class Trainer:
     @classmethod
     def create(cls, train: torch.Tensor, config: TrainConfig, **kwargs: Any) -> "Trainer":
         """A fresh model of the configured unit types, visible biases from the data means."""
-        dtype = getattr(torch, config.dtype)
-        t = torch.as_tensor(train)
-        model = make_rbm(t.shape[1], config.n_hidden, config.visible_units, config.hidden_units,
-                         weight_std=config.weight_std, seed=config.seed, dtype=dtype, device=config.device)
-        if config.init_visible_from_data:
-            model.visible.init_from_data(model.visible_tensor(t, "training data"))
-        return cls(model, train, config, **kwargs)
+        model = make_rbm(torch.as_tensor(train).shape[1], config.n_hidden, config.visible_units,
+                         config.hidden_units, weight_std=config.weight_std, seed=config.seed,
+                         dtype=getattr(torch, config.dtype), device=config.device)
+        trainer = cls(model, train, config, **kwargs)
+        if config.init_visible_from_data:  # on the data the trainer has already checked
+            model.visible.init_from_data(trainer.train)
+        return trainer
 
     @classmethod
     def resume(cls, path: str | Path, train: torch.Tensor, *, test: torch.Tensor | None = None,
@@ -153,9 +153,10 @@ class Trainer:
             self.chains = st["chains"].to(dev)
         self.history = list(st["history"])
 
-    def save(self, path: str | Path) -> None:
-        """Write the whole training state atomically."""
-        save_payload(path, {"kind": "checkpoint", "model": model_payload(self.model), "trainer": self._state()})
+    def save(self, path: str | Path, *copies: str | Path) -> None:
+        """Write the whole training state atomically (to ``path`` and to any ``copies``)."""
+        save_payload(path, {"kind": "checkpoint", "model": model_payload(self.model), "trainer": self._state()},
+                     copies)
 
     # ------------------------------------------------------------------ the learning rule
     def _negative_samples(self, batch: torch.Tensor) -> torch.Tensor:
@@ -241,9 +242,8 @@ class Trainer:
                 f.write(json.dumps(rec) + "\n")
             last = self.step >= self.total_updates
             if last or self.epoch % cfg.checkpoint_every == 0:
-                self.save(self.out_dir / CHECKPOINT)
-                if cfg.keep_checkpoints:
-                    self.save(self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt")
+                kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
+                self.save(self.out_dir / CHECKPOINT, *kept)
         if self.on_epoch is not None:
             self.on_epoch(rec)
 
