@@ -185,3 +185,69 @@ def test_help_lists_commands():
                          env={**os.environ})
     for cmd in ("train", "sample", "logz", "info", "demo", "reproduce"):
         assert cmd in out.stdout
+
+
+# ---------------------------------------------------------------- annealed ln Z and evaluate
+def test_logz_ais_rais_bracket_json(npz_model, tmp_path, capsys):
+    path, rbm = npz_model
+    exact = brute_force_log_z(rbm.double())
+    for method in ("ais", "rais", "bracket"):
+        code, out, _ = run(["logz", path, "--method", method, "--runs", 60, "--betas", 300, "--json",
+                            "--no-progress", "--out", tmp_path / method], capsys)
+        assert code == 0
+        res = json.loads(out)
+        assert res["method"] == method and {"log_z", "stderr"} <= res.keys()
+        assert abs(res["log_z"] - exact) < 4 * res["stderr"] + 0.05
+        assert (tmp_path / method / "log_weights.png").stat().st_size > 0
+        assert "log_weights" in json.loads((tmp_path / method / "logz.json").read_text())
+
+
+def test_evaluate_exact_and_annealed(npz_model, tmp_path, capsys):
+    path, rbm = npz_model
+    x = (np.random.default_rng(0).random((300, 7)) < 0.4).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    exact_ll = bl.exact_log_likelihood(rbm.double(), x[100:])
+    code, out, _ = run(["evaluate", path, "--data", tmp_path / "x.npy", "--rows", "100:", "--json",
+                        "--out", tmp_path / "ev"], capsys)
+    assert code == 0
+    res = json.loads(out)
+    assert res["n_samples"] == 200 and abs(res["log_likelihood"] - exact_ll) < 1e-4 and res["stderr"] > 0
+    assert (tmp_path / "ev" / "log_likelihood.png").exists() and (tmp_path / "ev" / "evaluate.json").exists()
+    for method in ("ais", "rais", "bracket"):
+        code, out, _ = run(["evaluate", path, "--data", tmp_path / "x.npy", "--rows", "100:", "--logz", method,
+                            "--runs", 60, "--betas", 300, "--json", "--no-progress"], capsys)
+        assert code == 0
+        res = json.loads(out)
+        assert res["logz_method"] == method and abs(res["log_likelihood"] - exact_ll) < 3 * res["stderr"] + 0.05
+    code, out, _ = run(["evaluate", path, "--data", tmp_path / "x.npy", "--logz", "bracket", "--runs", 60,
+                        "--betas", 300, "--no-progress"], capsys)
+    assert code == 0 and "bracket:" in out and "mean log-likelihood" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["logz", "{m}", "--method", "ais", "--preset", "salakhutdinov-murray"], "needs data|pass data"),
+    (["logz", "{m}", "--method", "ais", "--beta", "0.5"], "--beta applies"),
+    (["evaluate", "{m}", "--data", "{bad}"], "7 visible"),
+    (["evaluate", "{m}", "--data", "{x}", "--rows", "5"], "START:STOP"),
+    (["evaluate", "{m}", "--data", "{x}", "--rows", "500:"], "no rows"),
+    (["evaluate", "{m}", "--data", "{x}", "--logz", "ais", "--runs", "1"], "at least 2 runs"),
+    (["sample", "{m}", "--tempering", "4", "--beta", "0.5"], "drop --beta"),
+])
+def test_annealing_commands_reject_bad_input(npz_model, tmp_path, capsys, args, message):
+    path, _ = npz_model
+    np.save(tmp_path / "x.npy", np.zeros((10, 7), np.float32))
+    np.save(tmp_path / "bad.npy", np.zeros((10, 5), np.float32))
+    argv = [a.format(m=path, x=tmp_path / "x.npy", bad=tmp_path / "bad.npy") for a in args]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.startswith("boltzlab: error:") and len(err.strip().splitlines()) == 1
+    import re
+    assert re.search(message, err), err
+
+
+def test_sample_with_parallel_tempering(npz_model, tmp_path, capsys):
+    path, _ = npz_model
+    code, out, _ = run(["sample", path, "--n", 40, "--steps", 20, "--tempering", 4, "--out", tmp_path / "s.npz",
+                        "--json"], capsys)
+    assert code == 0
+    res = json.loads(out)
+    assert len(res["tempering"]["acceptance"]) == 3 and np.load(tmp_path / "s.npz")["v"].shape == (40, 7)

@@ -6,7 +6,8 @@ Quick tour::
     rbm = bl.BinaryRBM(weights=W, visible_bias=a, hidden_bias=b)   # W: (n_visible, n_hidden)
     rbm.energy(v, h); rbm.free_energy(v)
     v, h = rbm.sample(1000, steps=100, beta=1.0, seed=0)
-    bl.exact_log_z(rbm)
+    bl.exact_log_z(rbm)                                            # small models
+    r = bl.ais_log_z(rbm, n_runs=100, n_betas=10_000, seed=0)       # r.log_z, r.stderr, r.log_weights
     model = bl.load_model("run/checkpoint.pt")                     # or an .npz
 """
 
@@ -15,7 +16,8 @@ from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, Dom
                      ShapeError)
 from .io import load_model, save_model
 from .models import RBM, BinaryRBM, EnergyModel, SpinRBM, make_rbm
-from .partition import exact_log_likelihood, exact_log_prob, exact_log_z, visible_distribution
+from .partition import (ais_log_z, bracket, exact_log_likelihood, exact_log_prob, exact_log_z, log_likelihood,
+                        rais_log_z, visible_distribution)
 from .random import Rng
 from .sampling import block_gibbs
 
@@ -23,7 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "units", "load_model", "save_model", "make_rbm", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
-    "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution",
+    "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution", "ais_log_z", "rais_log_z",
+    "bracket", "log_likelihood",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

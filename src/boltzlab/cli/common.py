@@ -65,6 +65,18 @@ def image_shape(text: str) -> tuple[int, int]:
     return a, b
 
 
+def row_range(text: str) -> slice:
+    """``START:STOP`` (either may be empty) as a slice of rows."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start, stop = (int(q) if q.strip() else None for q in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form START:STOP, e.g. 8000: or 0:2000") from None
+    return slice(start, stop)
+
+
 def add_device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
 

@@ -111,6 +111,19 @@ class Layer(nn.Module, ABC):
     def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
         """Set the biases so that the independent layer reproduces the data means."""
 
+    @torch.no_grad()
+    def interpolate_(self, a: "Layer", b: "Layer", t: float) -> "Layer":
+        """Set this layer's parameters to those of the self-energy ``(1 - t) E_a + t E_b``; return self.
+
+        Annealing paths (AIS, reverse AIS, tempering) move along such geometric averages.  The default
+        interpolates every parameter linearly, which is exact because the self-energy of every unit type
+        here is linear in its stored parameters (biases, fields, precisions, thresholds).  A layer that
+        stores a nonlinear reparametrisation must override this method.
+        """
+        for p, pa, pb in zip(self.parameters(), a.parameters(), b.parameters()):
+            torch.lerp(pa, pb, float(t), out=p.data)
+        return self
+
     # ------------------------------------------------------------- enumeration (discrete layers)
     @property
     def unit_values(self) -> torch.Tensor:
