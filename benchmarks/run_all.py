@@ -10,6 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import ais_accuracy  # noqa: E402
+import ais_vs_rbms  # noqa: E402
 import gibbs_throughput  # noqa: E402
 import mnist_vs_sklearn  # noqa: E402
 
@@ -22,9 +24,12 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     results = {"machine": platform.platform(),
                "gibbs": gibbs_throughput.main(["--out", str(out / "gibbs.json")]),
-               "mnist_vs_sklearn": mnist_vs_sklearn.main(["--out", str(out / "mnist_vs_sklearn.json")])}
+               "mnist_vs_sklearn": mnist_vs_sklearn.main(["--out", str(out / "mnist_vs_sklearn.json")]),
+               "ais_vs_rbms": ais_vs_rbms.main(["--model", str(out / "mnist-784x500.pt"), "--repeats", "3",
+                                                "--out", str(out / "ais_vs_rbms.json")]),
+               "ais_accuracy": ais_accuracy.main(["--seeds", "5", "--out", str(out / "ais_accuracy.json")])}
     (out / "all.json").write_text(json.dumps(results, indent=2))
-    g, m = results["gibbs"], results["mnist_vs_sklearn"]
+    g, m, a = results["gibbs"], results["mnist_vs_sklearn"], results["ais_vs_rbms"]
     rows = ["| benchmark | boltzlab | peer | ratio |", "| --- | --- | --- | --- |",
             f"| block Gibbs 784x500, {g['chains']} chains (sweeps/s) | {g['sweeps_per_second']['boltzlab']:.1f} "
             f"| rbms {g['sweeps_per_second'].get('rbms', float('nan')):.1f} "
@@ -33,7 +38,15 @@ def main() -> None:
             f"| rbms {g['ratio_to_floor'].get('rbms', float('nan')):.3f} | |",
             f"| MNIST held-out exact LL, 16 hidden, {m['updates']} updates (nats) "
             f"| {m['boltzlab']['held_out_log_likelihood']:.2f} | sklearn {m['sklearn']['held_out_log_likelihood']:.2f} "
-            f"| {m['difference_nats']:+.2f} nats |"]
+            f"| {m['difference_nats']:+.2f} nats |",
+            f"| AIS 784x500, {a['runs']} runs x {a['betas']} betas (s) "
+            f"| {a['results']['boltzlab_same_protocol']['seconds_mean']:.1f} "
+            f"| rbms {a['results']['rbms']['seconds_mean']:.1f} | {a['speedup_vs_rbms_same_protocol']:.2f}x |",
+            f"| AIS ln Z, same protocol (nats) | {a['results']['boltzlab_same_protocol']['log_z_mean']:.2f} "
+            f"| rbms {a['results']['rbms']['log_z_mean']:.2f} | {a['log_z_difference_vs_rbms']:+.2f} |"]
+    for r in results["ais_accuracy"]["results"]:
+        rows.append(f"| AIS - exact ln Z, {r['model']} (nats) | mean {r['ais_mean_error']:+.3f}, "
+                    f"max {r['ais_max_abs_error']:.3f}, {r['ais_within_3_stderr']:.0%} within 3 se | | |")
     (out / "results.md").write_text("\n".join(rows) + "\n")
     print("\n".join(rows))
 

@@ -29,3 +29,16 @@ def test_cuda_exact_log_z_and_training():
                         progress=False)
     hist = tr.fit()
     assert tr.model.weights.is_cuda and hist[-1]["train_log_likelihood"] < 0
+
+
+def test_cuda_ais_rais_and_tempering():
+    rbm = random_rbm(10, 6, scale=1.0, seed=3, offsets=True)
+    exact = bl.exact_log_z(rbm)
+    gpu = random_rbm(10, 6, scale=1.0, seed=3, offsets=True).to("cuda", torch.float32)
+    a = bl.ais_log_z(gpu, 200, 500, seed=0)
+    assert abs(a.log_z - exact) < max(4 * a.stderr, 0.02) and a.log_weights.device.type == "cpu"
+    v, _ = gpu.sample(400, steps=200, seed=1)
+    r = bl.rais_log_z(gpu, v, 100, 500, seed=0)
+    assert abs(r.log_z - exact) < 4 * r.stderr + 0.05
+    pt = bl.sampling.ParallelTempering(gpu, 60_000, n_replicas=4, beta_min=0.3, seed=2)
+    assert _tv(pt.run(30).cpu().double(), rbm, 1.0) < BOUND

@@ -11,7 +11,7 @@ Quick tour::
     model = bl.load_model("run/checkpoint.pt")                     # or an .npz
 """
 
-from . import units
+from . import partition, sampling, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
 from .io import load_model, save_model
@@ -24,7 +24,7 @@ from .sampling import block_gibbs
 __version__ = "0.1.0"
 
 __all__ = [
-    "units", "load_model", "save_model", "make_rbm", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
+    "units", "sampling", "partition", "load_model", "save_model", "make_rbm", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
     "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution", "ais_log_z", "rais_log_z",
     "bracket", "log_likelihood",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",

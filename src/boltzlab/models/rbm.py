@@ -168,6 +168,10 @@ class RBM(EnergyModel):
         With v_hat -> v_hat', the hidden bias absorbs W^T (v_hat' - v_hat); with h_hat -> h_hat', the
         visible bias absorbs W (h_hat' - h_hat) (Montavon & Mueller 2012; Melchior et al. 2016).  Only
         layers whose self-energy has a linear bias (all unit types here) can absorb the shift.
+
+        The distribution is unchanged but the energy moves by a constant: moving v_hat adds
+        -(v_hat' - v_hat)^T W h_hat to E(v, h), so ln Z and every free energy shift by that amount
+        (log-likelihoods do not).  Compare ln Z of two parametrisations only after accounting for it.
         """
         w = self.weights
         if visible_offset is not None:
