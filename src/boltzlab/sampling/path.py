@@ -159,9 +159,11 @@ class RBMPath:
         self._w = model.weights.detach()
         self._v_hat = model.visible_offset
         self._h_hat = model.hidden_offset
-        self._centered = bool(self._h_hat.any())
-        self._shift_v = None if not bool(self._h_hat.any()) else -(self._h_hat @ self._w.t())
-        self._w_hhat64 = (self._w.double() @ self._h_hat.double()) if self._centered else None
+        # Decided once, so that the per-step code makes no host-device synchronisation.
+        self._v_centered = bool(self._v_hat.any())
+        self._h_centered = bool(self._h_hat.any())
+        self._shift_v = -(self._h_hat @ self._w.t()) if self._h_centered else None
+        self._w_hhat64 = (self._w.double() @ self._h_hat.double()) if self._h_centered else None
         # Sampling copies in the model dtype, accounting copies in float64.  Forward AIS evaluates ln f at
         # t_{k-1} and t_k for every state, so two float64 hidden copies alternate and each step
         # re-interpolates only one of them.
@@ -205,13 +207,13 @@ class RBMPath:
     def stats(self, v: torch.Tensor, out: torch.Tensor | None = None) -> PathStats:
         """The t-independent quantities of ln f_t(v); ``out`` receives the hidden inputs if given."""
         fv = self._vis.b.features(v)
-        if self._v_hat.any():
+        if self._v_centered:
             fv = fv - self._v_hat
         inputs = torch.mm(fv, self._w, out=out) if out is not None else fv @ self._w
         v64 = v.double()
         e_a = self._vis64[0].energy(v64)
         e_b = self._vis64[1].energy(v64)
-        offset = fv.double() @ self._w_hhat64 if self._centered else None
+        offset = fv.double() @ self._w_hhat64 if self._h_centered else None
         return PathStats(inputs, inputs.double(), e_a, e_b, offset)
 
     @torch.no_grad()
