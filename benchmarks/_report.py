@@ -1,9 +1,20 @@
-"""Shared output of the benchmark scripts: the result as JSON on stdout and, if asked, in a file."""
+"""Shared pieces of the benchmark scripts: the MNIST test set as bits, and the result as JSON on stdout
+and, if asked, in a file."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+
+
+def mnist_test_bits(directory: str | Path) -> np.ndarray:
+    """The 10,000 MNIST test images as float32 rows of bits (pixels scaled to [0, 1], threshold 0.5)."""
+    from boltzlab.data import load_dataset
+    return load_dataset(directory, binarize="threshold", key="test")
 
 
 def report(result: dict, out: str | None) -> dict:

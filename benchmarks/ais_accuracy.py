@@ -28,12 +28,11 @@ import numpy as np
 import torch
 
 import boltzlab as bl
-from boltzlab.data import binarize, default_dataset, load_mnist
+from boltzlab.data import default_dataset
 from boltzlab.training import TrainConfig, Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import report  # noqa: E402
-DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+from _report import DEFAULT_MNIST, mnist_test_bits, report  # noqa: E402
 
 
 def train(x: np.ndarray, hidden: int, epochs: int, seed: int) -> bl.BinaryRBM:
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    images, _ = load_mnist(args.mnist, split="test")
-    x = binarize(images.reshape(len(images), -1).astype(np.float32) / 255.0, method="threshold")
+    x = mnist_test_bits(args.mnist)
     mnist = train(x[:8000], 20, args.epochs, 0)
     ising_x = default_dataset(n_samples=6000, seed=0).astype(np.float32)
     ising = train(ising_x[:5000], 20, args.epochs * 4, 0)

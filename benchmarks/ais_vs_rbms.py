@@ -26,12 +26,10 @@ import numpy as np
 import torch
 
 import boltzlab as bl
-from boltzlab.data import binarize, load_mnist
 from boltzlab.training import TrainConfig, Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import report  # noqa: E402
-DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+from _report import DEFAULT_MNIST, mnist_test_bits, report  # noqa: E402
 
 
 def mnist_model(x: np.ndarray, path: Path) -> bl.BinaryRBM:
@@ -69,8 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    images, _ = load_mnist(args.mnist, split="test")
-    x = binarize(images.reshape(len(images), -1).astype(np.float32) / 255.0, method="threshold")
+    x = mnist_test_bits(args.mnist)
     train, test = x[:8000], x[8000:]
     Path(args.model).parent.mkdir(parents=True, exist_ok=True)
     model = mnist_model(train, Path(args.model)).double()
