@@ -123,9 +123,9 @@ def _progress(total: int, enabled: bool, desc: str):
                 leave=False)
 
 
-def _resolve(model, n_runs: int, n_betas: int | None, schedule: str, base: str | None, data: Any,
-             preset: str | None, rng: Rng) -> tuple[RBMPath, int, np.ndarray | None, str]:
-    """Apply a preset and build the path; returns (path, n_runs, fixed betas or None, schedule)."""
+def _resolve(model, n_runs: int, n_betas: int, schedule: str, base: str | None, data: Any, preset: str | None,
+             rng: Rng) -> tuple[RBMPath, int, np.ndarray, dict[str, Any]]:
+    """Apply a preset, build the path and the schedule; returns (path, n_runs, betas, extra results)."""
     pseudocount = None
     betas = None
     if preset is not None:
@@ -146,7 +146,11 @@ def _resolve(model, n_runs: int, n_betas: int | None, schedule: str, base: str |
     elif betas is None and int(n_betas) < 2:
         raise ConfigError(f"an annealing schedule needs at least 2 intermediate distributions, got {n_betas}")
     path = RBMPath(model, base=base, data=data, pseudocount=pseudocount, rng=rng)
-    return path, int(n_runs), betas, schedule
+    extra: dict[str, Any] = {"schedule": "salakhutdinov-murray" if preset else schedule}
+    if betas is None:
+        betas, info = _adaptive_betas(path, n_betas, rng)
+        extra.update(info)
+    return path, int(n_runs), betas, extra
 
 
 @torch.no_grad()
@@ -218,11 +222,7 @@ def ais_log_z(model, n_runs: int = 100, n_betas: int = 10_000, seed: int | None 
     """
     t0 = time.perf_counter()
     rng = rng if rng is not None else Rng(seed, model.device)
-    path, n_runs, betas, schedule = _resolve(model, n_runs, n_betas, schedule, base, data, preset, rng)
-    extra: dict[str, Any] = {"schedule": "salakhutdinov-murray" if preset else schedule}
-    if betas is None:
-        betas, info = _adaptive_betas(path, n_betas, rng)
-        extra.update(info)
+    path, n_runs, betas, extra = _resolve(model, n_runs, n_betas, schedule, base, data, preset, rng)
     parts = []
     chunks = _chunks(n_runs, batch_size)
     with _progress(len(chunks) * (len(betas) - 1), progress, "AIS") as bar:
@@ -273,11 +273,7 @@ def rais_log_z(model, data: Any = None, n_runs: int = 100, n_betas: int = 10_000
     fit = base_data if base_data is not None else rest
     if base is None and fit is None:
         base = "samples"
-    path, n_runs, betas, schedule = _resolve(model, n_runs, n_betas, schedule, base, fit, preset, rng)
-    extra: dict[str, Any] = {"schedule": "salakhutdinov-murray" if preset else schedule}
-    if betas is None:
-        betas, info = _adaptive_betas(path, n_betas, rng)
-        extra.update(info)
+    path, n_runs, betas, extra = _resolve(model, n_runs, n_betas, schedule, base, fit, preset, rng)
     if burn_in is None:
         burn_in = 0 if data is not None else 1000
     if int(burn_in) < 0:
