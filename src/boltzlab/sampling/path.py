@@ -44,6 +44,7 @@ from .._tensor import as_tensor
 from ..errors import ConfigError, IntractableError
 from ..random import Rng
 from ..units import Layer
+from .gibbs import _product, _shift
 
 BASES = ("samples", "model", "data", "uniform")
 
@@ -157,13 +158,13 @@ class RBMPath:
         self.dtype = dt
         self.device = model.device
         self._w = model.weights.detach()
-        self._v_hat = model.visible_offset
-        self._h_hat = model.hidden_offset
-        # Decided once, so that the per-step code makes no host-device synchronisation.
-        self._v_centered = bool(self._v_hat.any())
-        self._h_centered = bool(self._h_hat.any())
-        self._shift_v = -(self._h_hat @ self._w.t()) if self._h_centered else None
-        self._w_hhat64 = (self._w.double() @ self._h_hat.double()) if self._h_centered else None
+        v_hat, h_hat = model.visible_offset, model.hidden_offset
+        # Centering folded into shifts once, as in block_gibbs, so that the per-step code makes no
+        # host-device synchronisation and allocates no centred copy of v.
+        self._shift_h = _shift(v_hat, self._w)
+        self._shift_v = _shift(h_hat, self._w.t())
+        self._w_hhat64 = None if self._shift_v is None else self._w.double() @ h_hat.double()
+        self._vhat_w_hhat = None if self._shift_v is None else float(v_hat.double() @ self._w_hhat64)
         # Sampling copies in the model dtype, accounting copies in float64.  Forward AIS evaluates ln f at
         # t_{k-1} and t_k for every state, so two float64 hidden copies alternate and each step
         # re-interpolates only one of them.
@@ -207,14 +208,14 @@ class RBMPath:
     def stats(self, v: torch.Tensor, out: torch.Tensor | None = None) -> PathStats:
         """The t-independent quantities of ln f_t(v); ``out`` receives the hidden inputs if given."""
         fv = self._vis.b.features(v)
-        if self._v_centered:
-            fv = fv - self._v_hat
-        inputs = torch.mm(fv, self._w, out=out) if out is not None else fv @ self._w
+        if out is None:
+            out = torch.empty(fv.shape[0], self.n_hidden_features, dtype=self.dtype, device=self.device)
+        _product(fv, self._w, self._shift_h, out)
         v64 = v.double()
         e_a = self._vis64[0].energy(v64)
         e_b = self._vis64[1].energy(v64)
-        offset = fv.double() @ self._w_hhat64 if self._h_centered else None
-        return PathStats(inputs, inputs.double(), e_a, e_b, offset)
+        offset = None if self._w_hhat64 is None else fv.double() @ self._w_hhat64 - self._vhat_w_hhat
+        return PathStats(out, out.double(), e_a, e_b, offset)
 
     @torch.no_grad()
     def log_f(self, s: PathStats, t: float) -> torch.Tensor:
@@ -251,8 +252,5 @@ class RBMPath:
         fh = hid.features(h)
         if out is None:
             out = torch.empty(h.shape[0], vis.n_features, dtype=self.dtype, device=self.device)
-        if self._shift_v is None:
-            torch.mm(fh, self._w.t(), out=out)
-        else:
-            torch.addmm(self._shift_v, fh, self._w.t(), out=out)
+        _product(fh, self._w.t(), self._shift_v, out)
         return vis.sample_(out.mul_(t), 1.0, rng)
