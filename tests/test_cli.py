@@ -202,6 +202,16 @@ def test_logz_ais_rais_bracket_json(npz_model, tmp_path, capsys):
         assert "log_weights" in json.loads((tmp_path / method / "logz.json").read_text())
 
 
+def test_logz_ais_sizes_its_runs_and_warns_in_one_line(npz_model, capsys):
+    path, rbm = npz_model
+    code, out, err = run(["logz", path, "--method", "ais", "--betas", 20, "--target-stderr", 1e-4,
+                          "--max-runs", 130, "--json", "--no-progress"], capsys)
+    assert code == 0
+    res = json.loads(out)
+    assert res["n_runs"] == 130 and res["max_runs"] == 130 and res["target_stderr"] == 1e-4
+    assert err.strip().startswith("boltzlab: warning: AIS standard error") and len(err.strip().splitlines()) == 1
+
+
 def test_evaluate_exact_and_annealed(npz_model, tmp_path, capsys):
     path, rbm = npz_model
     x = (np.random.default_rng(0).random((300, 7)) < 0.4).astype(np.float32)

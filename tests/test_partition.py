@@ -9,7 +9,7 @@ import torch
 import boltzlab as bl
 from boltzlab.errors import ConfigError, IntractableError
 from boltzlab.partition import make_schedule, salakhutdinov_murray
-from boltzlab.partition.ais import log_mean_exp
+from boltzlab.partition.ais import log_mean_exp, runs_needed
 from boltzlab.sampling import ParallelTempering
 from boltzlab.sampling.path import RBMPath, base_rate_visible
 from boltzlab.units import BinaryLayer, GaussianLayer
@@ -92,6 +92,33 @@ def test_ais_is_accurate_with_honest_error_bars():
     assert abs(err.mean()) < 3 * se.mean() / math.sqrt(SEEDS) + 0.01     # unbiased up to the small Jensen gap
     assert err.mean() < 0.01                                               # and low, if at all
     assert np.abs(err).max() < 0.2
+
+
+def test_runs_needed():
+    assert runs_needed(100, 0.1, 0.03, 1000) == 1000          # 1112 wanted, capped
+    assert runs_needed(100, 0.06, 0.03, 1000) == 400
+    assert runs_needed(100, 0.01, 0.03, 1000) == 100          # never fewer than the pilot
+    assert runs_needed(100, float("inf"), 0.03, 500) == 500
+
+
+def test_default_ais_sizes_itself_to_the_target_error():
+    """Default n_runs: a pilot of 100 runs, then enough to reach target_stderr; a warning at the cap."""
+    rbm = random_rbm(12, 8, scale=1.0, seed=3)
+    exact = bl.exact_log_z(rbm)
+    easy = bl.ais_log_z(rbm, n_betas=300, seed=0, target_stderr=0.5)
+    assert easy.n_runs == 100 and easy.extra["sizing"] == "auto"
+    pilot = bl.ais_log_z(rbm, n_runs=100, n_betas=30, seed=0)
+    wanted = runs_needed(100, pilot.stderr, 0.01, 10_000)
+    assert 150 < wanted < 2000
+    sized = bl.ais_log_z(rbm, n_betas=30, seed=0, target_stderr=0.01, max_runs=10_000)
+    assert sized.n_runs == wanted                               # same pilot (same seed), then the rest
+    assert torch.equal(sized.log_weights[:100], pilot.log_weights)
+    assert sized.stderr < 0.01 * 1.3 and abs(sized.log_z - exact) < 4 * sized.stderr
+    with pytest.warns(RuntimeWarning, match="above the target"):
+        capped = bl.ais_log_z(rbm, n_betas=30, seed=0, target_stderr=0.002, max_runs=150)
+    assert capped.n_runs == 150
+    with pytest.raises(ConfigError):
+        bl.ais_log_z(rbm, n_betas=30, target_stderr=0.0)
 
 
 @pytest.mark.parametrize("kind", ["spin", "centered", "float32", "gaussian-visible", "gaussian-hidden"])

@@ -7,6 +7,7 @@ hyperparameter) ends with one line ``boltzlab: error: ...`` on stderr and exit c
 from __future__ import annotations
 
 import sys
+import warnings
 
 from ..errors import BoltzlabError
 from . import demo, model_cmds, reproduce, train
@@ -26,7 +27,19 @@ def build_parser() -> Parser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of the library (e.g. an AIS error above its target) as one line on stderr."""
+    print(f"boltzlab: warning: {str(message).strip().splitlines()[0]}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("default", module=r"boltzlab\.")
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -117,7 +117,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def add_annealing_options(p: argparse.ArgumentParser) -> None:
     from ..partition.schedules import SCHEDULES
     g = p.add_argument_group("annealing (ais, rais, bracket)")
-    g.add_argument("--runs", type=positive_int, default=100, help="independent annealing runs (default 100)")
+    g.add_argument("--runs", type=positive_int, default=None,
+                   help="independent annealing runs (default: AIS sizes itself to --target-stderr, "
+                        "100 pilot runs and at most --max-runs; reverse AIS makes 100)")
+    g.add_argument("--target-stderr", type=positive_float, default=0.03,
+                   help="standard error in nats the automatic run count aims at (default 0.03)")
+    g.add_argument("--max-runs", type=positive_int, default=1000,
+                   help="cap of the automatic run count (default 1000)")
     g.add_argument("--betas", type=positive_int, default=10_000,
                    help="intermediate distributions, ends included (default 10000)")
     g.add_argument("--schedule", choices=SCHEDULES, default="sm08", help="spacing of the betas (default sm08)")
@@ -165,11 +171,13 @@ def _annealed(method: str, model, args: argparse.Namespace, data) -> Any:
     from ..partition import ais_log_z, bracket, rais_log_z
     kw = dict(n_runs=args.runs, n_betas=args.betas, seed=args.seed, schedule=args.schedule, base=args.base,
               preset=args.preset, batch_size=args.batch_size, progress=not args.no_progress)
+    auto = dict(target_stderr=args.target_stderr, max_runs=args.max_runs)
     if method == "ais":
-        return ais_log_z(model, data=data, **kw)
+        return ais_log_z(model, data=data, **auto, **kw)
     if method == "rais":
+        kw["n_runs"] = args.runs or 100
         return rais_log_z(model, data, burn_in=args.burn_in, **kw)
-    return bracket(model, data, burn_in=args.burn_in, **kw)
+    return bracket(model, data, burn_in=args.burn_in, **auto, **kw)
 
 
 def _log_z_record(res) -> dict[str, Any]:

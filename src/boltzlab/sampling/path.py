@@ -163,14 +163,13 @@ class RBMPath:
         # host-device synchronisation and allocates no centred copy of v.
         self._shift_h = _shift(v_hat, self._w)
         self._shift_v = _shift(h_hat, self._w.t())
-        self._w_hhat64 = None if self._shift_v is None else self._w.double() @ h_hat.double()
-        self._vhat_w_hhat = None if self._shift_v is None else float(v_hat.double() @ self._w_hhat64)
-        # Sampling copies in the model dtype, accounting copies in float64.  Forward AIS evaluates ln f at
-        # t_{k-1} and t_k for every state, so two float64 hidden copies alternate and each step
-        # re-interpolates only one of them.
+        self._w_hhat = None if self._shift_v is None else self._w @ h_hat
+        self._vhat_w_hhat = None if self._shift_v is None else float(v_hat.double() @ (self._w.double() @ h_hat.double()))
+        # Sampling copies in the model dtype, hidden accounting copies in float64 (ln Z_hid is not linear in
+        # t).  Forward AIS evaluates ln f at t_{k-1} and t_k for every state, so two float64 hidden copies
+        # alternate and each step re-interpolates only one of them.
         self._vis = _Interpolated(vis_a, vis, dt)
         self._hid = _Interpolated(hid_a, hid, dt)
-        self._vis64 = (_copy_layer(vis_a, torch.float64), _copy_layer(vis, torch.float64))
         self._hid64 = [_Interpolated(hid_a, hid, torch.float64) for _ in range(2)]
         self.n_visible_features = vis.n_features
         self.n_hidden_features = hid.n_features
@@ -187,7 +186,7 @@ class RBMPath:
     def _base_log_z(self) -> float:
         zeros = torch.zeros(1, max(self.n_visible_features, self.n_hidden_features), dtype=torch.float64,
                             device=self.device)
-        zv = self._vis64[0].log_partition(zeros[:, :self.n_visible_features])
+        zv = _copy_layer(self._vis.a, torch.float64).log_partition(zeros[:, :self.n_visible_features])
         zh = self._hid64[0].a.log_partition(zeros[:, :self.n_hidden_features])
         value = float(zv + zh)
         if not np.isfinite(value):
@@ -211,10 +210,12 @@ class RBMPath:
         if out is None:
             out = torch.empty(fv.shape[0], self.n_hidden_features, dtype=self.dtype, device=self.device)
         _product(fv, self._w, self._shift_h, out)
-        v64 = v.double()
-        e_a = self._vis64[0].energy(v64)
-        e_b = self._vis64[1].energy(v64)
-        offset = None if self._w_hhat64 is None else fv.double() @ self._w_hhat64 - self._vhat_w_hhat
+        # The visible energies and the offset term enter ln f_t linearly in t, so their rounding in the
+        # model dtype is the same at every t and cancels from the increments ln f_t' - ln f_t up to
+        # (t' - t) times it; computing them in float64 would only cost a copy of v per step.
+        e_a = self._vis.a.energy(v).double()
+        e_b = self._vis.b.energy(v).double()
+        offset = None if self._w_hhat is None else (fv @ self._w_hhat).double() - self._vhat_w_hhat
         return PathStats(out, out.double(), e_a, e_b, offset)
 
     @torch.no_grad()
