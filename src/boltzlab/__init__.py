@@ -15,11 +15,12 @@ from . import partition, sampling, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
 from .io import load_model, save_model
-from .models import RBM, BinaryRBM, EnergyModel, SpinRBM, make_rbm
+from .models import RBM, BinaryRBM, BoltzmannMachine, EnergyModel, SpinRBM, make_rbm
 from .partition import (ais_log_z, bracket, exact_log_likelihood, exact_log_prob, exact_log_z, log_likelihood,
                         rais_log_z, visible_distribution)
 from .random import Rng
 from .sampling import block_gibbs
+from . import theory
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "units", "sampling", "partition", "load_model", "save_model", "make_rbm", "RBM", "BinaryRBM", "SpinRBM", "EnergyModel", "Rng", "block_gibbs",
     "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution", "ais_log_z", "rais_log_z",
     "bracket", "log_likelihood",
+    "BoltzmannMachine", "theory",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from ..errors import BoltzlabError
-from . import demo, model_cmds, reproduce, train
+from . import demo, model_cmds, reproduce, theory_cmds, train
 from .common import Parser
 
 
@@ -24,6 +24,7 @@ def build_parser() -> Parser:
     model_cmds.register(sub)
     demo.register(sub)
     reproduce.register(sub)
+    theory_cmds.register(sub)
     return parser
 
 

@@ -164,12 +164,15 @@ def write_report(trainer: Trainer, out: Path, shape: Any = None) -> dict[str, An
     from ..plots import image_grid, learning_curves, weight_filters
     model = trainer.model
     shape = tuple(shape) if shape else None
+    n_hidden = getattr(model, "n_hidden", 0)
+    size = f"{model.n_visible}x{n_hidden}" if n_hidden else f"{model.n_visible} units"
     plots = {"learning_curves": str(learning_curves(trainer.history, out / "learning_curves.png",
-                                                    title=f"{type(model).__name__} {model.n_visible}x"
-                                                          f"{getattr(model, 'n_hidden', '')}, {trainer.config.method.upper()}-{trainer.config.k}"))}
+                                                    title=f"{type(model).__name__} {size}, "
+                                                          f"{trainer.config.method.upper()}-{trainer.config.k}"))}
     v, _ = model.sample(64, steps=1000, seed=trainer.config.seed)
+    sweeps = "block-Gibbs" if n_hidden else "single-site Gibbs"
     plots["samples"] = str(image_grid(v.float().cpu().numpy(), out / "samples.png", shape, n_cols=8,
-                                      title="model samples (1000 block-Gibbs sweeps from random starts)"))
+                                      title=f"model samples (1000 {sweeps} sweeps from random starts)"))
     if hasattr(model, "weights"):
         plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(), out / "filters.png", shape))
     last = trainer.history[-1] if trainer.history else {}

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError
 
 METHODS = ("pcd", "cd", "rdm")
+MODELS = ("rbm", "bm")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "linear")
 
@@ -28,12 +29,19 @@ class TrainConfig:
     lr_schedule
         ``constant``; ``step`` multiplies the learning rate by ``lr_decay`` every ``lr_decay_every``
         updates; ``linear`` decays it linearly to ``lr * lr_decay`` at the last update.
+    model
+        ``rbm`` (the default) or ``bm``, the fully visible Boltzmann machine of eq. (12) on binary units
+        (centres at the data means; ``n_hidden`` and ``hidden_units`` do not apply).
+    self_interaction
+        For ``bm``: learn the diagonal W_aa too (default False: held at zero, as in Corollary 28).
     centered
         Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
         eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
         and the biases are reparametrised so that each move leaves the distribution unchanged.
     """
 
+    model: str = "rbm"
+    self_interaction: bool = False
     n_hidden: int = 16
     visible_units: str = "binary"
     hidden_units: str = "binary"
@@ -70,6 +78,9 @@ class TrainConfig:
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise ConfigError(msg)
+        need(self.model in MODELS, f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        need(self.model != "bm" or self.visible_units == "binary",
+             f"the fully visible Boltzmann machine (eq. 12) has binary units; got visible_units={self.visible_units!r}")
         need(self.method in METHODS, f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
         need(self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}")

@@ -68,7 +68,8 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
         pass
     if model.visible.discrete:
         out["pseudo_log_likelihood"] = pseudo_log_likelihood(model, sub, seed)
-    out["reconstruction_error"] = reconstruction_error(model, sub, Rng(seed, sub.device))
+    if getattr(model, "n_hidden", 0):  # a fully visible model has nothing to reconstruct through
+        out["reconstruction_error"] = reconstruction_error(model, sub, Rng(seed, sub.device))
     out.update(weight_norms(model))
     for k, val in out.items():
         if isinstance(val, float) and not math.isfinite(val):

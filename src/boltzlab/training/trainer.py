@@ -5,6 +5,9 @@ The gradient of the negative log-likelihood is <dF/dtheta>_data - <dF/dtheta>_mo
 the trainer differentiates the surrogate ``mean F(v_data) - mean F(v_model)`` with autograd, which gives
 exactly that difference for any unit types, with the model samples held fixed.  Model samples come from
 k block-Gibbs sweeps started at the data (CD-k), at persistent chains (PCD-k) or at random states (Rdm-k).
+The trainer asks only the model's free energy and ``sample_chains``: for the fully visible Boltzmann
+machine (``TrainConfig(model="bm")``) the free energy is the energy of eq. 12, the surrogate's gradient is
+eq. 7 itself, and the chains advance by single-site Gibbs sweeps (eq. 15).
 
 A :class:`Trainer` owns every piece of state a run needs (model, optimizer, schedule, chains, random
 streams, the current epoch's permutation and position), and :meth:`Trainer.save` writes all of it, so a
@@ -25,7 +28,7 @@ from tqdm.auto import tqdm
 
 from ..errors import CheckpointError, ConfigError, BoltzlabError
 from ..io import model_from_payload, model_payload
-from ..models import make_rbm
+from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
 from ..checkpoint import load_payload, save_payload
@@ -97,7 +100,12 @@ class Trainer:
     # ------------------------------------------------------------------ construction
     @classmethod
     def create(cls, train: torch.Tensor, config: TrainConfig, **kwargs: Any) -> "Trainer":
-        """A fresh model of the configured unit types, visible biases from the data means."""
+        """A fresh model of the configured kind and unit types, visible biases from the data means."""
+        if config.model == "bm":
+            model = BoltzmannMachine.initialize(train, config.weight_std, config.seed,
+                                                self_interaction=config.self_interaction,
+                                                dtype=getattr(torch, config.dtype), device=config.device)
+            return cls(model, train, config, **kwargs)
         model = make_rbm(torch.as_tensor(train).shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
                          dtype=getattr(torch, config.dtype), device=config.device)

@@ -1,0 +1,69 @@
+"""Perturbations by temperature: Appendix A of ../shared/papers/energy-based-models-theory.md.
+
+At inverse temperature beta the effective energy of the visible layer is E_eff(v; beta) := F_beta(v) / beta
+with F_beta(v) = -ln sum_h exp(-beta E(v, h)), so that p_beta(v) ~ exp(-beta E_eff(v; beta)).  Expanding
+the soft-plus (eq. 60):
+
+    E_eff(v; beta) = -(beta/8) sum_i (sum_a U_ai (v_a - v_hat_a))^2 - b_eff . v + const + O(beta^3)
+
+i.e. the BM of eq. 12 with W_eff = (beta/4) U U^T (the paper's "W_eff -> (beta/8) sum U U^T" is the
+coefficient of the double sum without eq. 12's factor 1/2) and b_eff = b - U (h_hat - 1/2 - beta c/4)
+(-> b for h_hat = 1/2, c = 0).  :func:`boltzlab.theory.rbm_to_bm` with ``beta`` gives both.  The
+remainder is O(beta^3), not O(beta^2) as printed (the cubic term of the soft-plus vanishes), so the
+log-probabilities of the BM and the RBM differ by O(beta^4).
+
+Eq. 61 (the first order of a BM at high temperature) as printed, p_1/p_0 = beta E - beta sum_a (W_aa/4 +
+b_a/2), has the wrong sign of the energy term (a higher energy must lower p) and omits the centres.  With
+p_0 = 2^-n (beta = 0) the first order is p_1/p_0 = -beta (E(x) - <E>_0), <E>_0 the uniform average:
+
+    <E>_0 = -1/2 sum_ab W_ab [(1/2 - x_hat_a)(1/2 - x_hat_b) + delta_ab / 4] - 1/2 sum_a b_a,
+
+which for x_hat = 1/2 is p_1/p_0 = -beta E(x) - beta sum_a (W_aa/8 + b_a/2).  :func:`high_temperature_log_ratio`
+gives both forms; the tests show the printed one is off at first order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..errors import ConfigError
+from ..models.bm import BoltzmannMachine
+from ..models.rbm import RBM
+from .effective import _hidden_states, _joint_energy
+
+__all__ = ["effective_energy_at", "high_temperature_log_ratio", "uniform_mean_energy"]
+
+
+@torch.no_grad()
+def effective_energy_at(rbm: RBM, v: Any, beta: float) -> torch.Tensor:
+    """E_eff(v; beta) = -(1/beta) ln sum_h exp(-beta E(v, h)), by enumerating h (float64)."""
+    if beta <= 0:
+        raise ConfigError(f"beta must be > 0; got {beta}")
+    v = torch.as_tensor(v, dtype=torch.float64).reshape(-1, rbm.n_visible)
+    return -torch.logsumexp(-beta * _joint_energy(rbm, v, _hidden_states(rbm)), 1) / beta
+
+
+def uniform_mean_energy(bm: BoltzmannMachine) -> float:
+    """<E>_0, the average of eq. 12 over the uniform distribution (the beta -> 0 limit), in closed form."""
+    w = bm.coupling().detach().double()
+    b = bm.bias.detach().double()
+    d = 0.5 - bm.centers.double()
+    return float(-0.5 * (d @ w @ d + 0.25 * torch.diagonal(w).sum()) - 0.5 * b.sum())
+
+
+@torch.no_grad()
+def high_temperature_log_ratio(bm: BoltzmannMachine, x: Any, beta: float, form: str = "corrected") -> torch.Tensor:
+    """p_1(x) / p_0(x) of a BM at small beta (eq. 61), p_0 = 2^-n.
+
+    ``form="corrected"``: -beta (E(x) - <E>_0).  ``form="paper"``: eq. 61 as printed,
+    beta E(x) - beta sum_a (W_aa / 4 + b_a / 2).
+    """
+    e = bm.energy(x).double()
+    if form == "corrected":
+        return -beta * (e - uniform_mean_energy(bm))
+    if form == "paper":
+        w = torch.diagonal(bm.coupling().detach()).double()
+        return beta * e - beta * (w / 4 + bm.bias.detach().double() / 2).sum()
+    raise ConfigError(f"form must be 'corrected' or 'paper'; got {form!r}")
