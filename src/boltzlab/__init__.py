@@ -21,6 +21,7 @@ from .partition import (ais_log_z, bracket, exact_log_likelihood, exact_log_prob
 from .random import Rng
 from .sampling import block_gibbs
 from . import theory
+from . import reciprocal
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "exact_log_z", "exact_log_prob", "exact_log_likelihood", "visible_distribution", "ais_log_z", "rais_log_z",
     "bracket", "log_likelihood",
     "BoltzmannMachine", "theory",
+    "reciprocal",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

@@ -11,6 +11,7 @@ import warnings
 
 from ..errors import BoltzlabError
 from . import demo, model_cmds, reproduce, theory_cmds, train
+from . import reciprocal_cmds
 from .common import Parser
 
 
@@ -25,6 +26,7 @@ def build_parser() -> Parser:
     demo.register(sub)
     reproduce.register(sub)
     theory_cmds.register(sub)
+    reciprocal_cmds.register(sub)
     return parser
 
 

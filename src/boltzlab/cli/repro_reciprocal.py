@@ -1,0 +1,141 @@
+"""Reproduction entries for ../shared/papers/rbm-reciprocal-space.md at CPU scale.
+
+* ``reciprocal-mp``: Fig. 3a-d and the untrained curve of Fig. 4 (fresh 784 x M RBMs, sigma = 0.01).
+* ``reciprocal-kurtosis``: Fig. 3e.
+* ``reciprocal-training``: a 784 x 500 RBM trained on 8,000 MNIST images with kept checkpoints, then
+  Figs. 2, 3f, 4, 5, 6 and 7 on its checkpoints (through the ``boltzlab reciprocal`` commands).
+* ``reciprocal-replicas``: Fig. 1 from the CPU-scale study of examples/replica-study.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from .reproduce import entry
+
+
+def mnist_dir() -> Path:
+    """../shared/data/mnist relative to the working directory, else beside the checkout."""
+    for p in (Path("../shared/data/mnist"), Path(__file__).resolve().parents[4] / "shared" / "data" / "mnist"):
+        if any(p.glob("t10k-images*")):
+            return p
+    raise DataError("MNIST (t10k-images-idx3-ubyte.gz) not found in ../shared/data/mnist; run from the checkout")
+
+
+def _run(argv: list[str]) -> None:
+    """Run a boltzlab command in-process (its JSON lands in its --out directory)."""
+    from .main import main
+    code = main(argv)
+    if code != 0:
+        raise RuntimeError(f"boltzlab {' '.join(argv)} failed with exit code {code}")
+
+
+@entry("reciprocal-mp", "fresh RBMs 784 x {500,784,1200,3000}: singular values vs Marchenko-Pastur (KS), "
+                        "the density maximum, rotation test (Figs. 3a-d, 4)")
+def reciprocal_mp(out: Path, quick: bool) -> dict[str, Any]:
+    """Singular values of fresh 784 x M RBMs (W ~ N(0, 0.01^2)) against eq. 20 with the KS distance; the
+    maximum of the density (the paper's sigma sqrt|N - M| against a numerical maximisation and the
+    histogram's fullest bin) and the edges lambda_pm against the extreme singular values; the rotation test
+    (Jensen-Shannon divergence against the symmetric null), which must find no symmetry breaking.  The
+    sample's own maximum (a Gaussian KDE of the singular values) is noisy where the density is flat."""
+    from scipy import stats
+
+    from ..models import make_rbm
+    from ..plots import plt, save_figure
+    from ..reciprocal import analyze
+    sizes = [500, 784, 1200] if quick else [500, 784, 1200, 3000]
+    rows = []
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.3 * len(sizes), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], sizes):
+        model = make_rbm(784, m, weight_std=0.01, seed=0)
+        r = analyze(model, sigma=0.01, rotation=True, seed=0, null_draws=3)
+        s = r.singular_values
+        edges = np.histogram_bin_edges(s, bins=40)
+        grid = np.linspace(r.mp.lambda_minus, r.mp.lambda_plus, 2001)
+        peak = float(grid[np.argmax(stats.gaussian_kde(s)(grid))])
+        rows.append({"n_hidden": m, "mp_ks": r.mp_ks, "mp_ks_pvalue": r.mp_pvalue, "sigma": r.sigma,
+                     "lambda_minus": r.mp.lambda_minus, "smallest": float(s[-1]),
+                     "lambda_plus": r.mp.lambda_plus, "largest": float(s[0]),
+                     "mode_paper": r.mp.mode_paper, "mode_numeric": r.mp.mode_numeric(), "kde_mode_of_sample": peak, **{"rotation": r.rotation.to_dict()}})
+        ax.hist(s, bins=edges, density=True, alpha=0.6, label="singular values")
+        grid = np.linspace(r.mp.lambda_minus, r.mp.lambda_plus, 500)
+        ax.plot(grid, r.mp.pdf(grid), "k-", lw=1.2, label="eq. 20")
+        ax.axvline(r.mp.mode_paper, color="tab:red", ls=":", label="sigma sqrt|N-M|")
+        ax.set_title(f"784 x {m}: KS = {r.mp_ks:.4f}, JS/null = {r.rotation.ratio:.2f}", fontsize=9)
+        ax.set_xlabel("lambda")
+        ax.legend(fontsize=7)
+    plot = save_figure(fig, out / "marchenko_pastur.png", "Fresh RBMs, sigma = 0.01: singular values vs Marchenko-Pastur")
+    return {"sizes": rows, "max_ks": max(r["mp_ks"] for r in rows),
+            "any_symmetry_broken": any(r["rotation"]["symmetry_broken"] for r in rows), "plots": [str(plot)]}
+
+
+@entry("reciprocal-kurtosis", "kurtosis of hidden reciprocal variables of fresh RBMs vs hidden size (Fig. 3e)")
+def reciprocal_kurtosis(out: Path, quick: bool) -> dict[str, Any]:
+    """Monte Carlo kurtosis of y_i over random hidden states for 784 x M RBMs against the exact
+    3 - 2 sum_j V_ji^4 and the Haar expectation 3 - 6/(M + 2); the 1/M fit extrapolates to 3."""
+    hidden = "500,784,1200" if quick else "500,700,784,1200,2000"
+    samples = "5000" if quick else "20000"
+    _run(["reciprocal", "kurtosis", "--hidden", hidden, "--samples", samples, "--out", str(out), "--no-progress"])
+    return json.loads((out / "kurtosis.json").read_text())
+
+
+@entry("reciprocal-training", "an MNIST RBM along training: spectrum, symmetry breaking, modes, Landau free energy, "
+                              "hierarchical learning (Figs. 2-7)")
+def reciprocal_training(out: Path, quick: bool) -> dict[str, Any]:
+    """Train a 784 x 500 binary RBM (PCD-1, 8,000 MNIST images, checkpoints kept every epoch, and one of the
+    initial model at update 0), then run ``boltzlab reciprocal spectrum | symmetry | landau | hierarchy |
+    landscape | variables`` on the checkpoints; the numbers of each are collected here."""
+    import torch
+
+    from ..training import TrainConfig, Trainer
+    from .train import load_data
+    data = str(mnist_dir())
+    run = out / "run"
+    hidden, epochs = (200, 2) if quick else (500, 6)
+    cfg = TrainConfig(n_hidden=hidden, method="pcd", k=1, epochs=epochs, lr=0.05, momentum=0.5, monitor_samples=500,
+                      keep_checkpoints=True, checkpoint_every=1, seed=0)
+    train, test = load_data({"data": data, "limit": 10000, "test_fraction": 0.2}, "binary")
+    if run.exists():  # a previous run of this entry: start afresh so that no stale checkpoint joins the series
+        shutil.rmtree(run)
+    trainer = Trainer.create(torch.as_tensor(train), cfg, test=torch.as_tensor(test), out_dir=run, progress=False)
+    trainer.save(run / "checkpoints" / "step_00000000.pt")
+    trainer.fit()
+    series = [str(p) for p in sorted((run / "checkpoints").glob("step_*.pt"))]
+    init, last = series[0], series[-1]
+    gibbs = "100" if quick else "200"
+    _run(["reciprocal", "spectrum", *series, "--out", str(out / "spectrum"), "--no-progress"])
+    _run(["reciprocal", "symmetry", *series, "--out", str(out / "symmetry"), "--no-progress",
+          "--null-draws", "3"])
+    _run(["reciprocal", "landau", *series, "--data", data, "--rows", "8000:", "--out", str(out / "landau"),
+          "--gibbs", gibbs, "--no-progress"])
+    _run(["reciprocal", "hierarchy", last, "--out", str(out / "hierarchy"), "--steps", "500"])
+    _run(["reciprocal", "landscape", init, last, "--data", data, "--rows", "8000:", "--modes", "1,2,3,498" if
+          not quick else "1,2,3,198", "--gibbs", gibbs, "--out", str(out / "landscape"), "--no-progress"])
+    _run(["reciprocal", "variables", init, last, "--data", data, "--rows", "8000:", "--gibbs", gibbs,
+          "--out", str(out / "variables"), "--no-progress"])
+    result: dict[str, Any] = {"run": str(run), "checkpoints": series, "train_config": cfg.to_dict()}
+    for name in ("spectrum", "symmetry", "landau", "hierarchy", "landscape", "variables"):
+        result[name] = json.loads((out / name / f"{name}.json").read_text())
+    result["plots"] = [p for name in ("spectrum", "symmetry", "landau", "hierarchy", "landscape", "variables")
+                       for p in result[name]["plots"]]
+    return result
+
+
+@entry("reciprocal-replicas", "replica study: AIS / reverse-AIS log-likelihood vs updates, 3 replicas x 2 sizes (Fig. 1)")
+def reciprocal_replicas(out: Path, quick: bool) -> dict[str, Any]:
+    """The CPU-scale study of examples/replica-study.toml (``--quick``: 2 replicas of one small size)."""
+    from ..reciprocal import run_study
+    from ..reciprocal.replica import CPU_STUDY, study_from_dict
+    raw = json.loads(json.dumps(CPU_STUDY))
+    raw["data"]["path"] = str(mnist_dir())
+    if quick:
+        raw["study"].update(hidden=[50], replicas=2)
+        raw["train"].update(epochs=2)
+        raw["evaluate"].update(ais_runs=32, ais_betas=300, rais_runs=32, every_epochs=1)
+    return run_study(study_from_dict(raw), out, progress=False)
