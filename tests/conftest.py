@@ -1,7 +1,13 @@
 import itertools
+import os
 
 import pytest
 import torch
+
+# pytest -n 2 on the 2 cores of CI: one torch thread per worker.  Two threads per worker oversubscribe the
+# cores and make small linear-algebra calls up to 100x slower.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 import boltzlab as bl
 
