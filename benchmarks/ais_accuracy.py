@@ -67,6 +67,8 @@ def evaluate(name: str, model, train: np.ndarray | None, data: np.ndarray | None
         else:
             r = bl.rais_log_z(model, None, n_runs=reverse_runs, seed=1000 + s, burn_in=1000)
         rows.append((a.log_z - exact, a.stderr, r.log_z - exact, r.stderr, a.ess, a.n_runs))
+        print(f"  {name} seed {s}: AIS {rows[-1][0]:+.4f} ± {a.stderr:.4f} ({a.n_runs} runs), "
+              f"RAIS {rows[-1][2]:+.4f}", file=sys.stderr, flush=True)
     e = np.array(rows)
     out = {"model": name, "exact_log_z": exact, "weight_std": float(model.weights.detach().std()),
            "seeds": seeds, "n_runs": n_runs or "auto", "ais_mean_runs": float(e[:, 5].mean()),
