@@ -102,7 +102,7 @@ def test_runs_needed():
 
 
 def test_default_ais_sizes_itself_to_the_target_error():
-    """Default n_runs: a pilot of 100 runs, then enough to reach target_stderr; a warning at the cap."""
+    """Default n_runs: a pilot of 100 runs, then rounds until target_stderr; a warning at the cap."""
     rbm = random_rbm(12, 8, scale=1.0, seed=3)
     exact = bl.exact_log_z(rbm)
     easy = bl.ais_log_z(rbm, n_betas=300, seed=0, target_stderr=0.5)
@@ -111,7 +111,7 @@ def test_default_ais_sizes_itself_to_the_target_error():
     wanted = runs_needed(100, pilot.stderr, 0.01, 10_000)
     assert 150 < wanted < 2000
     sized = bl.ais_log_z(rbm, n_betas=30, seed=0, target_stderr=0.01, max_runs=10_000)
-    assert sized.n_runs == wanted                               # same pilot (same seed), then the rest
+    assert wanted <= sized.n_runs < 10_000                      # same pilot (same seed), then more rounds
     assert torch.equal(sized.log_weights[:100], pilot.log_weights)
     assert sized.stderr < 0.01 * 1.3 and abs(sized.log_z - exact) < 4 * sized.stderr
     with pytest.warns(RuntimeWarning, match="above the target"):

@@ -229,8 +229,8 @@ def ais_log_z(model, n_runs: int | None = None, n_betas: int = 10_000, seed: int
     model : RBM of any unit types.
     n_runs : independent annealing runs (run in parallel, ``batch_size`` at a time to bound memory).
         ``None`` (default) sizes the run to an accuracy instead: a pilot of 100 runs, then as many more as
-        its standard error says are needed to reach ``target_stderr``, at most ``max_runs`` in all (see
-        :func:`runs_needed`).  A warning says when the cap leaves the error above the target.
+        its standard error says are needed to reach ``target_stderr``, re-estimated after each round, at
+        most ``max_runs`` in all (see :func:`runs_needed`).  A warning says when the cap leaves the error above the target.
     target_stderr, max_runs : the accuracy and the cap of the automatic run count.
     n_betas : number of distributions t_0 = 0 < ... < t_K = 1 on the path (K = n_betas - 1 transitions).
     seed : seed of the random stream (or pass ``rng``).
@@ -257,13 +257,18 @@ def ais_log_z(model, n_runs: int | None = None, n_betas: int = 10_000, seed: int
 
     with _progress(len(_chunks(first, batch_size)) * steps, progress, "AIS") as bar:
         parts = run(first, bar)
-        if auto:
+        done = first
+        # The error of a small sample of heavy-tailed weights is itself noisy, so re-estimate it after each
+        # round and go on while it is above the target and the cap allows.
+        while auto and done < int(max_runs):
             _, se, _ = log_mean_exp(torch.cat(parts))
-            more = runs_needed(first, se, float(target_stderr), int(max_runs)) - first
-            if more > 0:
-                bar.total += len(_chunks(more, batch_size)) * steps
-                bar.refresh()
-                parts += run(more, bar)
+            more = runs_needed(done, se, float(target_stderr), int(max_runs)) - done
+            if more <= 0:
+                break
+            bar.total += len(_chunks(more, batch_size)) * steps
+            bar.refresh()
+            parts += run(more, bar)
+            done += more
     log_w = torch.cat(parts)
     lme, se, ess = log_mean_exp(log_w)
     if auto:
