@@ -22,6 +22,7 @@ from .random import Rng
 from .sampling import block_gibbs
 from . import theory
 from . import reciprocal
+from . import thermo
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,7 @@ __all__ = [
     "bracket", "log_likelihood",
     "BoltzmannMachine", "theory",
     "reciprocal",
+    "thermo",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

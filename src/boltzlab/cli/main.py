@@ -12,6 +12,7 @@ import warnings
 from ..errors import BoltzlabError
 from . import demo, model_cmds, reproduce, theory_cmds, train
 from . import reciprocal_cmds
+from . import thermo_cmds
 from .common import Parser
 
 
@@ -27,6 +28,7 @@ def build_parser() -> Parser:
     reproduce.register(sub)
     theory_cmds.register(sub)
     reciprocal_cmds.register(sub)
+    thermo_cmds.register(sub)
     return parser
 
 

@@ -1,7 +1,11 @@
 """Samplers: block Gibbs for RBMs , annealing paths and parallel tempering."""
 
 from .gibbs import PersistentChains, block_gibbs
+from .kernels import (KERNELS, Kernel, PalindromicSweep, PlainSweep, RandomScan, VisibleChain, joint_energy,
+                      make_kernel)
 from .path import RBMPath
 from .tempering import ParallelTempering, geometric_ladder
 
-__all__ = ["block_gibbs", "PersistentChains", "RBMPath", "ParallelTempering", "geometric_ladder"]
+__all__ = ["block_gibbs", "PersistentChains", "RBMPath", "ParallelTempering", "geometric_ladder",
+           "KERNELS", "Kernel", "PlainSweep", "PalindromicSweep", "RandomScan", "VisibleChain", "make_kernel",
+           "joint_energy"]
