@@ -32,3 +32,9 @@ class DataError(BoltzlabError):
 
 class IntractableError(BoltzlabError):
     """An exact computation would need more states than allowed; the message names the estimator to use."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds (hyperparameter validation)."""
+    if not condition:
+        raise ConfigError(message)

@@ -20,23 +20,13 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError
-from .common import Parser, emit_json, finite_float, positive_float, positive_int, say
+from .common import Parser, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 from .model_cmds import add_data_options, load_model_data
 
 XFT_JSON = "xft.json"
 WORK_JSON = "work.json"
 CURVES_JSON = "curves.json"
 CD_JSON = "cd.json"
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
 
 
 def fraction_arg(text: str) -> float | str:

@@ -56,7 +56,7 @@ import numpy as np
 import torch
 
 from ..checkpoint import atomic_write_json
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..training import TrainConfig
 
 STUDY_KEYS = {"hidden", "replicas", "seed", "out", "device", "threads"}
@@ -114,35 +114,32 @@ class ReplicaStudy:
         self.validate()
 
     def validate(self) -> None:
-        def need(cond: bool, msg: str) -> None:
-            if not cond:
-                raise ConfigError(msg)
-        need(isinstance(self.hidden, list) and len(self.hidden) > 0
+        require(isinstance(self.hidden, list) and len(self.hidden) > 0
              and all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in self.hidden),
              f"study.hidden must be a non-empty list of positive integers; got {self.hidden!r}")
         for name in ("replicas", "every_epochs", "ais_runs", "ais_betas", "rais_runs"):
             val = getattr(self, name)
-            need(isinstance(val, int) and not isinstance(val, bool) and val >= 1,
+            require(isinstance(val, int) and not isinstance(val, bool) and val >= 1,
                  f"{name} must be an integer >= 1; got {val!r}")
-        need(self.threads is None or (isinstance(self.threads, int) and self.threads >= 1),
+        require(self.threads is None or (isinstance(self.threads, int) and self.threads >= 1),
              f"threads must be an integer >= 1; got {self.threads!r}")
-        need(self.ais_betas >= 2, f"ais_betas must be >= 2; got {self.ais_betas}")
-        need(isinstance(self.null_draws, int) and self.null_draws >= 2, f"null_draws must be >= 2; got {self.null_draws!r}")
+        require(self.ais_betas >= 2, f"ais_betas must be >= 2; got {self.ais_betas}")
+        require(isinstance(self.null_draws, int) and self.null_draws >= 2, f"null_draws must be >= 2; got {self.null_draws!r}")
         from ..partition.schedules import SCHEDULES
-        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
+        require(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
         unknown = sorted(set(self.data) - DATA_KEYS)
-        need(not unknown, f"unknown [data] option(s): {', '.join(unknown)}")
-        need(bool(self.data.get("path")), "[data] needs a path (a file or an MNIST directory)")
-        need(self.data.get("binarize", "threshold") in ("threshold", "stochastic"),
+        require(not unknown, f"unknown [data] option(s): {', '.join(unknown)}")
+        require(bool(self.data.get("path")), "[data] needs a path (a file or an MNIST directory)")
+        require(self.data.get("binarize", "threshold") in ("threshold", "stochastic"),
              f"[data] binarize must be 'threshold' or 'stochastic'; got {self.data.get('binarize')!r}")
         for key in ("train_split", "test_split"):
-            need(self.data.get(key, "test") in ("train", "test"), f"[data] {key} must be 'train' or 'test'")
+            require(self.data.get(key, "test") in ("train", "test"), f"[data] {key} must be 'train' or 'test'")
         _rows(self.data.get("train_rows", ":"), "train_rows")
         _rows(self.data.get("test_rows", ":"), "test_rows")
         for key in ("n_hidden", "seed"):
-            need(key not in self.train, f"[train] must not set {key}: the study sets it ([study] hidden, seed)")
+            require(key not in self.train, f"[train] must not set {key}: the study sets it ([study] hidden, seed)")
         if "device" in self.train:
-            need(self.train["device"] == self.device, "set the device in [study], not in [train]")
+            require(self.train["device"] == self.device, "set the device in [study], not in [train]")
         self.config_for(self.hidden[0], 0)  # the training options must make a valid TrainConfig
 
     def config_for(self, n_hidden: int, seed: int) -> TrainConfig:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 
 METHODS = ("pcd", "cd", "rdm")
 MODELS = ("rbm", "bm")
@@ -75,30 +75,27 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        def need(cond: bool, msg: str) -> None:
-            if not cond:
-                raise ConfigError(msg)
-        need(self.model in MODELS, f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
-        need(self.model != "bm" or self.visible_units == "binary",
+        require(self.model in MODELS, f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        require(self.model != "bm" or self.visible_units == "binary",
              f"the fully visible Boltzmann machine (eq. 12) has binary units; got visible_units={self.visible_units!r}")
-        need(self.method in METHODS, f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
-        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
-        need(self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}")
-        need(self.n_hidden >= 1, f"n_hidden must be >= 1; got {self.n_hidden}")
-        need(self.k >= 1, f"k (Gibbs steps per update) must be >= 1; got {self.k}")
-        need(self.batch_size >= 1, f"batch_size must be >= 1; got {self.batch_size}")
-        need(self.n_chains is None or self.n_chains >= 1, f"n_chains must be >= 1; got {self.n_chains}")
-        need(self.epochs >= 1, f"epochs must be >= 1; got {self.epochs}")
-        need(self.max_updates is None or self.max_updates >= 1, "max_updates must be >= 1")
-        need(self.lr > 0 and self.lr < float("inf"), f"lr must be a positive number; got {self.lr}")
-        need(0 <= self.momentum < 1, f"momentum must lie in [0, 1); got {self.momentum}")
-        need(self.l1 >= 0 and self.l2 >= 0, "l1 and l2 penalties must be >= 0")
-        need(0 < self.lr_decay <= 1, f"lr_decay must lie in (0, 1]; got {self.lr_decay}")
-        need(self.lr_decay_every >= 1, "lr_decay_every must be >= 1")
-        need(0 < self.offset_rate <= 1, f"offset_rate must lie in (0, 1]; got {self.offset_rate}")
-        need(self.weight_std >= 0, f"weight_std must be >= 0; got {self.weight_std}")
-        need(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
-        need(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
+        require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        require(self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}")
+        require(self.n_hidden >= 1, f"n_hidden must be >= 1; got {self.n_hidden}")
+        require(self.k >= 1, f"k (Gibbs steps per update) must be >= 1; got {self.k}")
+        require(self.batch_size >= 1, f"batch_size must be >= 1; got {self.batch_size}")
+        require(self.n_chains is None or self.n_chains >= 1, f"n_chains must be >= 1; got {self.n_chains}")
+        require(self.epochs >= 1, f"epochs must be >= 1; got {self.epochs}")
+        require(self.max_updates is None or self.max_updates >= 1, "max_updates must be >= 1")
+        require(self.lr > 0 and self.lr < float("inf"), f"lr must be a positive number; got {self.lr}")
+        require(0 <= self.momentum < 1, f"momentum must lie in [0, 1); got {self.momentum}")
+        require(self.l1 >= 0 and self.l2 >= 0, "l1 and l2 penalties must be >= 0")
+        require(0 < self.lr_decay <= 1, f"lr_decay must lie in (0, 1]; got {self.lr_decay}")
+        require(self.lr_decay_every >= 1, "lr_decay_every must be >= 1")
+        require(0 < self.offset_rate <= 1, f"offset_rate must lie in (0, 1]; got {self.offset_rate}")
+        require(self.weight_std >= 0, f"weight_std must be >= 0; got {self.weight_std}")
+        require(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
+        require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
 
     @property
     def chains(self) -> int:
