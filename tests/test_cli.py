@@ -261,3 +261,12 @@ def test_sample_with_parallel_tempering(npz_model, tmp_path, capsys):
     assert code == 0
     res = json.loads(out)
     assert len(res["tempering"]["acceptance"]) == 3 and np.load(tmp_path / "s.npz")["v"].shape == (40, 7)
+
+
+@pytest.mark.parametrize("command", [["sample", "MODEL"], ["logz", "MODEL"], ["train", "--data", "ising:L=3,n=50"],
+                                     ["thermo", "xft", "MODEL"]])
+@pytest.mark.parametrize("device", ["nosuch", "cuda:7"])
+def test_every_device_flag_refuses_devices_that_do_not_exist(tmp_path, capsys, npz_model, command, device):
+    args = [npz_model if a == "MODEL" else a for a in command] + ["--device", device, "--out", tmp_path / "o"]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "--device" in err and "Traceback" not in err

@@ -28,14 +28,16 @@ class Rng:
 
     Parameters
     ----------
-    seed : int or None
-        None draws fresh entropy from the OS.
+    seed : int, numpy SeedSequence or None
+        None draws fresh entropy from the OS; a SeedSequence names one of many independent streams
+        (:class:`boltzlab.distributed.ShardedRng` gives each shard of chains its own).
     device : torch device of the tensors the stream fills.
     """
 
-    def __init__(self, seed: int | None = None, device: torch.device | str = "cpu") -> None:
+    def __init__(self, seed: int | np.random.SeedSequence | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
-        ss = np.random.SeedSequence(seed)
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         torch_seed, bits_seed = ss.spawn(2)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(torch_seed.generate_state(1, np.uint64)[0] >> np.uint64(1)))
@@ -44,17 +46,16 @@ class Rng:
     # ------------------------------------------------------------------ draws
     def bernoulli_(self, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Write Bernoulli(p) draws (0./1.) into ``out``; ``p`` is overwritten (it may alias ``out``)."""
-        spec = _MANTISSA.get(p.dtype)
-        if self._bits is None or spec is None or not p.is_contiguous():
-            u = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
-            return torch.lt(u, p, out=out)
-        mask, one, ndtype = spec
-        n = p.numel()
+        return _compare(self._draws(p.numel(), p.dtype, p.device), p, out)
+
+    def _draws(self, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """n raw draws for Bernoulli comparisons: random mantissa words (CPU fast path) or uniforms."""
+        spec = _MANTISSA.get(dtype)
+        if self._bits is None or spec is None:
+            return torch.rand(n, generator=self.generator, device=device, dtype=dtype)
+        ndtype = spec[2]
         words = self._bits.random_raw((n * np.dtype(ndtype).itemsize + 7) // 8)
-        bits = torch.from_numpy(words.view(ndtype)[:n]).view(p.shape)
-        bits.bitwise_and_(mask).bitwise_or_(one)
-        p.add_(1.0)  # compare u + 1 in [1, 2) with p + 1
-        return torch.lt(bits.view(p.dtype), p, out=out)
+        return torch.from_numpy(words.view(ndtype)[:n])
 
     def uniform(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.rand(shape, generator=self.generator, device=self.device, dtype=dtype)
@@ -85,6 +86,55 @@ class Rng:
             self._bits.state = {"bit_generator": "SFC64",
                                 "state": {"state": np.array(bits["state"], dtype=np.uint64)},
                                 "has_uint32": bits["has_uint32"], "uinteger": bits["uinteger"]}
+
+
+def _compare(draws: torch.Tensor, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Bernoulli(p) into ``out`` from raw draws (row-major over p): uniforms, or mantissa words turned into
+    uniforms on [1, 2) by the exponent trick and compared with p + 1 (``p`` is overwritten)."""
+    if draws.is_floating_point():
+        return torch.lt(draws.view(p.shape), p, out=out)
+    mask, one, _ = _MANTISSA[p.dtype]
+    bits = draws.view(p.shape)
+    bits.bitwise_and_(mask).bitwise_or_(one)
+    p.add_(1.0)
+    return torch.lt(bits.view(p.dtype), p, out=out)
+
+
+class SplitRng(Rng):
+    """Several independent streams behind one :class:`Rng` interface, plus a stream of its own.
+
+    A draw whose first dimension runs over blocks (chain shards of a data-parallel run, replicas of a
+    batched run) is split into equal blocks along that dimension, one per stream, each filled from its own
+    stream exactly as a separate run would fill it.  ``permutation`` (data order) draws from the own stream.
+    """
+
+    def __init__(self, streams: list[Rng], seed: int | np.random.SeedSequence | None = None,
+                 device: torch.device | str = "cpu") -> None:
+        super().__init__(seed, device)
+        self.streams = list(streams)
+
+    def _blocks(self, n: int) -> int:
+        k = len(self.streams)
+        if n % k:
+            raise ValueError(f"{n} rows cannot be split evenly over {k} random streams")
+        return n // k
+
+    def bernoulli_(self, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Each stream draws for its block of rows; one comparison for all of them."""
+        k = self._blocks(p.shape[0]) * (p.numel() // max(p.shape[0], 1))
+        return _compare(torch.cat([s._draws(k, p.dtype, p.device) for s in self.streams]), p, out)
+
+    def uniform(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        b = self._blocks(shape[0])
+        return torch.cat([s.uniform((b, *shape[1:]), dtype) for s in self.streams])
+
+    def normal(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        b = self._blocks(shape[0])
+        return torch.cat([s.normal((b, *shape[1:]), dtype) for s in self.streams])
+
+    def integers(self, high: int, shape: tuple[int, ...]) -> torch.Tensor:
+        b = self._blocks(shape[0])
+        return torch.cat([s.integers(high, (b, *shape[1:])) for s in self.streams])
 
 
 def as_rng(rng: Rng | int | None, device: torch.device | str = "cpu") -> Rng:

@@ -85,8 +85,20 @@ def row_range(text: str) -> slice:
     return slice(start, stop)
 
 
+def torch_device(text: str) -> str:
+    """A torch device that exists on this machine (``cpu``, ``cuda``, ``cuda:1``), else a one-line error."""
+    import torch
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu or cuda") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise argparse.ArgumentTypeError(f"{text}: no such CUDA device on this machine")
+    return text
+
+
 def add_device_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
+    p.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
 
 
 def say(msg: str, quiet: bool = False) -> None:

@@ -13,6 +13,9 @@ from ..errors import BoltzlabError
 from . import demo, model_cmds, reproduce, theory_cmds, train
 from . import reciprocal_cmds
 from . import thermo_cmds
+from . import toolbox_cmds
+from . import field_cmds
+from . import vmc_cmds
 from .common import Parser
 
 
@@ -29,6 +32,9 @@ def build_parser() -> Parser:
     theory_cmds.register(sub)
     reciprocal_cmds.register(sub)
     thermo_cmds.register(sub)
+    toolbox_cmds.register(sub)
+    field_cmds.register(sub)
+    vmc_cmds.register(sub)
     return parser
 
 

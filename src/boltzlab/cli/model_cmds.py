@@ -26,13 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Draw samples from a model by block Gibbs sampling from random starts; "
                                    "writes an .npz (v, h) and a PNG grid of the visible samples.")
     p.add_argument("model", help=MODEL_HELP)
-    p.add_argument("--n", type=positive_int, default=100, help="number of chains/samples (default 100)")
+    p.add_argument("--n", "--chains", dest="n", type=positive_int, default=100,
+                   help="number of chains/samples (default 100; spell it --chains under torchrun)")
     p.add_argument("--steps", type=positive_int, default=1000, help="Gibbs sweeps per chain (default 1000)")
     p.add_argument("--beta", type=positive_float, default=1.0, help="inverse temperature (default 1)")
     p.add_argument("--tempering", type=int, default=0, metavar="R",
                    help="parallel tempering with R replicas on a geometric ladder (default 0: plain Gibbs)")
     p.add_argument("--beta-min", type=positive_float, default=0.1, help="lowest rung of the ladder (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--distributed", action="store_true",
+                   help="share the chains among the processes of `torchrun --nproc_per_node N -m boltzlab.cli.main "
+                        "sample --distributed ...` (rank 0 writes); the same samples for any N dividing --shards")
+    p.add_argument("--shards", type=positive_int, default=None,
+                   help="with --distributed: chain shards with their own streams (default: the number of processes)")
     p.add_argument("--out", default="samples.npz", help="output .npz (default samples.npz)")
     p.add_argument("--png", default=None, help="PNG grid of samples (default: next to --out)")
     p.add_argument("--image-shape", type=image_shape, default=None, help="HxW for the grid, e.g. 28x28")
@@ -80,11 +86,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from ..plots import image_grid
+    if args.shards is not None and not args.distributed:
+        raise ConfigError("--shards applies only with --distributed")
+    if args.distributed and args.tempering:
+        raise ConfigError("--distributed samples by block Gibbs; it does not combine with --tempering")
+    if args.distributed:
+        from .. import distributed
+        args.device = distributed.local_device(args.device)
+        distributed.init_from_env(args.device)
     model = load_model(args.model, device=args.device)
     t0 = time.perf_counter()
     rng = Rng(args.seed, model.device)
     tempering = None
-    if args.tempering:
+    if args.distributed:
+        drawn = distributed.sample(model, args.n, args.steps, args.beta, args.seed, args.shards)
+        if drawn is None:  # not rank 0: rank 0 writes
+            return 0
+        v, h = drawn
+    elif args.tempering:
         from ..sampling import ParallelTempering
         if args.beta != 1.0:
             raise ConfigError("--tempering samples the model at beta = 1; drop --beta")

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from . import repro_reciprocal, repro_theory, repro_thermo, reproductions  # noqa: F401  (registers the entries)
+    from . import repro_reciprocal, repro_theory, repro_thermo, reproductions, repro_field, repro_vmc, repro_toolbox, repro_spins  # noqa: F401  (registers the entries)
     if args.list or not args.name:
         if args.json:
             emit_json({name: s for name, (s, _) in sorted(ENTRIES.items())})

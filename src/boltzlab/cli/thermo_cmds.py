@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError
-from .common import Parser, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
+from .common import Parser, add_device_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 from .model_cmds import add_data_options, load_model_data
 
 XFT_JSON = "xft.json"
@@ -39,7 +39,7 @@ def fraction_arg(text: str) -> float | str:
 
 
 def _common(p: argparse.ArgumentParser, out: str) -> None:
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
+    add_device_options(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the random streams (default 0)")
     p.add_argument("--out", default=out, help=f"output directory (default {out})")
     p.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
@@ -158,15 +158,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_thermo_model(path: str, device: str):
-    """A model on ``device`` (a clear error when the device does not exist), checked to be an RBM."""
+    """A model on ``device`` (checked by the --device parser), checked to be an RBM."""
     from ..io import load_model
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {device!r}; use cpu or cuda") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available on this machine")
-    model = load_model(path, device=dev)
+    model = load_model(path, device=torch.device(device))
     if not (hasattr(model, "hidden") and hasattr(model, "weights")):
         raise ConfigError(f"{path}: the thermodynamics commands need an RBM; this file holds a "
                           f"{type(model).__name__}")

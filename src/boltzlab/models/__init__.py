@@ -9,8 +9,10 @@ from ..units import layer_from_config
 from .base import EnergyModel
 from .bm import BoltzmannMachine
 from .rbm import RBM, BinaryRBM, SpinRBM, make_rbm
+from .potts import PottsRBM
 
-__all__ = ["EnergyModel", "BoltzmannMachine", "RBM", "BinaryRBM", "SpinRBM", "make_rbm", "model_from_config"]
+__all__ = ["EnergyModel", "BoltzmannMachine", "RBM", "BinaryRBM", "SpinRBM", "PottsRBM", "make_rbm",
+           "model_from_config"]
 
 
 def model_from_config(config: dict[str, Any]) -> EnergyModel:
@@ -19,6 +21,8 @@ def model_from_config(config: dict[str, Any]) -> EnergyModel:
     try:
         if cls == "RBM":
             return RBM(layer_from_config(config["visible"]), layer_from_config(config["hidden"]))
+        if cls == "PottsRBM":
+            return PottsRBM.from_layers(layer_from_config(config["visible"]), layer_from_config(config["hidden"]))
         if cls in ("BinaryRBM", "SpinRBM"):
             shape = (config["visible"]["n_units"], config["hidden"]["n_units"])
             return {"BinaryRBM": BinaryRBM, "SpinRBM": SpinRBM}[cls](torch.zeros(shape))

@@ -153,12 +153,48 @@ class RBM(EnergyModel):
 
     # ----------------------------------------------------------------- centering
     @torch.no_grad()
-    def update_offsets(self, batch: torch.Tensor, rate: float) -> None:
-        """Move v_hat, h_hat a fraction ``rate`` towards the batch means of phi(v) and E[phi(h) | v]."""
-        fv = self.visible.features(batch)
-        mean_h = self.mean_hidden(batch).mean(0)
-        self.set_offsets(self.visible_offset + rate * (fv.mean(0) - self.visible_offset),
+    def update_offsets(self, batch: torch.Tensor, rate: float, weights: torch.Tensor | None = None) -> None:
+        """Move v_hat, h_hat a fraction ``rate`` towards the (``weights``-weighted) batch means of phi(v)
+        and E[phi(h) | v]."""
+        from ..units.base import weighted_moments
+        fv = weighted_moments(self.visible.features(batch), weights)[0]
+        mean_h = weighted_moments(self.mean_hidden(batch), weights)[0]
+        self.set_offsets(self.visible_offset + rate * (fv - self.visible_offset),
                          self.hidden_offset + rate * (mean_h - self.hidden_offset))
+
+    def gauge_free_part(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (shaped like W) minus the components the layers' gauges remove (x itself without a gauge).
+
+        Penalties act through it, so that an l1/l2 term never pushes along a gauge direction (which
+        would only move the hidden fields after the next :meth:`apply_gauge_`).
+        """
+        part = self.visible.gauge_part(x)
+        out = x if part is None else x - part
+        part = self.hidden.gauge_part(out.t())
+        return out if part is None else out - part.t()
+
+    @torch.no_grad()
+    def apply_gauge_(self) -> None:
+        """Bring W and the fields to the layers' gauge (zero-sum for Potts) without changing p(v, h).
+
+        For a layer with a gauge, W = W' + C with C the part the gauge removes (phi(x)^T C = sum_i c_i
+        for every x).  The coupling -(phi(v) - v_hat)^T C (phi(h) - h_hat) then equals
+        -d . (phi(h) - h_hat) with d = (phi(x0) - v_hat)^T C for any state x0, so the other layer's field
+        absorbs d (the constant d . h_hat only moves ln Z) and the layer's own fields are brought to the
+        gauge (a constant again).  Omitting the absorption is the bug of rbms #27.
+        """
+        w = self.weights.data
+        sides = ((self.visible, self.hidden, w, self.visible_offset),
+                 (self.hidden, self.visible, w.t(), self.hidden_offset))
+        for layer, other, rows, offset in sides:
+            part = layer.gauge_part(rows)
+            if part is None:
+                continue
+            x0 = torch.zeros(1, layer.n_units, dtype=w.dtype, device=w.device)
+            d = (layer.features(x0)[0] - offset) @ part
+            rows.sub_(part)
+            other.shift_field_(d)
+            layer.gauge_fields_()
 
     @torch.no_grad()
     def set_offsets(self, visible_offset: torch.Tensor | None = None,
@@ -176,11 +212,11 @@ class RBM(EnergyModel):
         w = self.weights
         if visible_offset is not None:
             dv = visible_offset.to(w) - self.visible_offset
-            self.hidden.bias.add_(dv @ w)
+            self.hidden.shift_field_(dv @ w)
             self.visible_offset.add_(dv)
         if hidden_offset is not None:
             dh = hidden_offset.to(w) - self.hidden_offset
-            self.visible.bias.add_(w @ dh)
+            self.visible.shift_field_(w @ dh)
             self.hidden_offset.add_(dh)
 
 
@@ -235,12 +271,20 @@ class SpinRBM(BinaryRBM):
 
 def make_rbm(n_visible: int, n_hidden: int, visible: str = "binary", hidden: str = "binary", *,
              weight_std: float = 0.01, seed: int | None = 0, dtype: torch.dtype = torch.float32,
-             device: Any = None) -> RBM:
-    """An RBM of the named unit types with W ~ N(0, weight_std^2) and zero biases."""
+             device: Any = None, n_states: int | None = None, gauge: str = "zerosum") -> RBM:
+    """An RBM of the named unit types with W ~ N(0, weight_std^2) and zero biases.
+
+    ``visible="potts"`` needs ``n_states`` (q) and takes ``gauge``; it returns a
+    :class:`~boltzlab.models.potts.PottsRBM` whose weights start in that gauge.
+    """
     from ..units import Layer
     for kind in (visible, hidden):
         if kind not in Layer.registry:
             raise ShapeError(f"unknown unit type {kind!r}; known: {', '.join(sorted(Layer.registry))}")
+    if visible == "potts":
+        from .potts import PottsRBM
+        return PottsRBM.initialize(n_visible, n_states or 21, n_hidden, hidden=hidden, weight_std=weight_std,
+                                   seed=seed, gauge=gauge, dtype=dtype, device=device)
     w = _gaussian_weights(n_visible, n_hidden, weight_std, seed, dtype)
     if visible == hidden and visible in ("binary", "spin"):
         return (BinaryRBM if visible == "binary" else SpinRBM)(w, dtype=dtype, device=device)

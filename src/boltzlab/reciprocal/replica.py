@@ -253,6 +253,7 @@ def _run_study(study: ReplicaStudy, out: Path, progress: bool, log: Callable[[st
     from tqdm.auto import tqdm
 
     from ..training import Trainer
+    from ..training.replicas import ReplicaTrainer
     t0 = time.perf_counter()
     train_np, test_np = load_study_data(study)
     train, test = torch.as_tensor(train_np), torch.as_tensor(test_np)
@@ -262,6 +263,9 @@ def _run_study(study: ReplicaStudy, out: Path, progress: bool, log: Callable[[st
                disable=not progress, dynamic_ncols=True)
     try:
         for si, size in enumerate(study.hidden):
+            # The replicas of one size train together: one batched Gibbs computation per update, each
+            # replica on exactly its separate trajectory (boltzlab.training.replicas).
+            trainers, group = [], []
             for rep in range(study.replicas):
                 seed = study.seed_for(si, rep)
                 cfg = study.config_for(size, seed)
@@ -269,26 +273,30 @@ def _run_study(study: ReplicaStudy, out: Path, progress: bool, log: Callable[[st
                 trainer = Trainer.create(train, cfg, test=test, out_dir=run_dir, progress=False)
                 evals: list[dict[str, Any]] = []
 
-                def record(epoch: int, step: int, _trainer=trainer, _evals=evals, _seed=seed) -> None:
+                def record(epoch: int, step: int, _trainer=trainer, _evals=evals, _seed=seed, _rep=rep) -> None:
                     rec = {"epoch": epoch, "step": step}
                     rec.update(evaluate_point(_trainer.model, train, test, study, _seed * 7 + epoch))
                     _evals.append(rec)
                     bar.update(1)
-                    bar.set_postfix({"M": size, "rep": rep, "ll": f"{rec['ll_ais']:.1f}"})
+                    bar.set_postfix({"M": size, "rep": _rep, "ll": f"{rec['ll_ais']:.1f}"})
 
                 record(0, 0)
 
-                def on_epoch(rec: dict[str, Any], _trainer=trainer) -> None:
+                def on_epoch(rec: dict[str, Any], _trainer=trainer, _record=record) -> None:
                     last = _trainer.step >= _trainer.total_updates
                     if rec["epoch"] % study.every_epochs == 0 or last:
-                        record(rec["epoch"], rec["step"])
+                        _record(rec["epoch"], rec["step"])
 
                 trainer.on_epoch = on_epoch
-                trainer.fit()
-                runs.append({"hidden": size, "replica": rep, "seed": seed, "dir": str(run_dir), "evals": evals})
+                trainers.append(trainer)
+                group.append({"hidden": size, "replica": rep, "seed": seed, "dir": str(run_dir), "evals": evals})
+            ReplicaTrainer(trainers, progress=False).fit()
+            for run in group:
+                runs.append(run)
                 if log:
-                    log(f"M={size} replica {rep}: test LL {evals[-1]['ll_rais']:.2f} .. {evals[-1]['ll_ais']:.2f} "
-                        f"after {evals[-1]['step']} updates")
+                    last = run["evals"][-1]
+                    log(f"M={size} replica {run['replica']}: test LL {last['ll_rais']:.2f} .. {last['ll_ais']:.2f} "
+                        f"after {last['step']} updates")
     finally:
         bar.close()
     result = {"study": study.to_dict(), "n_visible": int(train.shape[1]), "n_train": int(train.shape[0]),

@@ -4,8 +4,9 @@ from .gibbs import PersistentChains, block_gibbs
 from .kernels import (KERNELS, Kernel, PalindromicSweep, PlainSweep, RandomScan, VisibleChain, joint_energy,
                       make_kernel)
 from .path import RBMPath
+from .replicas import ReplicaBatch, group_by_shape
 from .tempering import ParallelTempering, geometric_ladder
 
 __all__ = ["block_gibbs", "PersistentChains", "RBMPath", "ParallelTempering", "geometric_ladder",
            "KERNELS", "Kernel", "PlainSweep", "PalindromicSweep", "RandomScan", "VisibleChain", "make_kernel",
-           "joint_energy"]
+           "joint_energy", "ReplicaBatch", "group_by_shape"]

@@ -50,10 +50,12 @@ def block_gibbs(model, v: torch.Tensor, steps: int, beta: float = 1.0, rng: Rng 
 
 
 def _product(x: torch.Tensor, m: torch.Tensor, shift: torch.Tensor | None, out: torch.Tensor) -> None:
+    """out = x @ m (+ shift): one (batched, for 3-d operands of stacked replicas) product into ``out``."""
+    batched = x.dim() == 3
     if shift is None:
-        torch.mm(x, m, out=out)
+        (torch.bmm if batched else torch.mm)(x, m, out=out)
     else:
-        torch.addmm(shift, x, m, out=out)
+        (torch.baddbmm if batched else torch.addmm)(shift, x, m, out=out)
 
 
 class PersistentChains:

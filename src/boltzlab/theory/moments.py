@@ -91,8 +91,14 @@ def exact_moments(model: EnergyModel, beta: float = 1.0) -> Moments:
 
 
 def check_interior(mean: torch.Tensor) -> None:
-    """Refuse units that are constant in the data: x_hat (1 - x_hat) = 0 divides Theorem 27's W."""
-    bad = torch.nonzero((mean <= 0) | (mean >= 1)).flatten().tolist()
+    """Refuse units that are constant in the data: x_hat (1 - x_hat) = 0 divides Theorem 27's W.
+
+    The mean of a constant column, summed as w @ x, can land a rounding error inside (0, 1) (which side
+    depends on the BLAS), so means within 1e-12 of 0 or 1 count as constant; a unit that varies in n
+    samples has a mean at least 1/n away.
+    """
+    eps = 1e-12
+    bad = torch.nonzero((mean <= eps) | (mean >= 1 - eps)).flatten().tolist()
     if bad:
         raise DomainError(f"unit(s) {', '.join(map(str, bad[:10]))} are constant in the data (mean 0 or 1); the "
                           "perturbative solution needs 0 < mean < 1 (drop them or apply the zoom-in trick)")

@@ -34,6 +34,14 @@ class TrainConfig:
         (centres at the data means; ``n_hidden`` and ``hidden_units`` do not apply).
     self_interaction
         For ``bm``: learn the diagonal W_aa too (default False: held at zero, as in Corollary 28).
+    save_every
+        Record a copy of the model every ``save_every`` updates (and at the start) in
+        ``Trainer.trajectory`` and the checkpoint, for parallel trajectory tempering and the
+        log-likelihood along training (:mod:`boltzlab.sampling.trajectory`); 0 (default) records nothing.
+    n_states, gauge
+        For ``visible_units="potts"``: the number of states q (default: 1 + the largest state in the data)
+        and the gauge kept during training, ``zerosum`` (weights and fields, the hidden fields absorbing
+        what the weights lose; the l1/l2 penalties act on gauge-fixed weights) or ``none``.
     centered
         Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
         eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
@@ -45,6 +53,8 @@ class TrainConfig:
     n_hidden: int = 16
     visible_units: str = "binary"
     hidden_units: str = "binary"
+    n_states: int | None = None
+    gauge: str = "zerosum"
     method: str = "pcd"
     k: int = 1
     batch_size: int = 100
@@ -68,6 +78,7 @@ class TrainConfig:
     device: str = "cpu"
     checkpoint_every: int = 1
     keep_checkpoints: bool = False
+    save_every: int = 0
     monitor_exact_max_log2: int = 20
     monitor_samples: int = 1000
 
@@ -96,6 +107,13 @@ class TrainConfig:
         require(self.weight_std >= 0, f"weight_std must be >= 0; got {self.weight_std}")
         require(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
+        require(self.n_states is None or self.n_states >= 2, f"n_states (Potts q) must be >= 2; got {self.n_states}")
+        require(self.gauge in ("zerosum", "none"), f"gauge must be 'zerosum' or 'none'; got {self.gauge!r}")
+        from ..units import Layer
+        for side, kind in (("visible_units", self.visible_units), ("hidden_units", self.hidden_units)):
+            require(kind in Layer.registry, f"{side} must be one of {', '.join(sorted(Layer.registry))}; got {kind!r}")
+        require(self.hidden_units != "potts", "Potts units are available as visible units only")
+        require(self.save_every >= 0, f"save_every must be >= 0 (0: no trajectory); got {self.save_every}")
 
     @property
     def chains(self) -> int:

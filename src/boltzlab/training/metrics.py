@@ -14,7 +14,8 @@ from ..random import Rng
 
 
 @torch.no_grad()
-def pseudo_log_likelihood(model: EnergyModel, v: torch.Tensor, seed: int = 0) -> float:
+def pseudo_log_likelihood(model: EnergyModel, v: torch.Tensor, seed: int = 0,
+                          weights: torch.Tensor | None = None) -> float:
     """Stochastic pseudo-log-likelihood, n_visible * E[ln p(v_i | v_-i)] with one random site per sample.
 
     Works for any discrete visible layer: every value of the chosen unit is tried and the conditional is
@@ -35,7 +36,15 @@ def pseudo_log_likelihood(model: EnergyModel, v: torch.Tensor, seed: int = 0) ->
     logits = torch.stack(fe, 1)
     own = (v[rows, sites].unsqueeze(1) == values.unsqueeze(0)).float().argmax(1)
     logp = torch.log_softmax(logits, 1)[rows, own]
-    return float(logp.mean()) * layer.n_units
+    return _mean(logp, weights) * layer.n_units
+
+
+def _mean(x: torch.Tensor, weights: torch.Tensor | None) -> float:
+    """Mean of x, weighted by ``weights`` when given (sequence weights enter every data average)."""
+    if weights is None:
+        return float(x.mean())
+    w = weights.to(x)
+    return float((w * x).sum() / w.sum())
 
 
 @torch.no_grad()
@@ -53,21 +62,23 @@ def weight_norms(model) -> dict[str, float]:
 
 
 def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log2: float,
-                  n_monitor: int, seed: int) -> dict[str, Any]:
-    """The numbers written to metrics.jsonl after each epoch."""
+                  n_monitor: int, seed: int, train_weights: torch.Tensor | None = None,
+                  test_weights: torch.Tensor | None = None) -> dict[str, Any]:
+    """The numbers written to metrics.jsonl after each epoch (weighted averages when weights are given)."""
     out: dict[str, Any] = {}
     sub = train[:n_monitor]
+    sub_w = None if train_weights is None else train_weights[:n_monitor]
     try:
         log_z = exact_log_z(model, max_log2_states=max_log2)
         m64 = _float64_copy(model)
         out["log_z"] = log_z
-        out["train_log_likelihood"] = float(exact_log_prob(m64, sub, log_z=log_z).mean())
+        out["train_log_likelihood"] = _mean(exact_log_prob(m64, sub, log_z=log_z), sub_w)
         if test is not None:
-            out["test_log_likelihood"] = float(exact_log_prob(m64, test, log_z=log_z).mean())
+            out["test_log_likelihood"] = _mean(exact_log_prob(m64, test, log_z=log_z), test_weights)
     except IntractableError:
         pass
     if model.visible.discrete:
-        out["pseudo_log_likelihood"] = pseudo_log_likelihood(model, sub, seed)
+        out["pseudo_log_likelihood"] = pseudo_log_likelihood(model, sub, seed, sub_w)
     if getattr(model, "n_hidden", 0):  # a fully visible model has nothing to reconstruct through
         out["reconstruction_error"] = reconstruction_error(model, sub, Rng(seed, sub.device))
     out.update(weight_norms(model))

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import CheckpointError, ConfigError, BoltzlabError
+from ..errors import CheckpointError, ConfigError, BoltzlabError, DataError, ShapeError
 from ..io import model_from_payload, model_payload
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
@@ -46,6 +46,18 @@ class TrainingDiverged(BoltzlabError):
 def data_fingerprint(data: torch.Tensor) -> str:
     return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16] + \
         f":{tuple(data.shape)}"
+
+
+def sample_weights(weights: Any, data: torch.Tensor, name: str) -> torch.Tensor | None:
+    """Validated per-sample weights scaled to mean 1 (model dtype and device), or None."""
+    if weights is None:
+        return None
+    w = torch.as_tensor(weights).to(dtype=data.dtype, device=data.device).reshape(-1)
+    if w.numel() != data.shape[0]:
+        raise ShapeError(f"{name} have {w.numel()} entries for {data.shape[0]} samples")
+    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or not float(w.sum()) > 0:
+        raise DataError(f"{name} must be finite, non-negative and not all zero")
+    return w / w.mean()
 
 
 def _build_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -72,30 +84,58 @@ class Trainer:
 
     def __init__(self, model: EnergyModel, train: torch.Tensor, config: TrainConfig, *,
                  test: torch.Tensor | None = None, out_dir: str | Path | None = None,
-                 progress: bool = True, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 progress: bool = True, on_epoch: Callable[[dict[str, Any]], None] | None = None,
+                 weights: Any = None, test_weights: Any = None) -> None:
         self.model = model
         self.config = cfg = config
         self.train = model.visible_tensor(train, "training data")
         self.test = None if test is None else model.visible_tensor(test, "test data")
+        # Per-sample weights (e.g. sequence reweighting), scaled to mean 1 so that the weighted minibatch
+        # mean is an unbiased estimate of the weighted data average.
+        self.weights = sample_weights(weights, self.train, "weights")
+        self.test_weights = None if self.test is None else sample_weights(test_weights, self.test, "test_weights")
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         self.on_epoch = on_epoch
         if cfg.centered and not hasattr(model, "update_offsets"):
             raise ConfigError(f"centered training is not available for {type(model).__name__}")
         n = self.train.shape[0]
-        self.batches_per_epoch = math.ceil(n / cfg.batch_size)
+        self.batches_per_epoch = self._batches_per_epoch(n)
         total = cfg.epochs * self.batches_per_epoch
         self.total_updates = min(total, cfg.max_updates) if cfg.max_updates else total
-        self.rng = Rng(cfg.seed, model.device)
+        self.rng = self._make_rng()
         self.optimizer = _build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
         self.schedule = _build_schedule(self.optimizer, cfg, self.total_updates)
-        self.chains = model.visible.random_state(cfg.chains, self.rng) if cfg.method == "pcd" else None
+        self.chains = (model.visible.random_state(self._local_count(cfg.chains), self.rng)
+                       if cfg.method == "pcd" else None)
         self.step = 0
         self.epoch = 0
         self.perm: torch.Tensor | None = None
         self.batch_index = 0
         self.history: list[dict[str, Any]] = []
+        self.trajectory: list[dict[str, Any]] = []  # {"step", "state"} every cfg.save_every updates
         self.fingerprint = data_fingerprint(self.train)
+        if self.weights is not None:
+            self.fingerprint += ":w" + data_fingerprint(self.weights)
+
+    # ------------------------------------------------------------------ hooks for data-parallel runs
+    # (boltzlab.training.distributed.DistributedTrainer overrides them; here they describe one process)
+    is_main = True
+
+    def _make_rng(self) -> Rng:
+        return Rng(self.config.seed, self.model.device)
+
+    def _batches_per_epoch(self, n: int) -> int:
+        return math.ceil(n / self.config.batch_size)
+
+    def _local_count(self, n: int) -> int:
+        return n
+
+    def _local_rows(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def _reduce_gradients(self) -> None:
+        pass
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -106,19 +146,28 @@ class Trainer:
                                                 self_interaction=config.self_interaction,
                                                 dtype=getattr(torch, config.dtype), device=config.device)
             return cls(model, train, config, **kwargs)
-        model = make_rbm(torch.as_tensor(train).shape[1], config.n_hidden, config.visible_units,
+        x = torch.as_tensor(train)
+        n_states = config.n_states or (int(x.max()) + 1 if config.visible_units == "potts" else None)
+        model = make_rbm(x.shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
-                         dtype=getattr(torch, config.dtype), device=config.device)
+                         dtype=getattr(torch, config.dtype), device=config.device, n_states=n_states,
+                         gauge=config.gauge)
         trainer = cls(model, train, config, **kwargs)
         if config.init_visible_from_data:  # on the data the trainer has already checked
-            model.visible.init_from_data(trainer.train)
+            if trainer.weights is None:
+                model.visible.init_from_data(trainer.train)
+            else:
+                model.visible.init_from_data(trainer.train, weights=trainer.weights)
+        if hasattr(model, "apply_gauge_"):
+            model.apply_gauge_()
         return trainer
 
     @classmethod
     def resume(cls, path: str | Path, train: torch.Tensor, *, test: torch.Tensor | None = None,
                out_dir: str | Path | None = None, epochs: int | None = None, max_updates: int | None = None,
-               progress: bool = True, device: Any = None) -> "Trainer":
-        """Continue a run from its checkpoint; ``epochs``/``max_updates`` may extend it."""
+               progress: bool = True, device: Any = None, weights: Any = None,
+               test_weights: Any = None) -> "Trainer":
+        """Continue a run from its checkpoint; ``epochs``/``max_updates`` may extend it (same data and weights)."""
         payload = load_payload(path)
         if payload.get("kind") != "checkpoint":
             raise CheckpointError(f"{path}: holds a model only, not a training state; it cannot be resumed")
@@ -133,7 +182,7 @@ class Trainer:
         cfg = TrainConfig.from_dict(cfg_dict)
         model = model_from_payload(payload["model"], device=cfg.device)
         trainer = cls(model, train, cfg, test=test, out_dir=out_dir if out_dir is not None else Path(path).parent,
-                      progress=progress)
+                      progress=progress, weights=weights, test_weights=test_weights)
         if trainer.fingerprint != st["data_fingerprint"]:
             raise CheckpointError(f"{path}: the training data differ from those the run started with "
                                   f"({trainer.fingerprint} vs {st['data_fingerprint']})")
@@ -147,9 +196,12 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": None if self.schedule is None else self.schedule.state_dict(),
                 "rng": self.rng.get_state(), "chains": None if self.chains is None else self.chains.cpu(),
-                "data_fingerprint": self.fingerprint, "history": self.history}
+                "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory}
 
     def _load_state(self, st: dict[str, Any]) -> None:
+        if "shards" in st:
+            raise CheckpointError("this checkpoint comes from a data-parallel run with chain shards; resume it "
+                                  "with --distributed (any world size that divides its shard count)")
         dev = self.model.device
         self.step, self.epoch, self.batch_index = st["step"], st["epoch"], st["batch_index"]
         self.perm = None if st["perm"] is None else st["perm"].to(dev)
@@ -160,43 +212,82 @@ class Trainer:
         if st["chains"] is not None:
             self.chains = st["chains"].to(dev)
         self.history = list(st["history"])
+        self.trajectory = list(st.get("trajectory", []))
 
     def save(self, path: str | Path, *copies: str | Path) -> None:
         """Write the whole training state atomically (to ``path`` and to any ``copies``)."""
-        save_payload(path, {"kind": "checkpoint", "model": model_payload(self.model), "trainer": self._state()},
-                     copies)
+        payload = {"kind": "checkpoint", "model": model_payload(self.model), "trainer": self._state()}
+        if self.is_main:  # every process takes part in gathering the state; one writes it
+            save_payload(path, payload, copies)
 
     # ------------------------------------------------------------------ the learning rule
-    def _negative_samples(self, batch: torch.Tensor) -> torch.Tensor:
-        cfg, m = self.config, self.model
+    def _chain_starts(self, batch: torch.Tensor) -> torch.Tensor:
+        """Where this update's model chains start: the minibatch (CD), the persistent chains, or random states."""
+        cfg = self.config
         if cfg.method == "cd":
-            start = batch
-        elif cfg.method == "pcd":
-            start = self.chains
-        else:
-            start = m.visible.random_state(cfg.chains, self.rng)
-        v = m.sample_chains(start, cfg.k, 1.0, self.rng)
+            return batch
         if cfg.method == "pcd":
+            return self.chains
+        return self.model.visible.random_state(self._local_count(cfg.chains), self.rng)
+
+    def _negative_samples(self, batch: torch.Tensor) -> torch.Tensor:
+        v = self.model.sample_chains(self._chain_starts(batch), self.config.k, 1.0, self.rng)
+        if self.config.method == "pcd":
             self.chains = v
         return v
 
-    def update(self, batch: torch.Tensor) -> None:
-        """One parameter update from a minibatch."""
+    def update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None = None) -> None:
+        """One parameter update from a minibatch (``batch_weights``: its sample weights, mean-1 scaled)."""
+        local, local_weights, n_batch = self._begin_update(batch, batch_weights)
+        self._finish_update(local, local_weights, n_batch, self._negative_samples(local))
+
+    def _begin_update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None,
+                      ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """Move the centering offsets; return this process's rows of the batch, their weights, the batch size."""
         cfg, m = self.config, self.model
         if cfg.centered:
-            m.update_offsets(batch, cfg.offset_rate)
-        v_model = self._negative_samples(batch)
+            if batch_weights is None:
+                m.update_offsets(batch, cfg.offset_rate)
+            else:
+                m.update_offsets(batch, cfg.offset_rate, batch_weights)
+        n_batch = batch.shape[0]
+        batch = self._local_rows(batch)  # data-parallel runs: this process's rows (all of them otherwise)
+        if batch_weights is not None:
+            batch_weights = self._local_rows(batch_weights)
+        return batch, batch_weights, n_batch
+
+    def _finish_update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None, n_batch: int,
+                       v_model: torch.Tensor) -> None:
+        """The learning-rule step from the data rows and the model samples ``v_model``."""
+        cfg, m = self.config, self.model
         self.optimizer.zero_grad(set_to_none=False)
-        surrogate = m.visible_free_energy(batch).mean() - m.visible_free_energy(v_model).mean()
+        f_data, f_model = m.visible_free_energy(batch), m.visible_free_energy(v_model)
+        if batch_weights is not None:  # CD chains start at the weighted data, so they carry its weights
+            f_data = f_data * batch_weights
+            f_model = f_model * batch_weights if cfg.method == "cd" else f_model
+        # Sums over global counts: the means of eq. (11) once the gradients are summed over processes.
+        surrogate = f_data.sum() / n_batch - f_model.sum() / (n_batch if cfg.method == "cd" else cfg.chains)
         surrogate.backward()
+        self._reduce_gradients()
         w = getattr(m, "weights", None)
         if w is not None and (cfg.l2 or cfg.l1):
             with torch.no_grad():
-                w.grad.add_(w, alpha=cfg.l2).add_(torch.sign(w), alpha=cfg.l1)
+                reg = cfg.l2 * w + cfg.l1 * torch.sign(w)
+                project = getattr(m, "gauge_free_part", None)  # a penalty acts on gauge-fixed W only
+                w.grad.add_(reg if project is None else project(reg))
         self.optimizer.step()
+        if hasattr(m, "apply_gauge_"):
+            m.apply_gauge_()
         if self.schedule is not None:
             self.schedule.step()
         self.step += 1
+        if cfg.save_every and self.step % cfg.save_every == 0:
+            self.record_model()
+
+    def record_model(self) -> None:
+        """Append a CPU copy of the model's state at the current step to :attr:`trajectory`."""
+        self.trajectory.append({"step": self.step, "state": {k: v.detach().cpu().clone()
+                                                              for k, v in self.model.state_dict().items()}})
 
     # ------------------------------------------------------------------ loop
     def _finite(self) -> bool:
@@ -204,33 +295,45 @@ class Trainer:
 
     def fit(self) -> list[dict[str, Any]]:
         """Train until ``epochs`` (or ``max_updates``) is reached; returns the per-epoch metrics."""
-        cfg = self.config
-        n = self.train.shape[0]
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._rewrite_metrics()
+        self.prepare_fit()
         bar = tqdm(total=self.total_updates, initial=min(self.step, self.total_updates), unit="upd",
-                   desc="train", disable=not self.progress, dynamic_ncols=True)
+                   desc="train", disable=not (self.progress and self.is_main), dynamic_ncols=True)
         t0 = time.perf_counter()
         try:
             while self.step < self.total_updates:
-                if self.perm is None:
-                    self.perm = self.rng.permutation(n)
-                    self.batch_index = 0
-                while self.batch_index < self.batches_per_epoch and self.step < self.total_updates:
-                    i = self.batch_index * cfg.batch_size
-                    self.update(self.train[self.perm[i:i + cfg.batch_size]])
-                    self.batch_index += 1
-                    bar.update(1)
-                if self.batch_index >= self.batches_per_epoch:
-                    self.epoch += 1
-                    self.perm = None
-                    self._end_of_epoch(time.perf_counter() - t0, bar)
-                elif self.step >= self.total_updates:
-                    self._end_of_epoch(time.perf_counter() - t0, bar, partial=True)
+                self.update(*self._next_batch())
+                bar.update(1)
+                self._after_update(time.perf_counter() - t0, bar)
         finally:
             bar.close()
         return self.history
+
+    def prepare_fit(self) -> None:
+        """Before the first update of a (possibly resumed) run: the output folder, its metrics, the trajectory."""
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._rewrite_metrics()
+        if self.config.save_every and not self.trajectory:
+            self.record_model()
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next minibatch (and its weights) of the current epoch's permutation, drawn at an epoch's start."""
+        if self.perm is None:
+            self.perm = self.rng.permutation(self.train.shape[0])
+            self.batch_index = 0
+        i = self.batch_index * self.config.batch_size
+        idx = self.perm[i:i + self.config.batch_size]
+        return self.train[idx], None if self.weights is None else self.weights[idx]
+
+    def _after_update(self, elapsed: float, bar: Any) -> None:
+        """Advance the position in the epoch; close the epoch (metrics, checkpoint) at its end or the run's."""
+        self.batch_index += 1
+        if self.batch_index >= self.batches_per_epoch:
+            self.epoch += 1
+            self.perm = None
+            self._end_of_epoch(elapsed, bar)
+        elif self.step >= self.total_updates:
+            self._end_of_epoch(elapsed, bar, partial=True)
 
     def _end_of_epoch(self, elapsed: float, bar: Any, partial: bool = False) -> None:
         cfg = self.config
@@ -240,14 +343,15 @@ class Trainer:
         rec = {"epoch": self.epoch, "step": self.step, "partial_epoch": partial, "seconds": round(elapsed, 3),
                "lr": self.optimizer.param_groups[0]["lr"]}
         rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,
-                                 cfg.monitor_samples, cfg.seed))
+                                 cfg.monitor_samples, cfg.seed, self.weights, self.test_weights))
         self.history.append(rec)
         shown = {k: rec[k] for k in ("test_log_likelihood", "train_log_likelihood", "pseudo_log_likelihood")
                  if rec.get(k) is not None}
         bar.set_postfix({"epoch": self.epoch, **{k.split("_")[0] + "_ll": f"{v:.3f}" for k, v in shown.items()}})
         if self.out_dir is not None:
-            with open(self.out_dir / METRICS, "a") as f:
-                f.write(json.dumps(rec) + "\n")
+            if self.is_main:
+                with open(self.out_dir / METRICS, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
             last = self.step >= self.total_updates
             if last or self.epoch % cfg.checkpoint_every == 0:
                 kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
@@ -258,5 +362,5 @@ class Trainer:
     def _rewrite_metrics(self) -> None:
         """Make metrics.jsonl hold exactly the epochs of the restored history (drop lines of a killed run)."""
         path = self.out_dir / METRICS
-        if self.history or path.exists():
+        if self.is_main and (self.history or path.exists()):
             path.write_text("".join(json.dumps(r) + "\n" for r in self.history))

@@ -36,6 +36,10 @@ class Layer(nn.Module, ABC):
     type_name: ClassVar[str]
     discrete: ClassVar[bool] = True
     registry: ClassVar[dict[str, type["Layer"]]] = {}
+    #: True when every parameter is a per-feature vector and every method broadcasts over leading
+    #: dimensions, so that one copy of the layer with the parameters of R layers stacked as (R, 1, n)
+    #: acts on (R, chains, n) states as the R layers would (batched replicas use it).
+    stackable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -108,8 +112,31 @@ class Layer(nn.Module, ABC):
         """Raise :class:`DomainError` if ``x`` holds values outside the units' domain."""
 
     @abstractmethod
-    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
-        """Set the biases so that the independent layer reproduces the data means."""
+    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:
+        """Set the biases so that the independent layer reproduces the (``weights``-weighted) data means."""
+
+    # ------------------------------------------------------------- gauge and linear fields
+    @torch.no_grad()
+    def shift_field_(self, delta: torch.Tensor) -> None:
+        """Add a linear term to the layer's field: E_layer(x) -> E_layer(x) - delta . phi(x).
+
+        Centering and gauge moves use it to absorb a term of the coupling that no longer depends on the
+        other layer.  The default adds ``delta`` (one entry per feature) to ``bias``; layers whose linear
+        term is spread over several parameters (dReLU) override it.
+        """
+        self.bias.add_(delta.reshape(self.bias.shape).to(self.bias))
+
+    def gauge_part(self, weights: torch.Tensor) -> torch.Tensor | None:
+        """The component of the coupling rows ``weights`` (n_features, k) that the layer's gauge removes.
+
+        ``None`` for layers without a gauge freedom (every scalar unit type).  For it the coupling
+        phi(x)^T C must not depend on x (Potts: C constant over the states of a site).
+        """
+        return None
+
+    @torch.no_grad()
+    def gauge_fields_(self) -> None:
+        """Bring the layer's own fields to its gauge (changes the energy by a constant only)."""
 
     @torch.no_grad()
     def interpolate_(self, a: "Layer", b: "Layer", t: float) -> "Layer":
@@ -163,6 +190,16 @@ class Layer(nn.Module, ABC):
     def _check_shape(self, x: torch.Tensor, name: str) -> None:
         if x.dim() != 2 or x.shape[1] != self.n_units:
             raise ShapeError(f"{name} has shape {tuple(x.shape)}; expected (batch, {self.n_units})")
+
+
+def weighted_moments(x: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column mean and (biased) variance of ``x``, each row weighted by ``weights`` (default equal)."""
+    if weights is None:
+        return x.mean(0), x.var(0, unbiased=False)
+    w = weights.to(x).reshape(-1, 1)
+    w = w / w.sum()
+    m = (w * x).sum(0)
+    return m, (w * (x - m) ** 2).sum(0)
 
 
 def layer_from_config(config: dict[str, Any]) -> Layer:

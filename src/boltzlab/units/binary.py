@@ -50,6 +50,7 @@ class BinaryLayer(LinearBiasLayer):
     """Units x in {0, 1} with self-energy -b.x; p(x=1 | I) = sigmoid(beta (I + b)) (eq. 20-21)."""
 
     type_name = "binary"
+    stackable = True
     values = (0.0, 1.0)
 
     def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -82,6 +83,7 @@ class BinaryLayer(LinearBiasLayer):
                               "(binarise the data first, e.g. --binarize threshold)")
 
     @torch.no_grad()
-    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
-        m = data.to(self.dtype).mean(0).clamp(eps, 1 - eps)
+    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:
+        from .base import weighted_moments
+        m = weighted_moments(data.to(self.dtype), weights)[0].clamp(eps, 1 - eps)
         self.bias.copy_(torch.log(m) - torch.log1p(-m))

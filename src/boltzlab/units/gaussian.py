@@ -24,6 +24,7 @@ class GaussianLayer(Layer):
     """Real-valued units with a quadratic confining self-energy."""
 
     type_name = "gaussian"
+    stackable = True
     discrete = False
 
     def __init__(self, n_units: int, bias: Any = None, precision: Any = None, *,
@@ -71,8 +72,13 @@ class GaussianLayer(Layer):
             raise DomainError(f"{name} contains NaN or infinite values")
 
     @torch.no_grad()
-    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
+    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:
+        from .base import weighted_moments
         d = data.to(self.dtype)
-        prec = 1.0 / d.var(0).clamp_min(eps)
+        if weights is None:
+            mean, var = d.mean(0), d.var(0)
+        else:
+            mean, var = weighted_moments(d, weights)
+        prec = 1.0 / var.clamp_min(eps)
         self.precision.copy_(prec)
-        self.bias.copy_(prec * d.mean(0))
+        self.bias.copy_(prec * mean)

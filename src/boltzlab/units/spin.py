@@ -14,6 +14,7 @@ class SpinLayer(LinearBiasLayer):
     """Units s in {-1, +1} with self-energy -b.s; <s | I> = tanh(beta (I + b))."""
 
     type_name = "spin"
+    stackable = True
     values = (-1.0, 1.0)
 
     def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -43,5 +44,6 @@ class SpinLayer(LinearBiasLayer):
             raise DomainError(f"{name} holds values other than -1 and +1, which spin units cannot take")
 
     @torch.no_grad()
-    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> None:
-        self.bias.copy_(torch.atanh(data.to(self.dtype).mean(0).clamp(-1 + eps, 1 - eps)))
+    def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:
+        from .base import weighted_moments
+        self.bias.copy_(torch.atanh(weighted_moments(data.to(self.dtype), weights)[0].clamp(-1 + eps, 1 - eps)))

@@ -1,0 +1,480 @@
+"""Parallel trajectory tempering (PTT) and the log-likelihood along training.
+
+Training an RBM moves its parameters along a trajectory theta_0, theta_1, ..., theta_T.  Early models are
+smooth (one broad mode, fast mixing); later ones develop the separated modes of the data, where block Gibbs
+sampling gets stuck.  Parallel trajectory tempering (Béreux, Decelle, Furtlehner, Rosset & Seoane,
+ICLR 2025, "fastrbm") uses the *saved models* as the replicas of replica exchange, instead of copies of the
+last model at several temperatures: temperature tempering heats through the first-order transitions that
+training went around, while the trajectory passes the modes' emergence continuously.
+
+Replicas.  Replica r holds ``n_chains`` chains of model p_r(v) ∝ exp(-F_r(v)) (F_r the visible free energy,
+../shared/papers/energy-based-models-theory.md, eq. 8-10 and 22).  Replica 0 is by default the
+*independent* model of the first saved model (its couplings set to zero), of which one block-Gibbs sweep is
+an exact draw, so that fresh, independent configurations enter at the bottom of the ladder.
+
+One step.  Every replica runs ``sweeps`` block-Gibbs sweeps with its own model; then neighbouring replicas
+(r, r+1), even pairs at even steps and odd pairs at odd steps, propose to exchange their states, accepted
+with the Metropolis probability
+
+    min(1, exp(ln a)),   ln a = [F_r(v_r) + F_{r+1}(v_{r+1})] - [F_r(v_{r+1}) + F_{r+1}(v_r)],
+
+independently for each chain index (the replica-exchange rule of Swendsen & Wang 1986 / Geyer 1991 for a
+pair of *different models*; with p_r = exp(-beta_r E) it reduces to the familiar temperature rule).  Both
+moves leave prod_r p_r invariant, so the top replica samples the last model.  Free energies are evaluated
+in float64 copies of the models, so that the acceptance test is not biased by float32 rounding of
+free energies of order 10^2-10^3.
+
+Choice of replicas.  :func:`select_models` runs a short pilot with every saved model and keeps, greedily from
+the bottom, the farthest model whose estimated exchange acceptance with the last kept one stays above a
+target (default 0.3); the estimate is the mean of min(1, exp(ln a)) over pairs of pilot states.  Where even
+two successive saved models fall below the target, midpoints of their parameters (a valid model each) are
+inserted, up to ``max_insert`` times, and the report says where the ladder stays below the target.
+
+Log-likelihood along training (:func:`trajectory_log_z`).  Annealed importance sampling (Neal 2001) from
+the independent model (ln Z_0 in closed form) along the trajectory itself: ``n_between`` linear
+interpolations of all parameters between each pair of successive saved models, one block-Gibbs transition at
+each, and the log-weights ln w += F_{k-1}(v) - F_k(v) accumulated.  At every saved model t,
+ln Z_t = ln Z_0 + ln mean(w) is an AIS estimate in its own right (a stochastic lower bound in ln Z, unbiased
+in Z), and LL_t = mean_data(-F_t(v)) - ln Z_t.  Following the trajectory avoids the first-order transitions
+that the standard path from an independent model to the final model crosses.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError, ConfigError, ShapeError
+from ..random import Rng, as_rng
+
+#: Default target exchange acceptance of neighbouring replicas.
+TARGET_ACCEPTANCE = 0.3
+
+
+# ---------------------------------------------------------------------------------------------- trajectories
+def load_trajectory(path: str | Path, device: Any = None) -> tuple[list, list[int]]:
+    """The models saved along a training run and their update numbers.
+
+    ``path`` is a training checkpoint written with ``TrainConfig(save_every=N)`` (``boltzlab train
+    --save-every N``), or the run directory holding ``checkpoint.pt``.
+    """
+    from ..checkpoint import load_payload
+    from ..io import model_from_payload
+    p = Path(path)
+    if p.is_dir():
+        p = p / "checkpoint.pt"
+    if not p.is_file():
+        raise CheckpointError(f"{p}: no such checkpoint")
+    payload = load_payload(p)
+    if payload.get("kind") != "checkpoint":
+        raise CheckpointError(f"{p}: holds a model only; a trajectory is stored in the checkpoint of a "
+                              "training run started with --save-every N")
+    entries = payload["trainer"].get("trajectory") or []
+    if len(entries) < 2:
+        raise CheckpointError(f"{p}: the run saved {len(entries)} model(s) along training; trajectory "
+                              "tempering needs at least 2 (train with --save-every N)")
+    cfg = payload["model"]["config"]
+    models = [model_from_payload({"config": cfg, "state": e["state"]}, device=device) for e in entries]
+    return models, [int(e["step"]) for e in entries]
+
+
+def trajectory_from_trainer(trainer) -> tuple[list, list[int]]:
+    """The models a :class:`~boltzlab.training.Trainer` recorded (``save_every`` > 0) and their steps."""
+    if len(trainer.trajectory) < 2:
+        raise ConfigError("the trainer recorded fewer than 2 models; train with save_every > 0")
+    models = []
+    for e in trainer.trajectory:
+        m = copy.deepcopy(trainer.model)
+        m.load_state_dict(e["state"])
+        for p in m.parameters():
+            p.requires_grad_(False)
+        models.append(m)
+    return models, [int(e["step"]) for e in trainer.trajectory]
+
+
+def independent_model(model):
+    """A copy of ``model`` with its couplings set to zero: p(v, h) = p(v) p(h), sampled exactly by one sweep.
+
+    Its ln Z is ln Z_vis(0) + ln Z_hid(0) in closed form (:func:`independent_log_z`).
+    """
+    if not hasattr(model, "weights"):
+        raise ConfigError(f"trajectory tempering needs an RBM (a model with couplings 'weights'); "
+                          f"got {type(model).__name__}")
+    m = copy.deepcopy(model)
+    with torch.no_grad():
+        m.weights.zero_()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+@torch.no_grad()
+def independent_log_z(model) -> float:
+    """ln Z of an RBM whose couplings are zero, in float64: ln Z_vis(I=0) + ln Z_hid(I=0)."""
+    vis = copy.deepcopy(model.visible).to(torch.float64)
+    hid = copy.deepcopy(model.hidden).to(torch.float64)
+    zv = vis.log_partition(torch.zeros(1, vis.n_features, dtype=torch.float64, device=vis.device))
+    zh = hid.log_partition(torch.zeros(1, hid.n_features, dtype=torch.float64, device=hid.device))
+    return float(zv + zh)
+
+
+@torch.no_grad()
+def interpolate_models(a, b, s: float, out=None):
+    """The model whose floating-point parameters and buffers are (1 - s) theta_a + s theta_b.
+
+    Writes into ``out`` (a model of the same structure) when given.  Any such model is a valid
+    distribution, so interpolations may serve as extra rungs of a ladder or steps of an annealing path.
+    """
+    out = copy.deepcopy(b) if out is None else out
+    sa, sb = a.state_dict(), b.state_dict()
+    for name, t in out.state_dict().items():
+        if t.is_floating_point():
+            torch.lerp(sa[name].to(t), sb[name].to(t), float(s), out=t)
+    return out
+
+
+def _check_models(models: Sequence) -> list:
+    models = list(models)
+    if len(models) < 1:
+        raise ConfigError("trajectory tempering needs at least one saved model")
+    ref = models[0]
+    for i, m in enumerate(models):
+        if not hasattr(m, "weights") or not hasattr(m, "hidden"):
+            raise ConfigError(f"model {i} is a {type(m).__name__}; trajectory tempering needs RBMs")
+        if m.config() != ref.config():
+            raise ShapeError(f"model {i} ({m.config()}) differs in structure from model 0 ({ref.config()})")
+    return models
+
+
+def _f64(model):
+    from ..partition.exact import _float64_copy
+    m = _float64_copy(model)
+    if m is model:
+        m = copy.deepcopy(model)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+# ---------------------------------------------------------------------------------------------- sampler
+class TrajectoryTempering:
+    """Replica exchange between models saved along training (parallel trajectory tempering).
+
+    Parameters
+    ----------
+    models : sequence of RBMs of one structure, in training order; the last one is the target.
+    n_chains : chains per replica.
+    sweeps : block-Gibbs sweeps per replica between exchange attempts (default 1).
+    add_base : put the independent model of ``models[0]`` (couplings zero) at the bottom (default True).
+    init : visible states (n_chains rows) to start every replica from (default: random states).
+    seed / rng : random stream.
+    """
+
+    def __init__(self, models: Sequence, n_chains: int, *, sweeps: int = 1, add_base: bool = True,
+                 init: Any = None, seed: int | None = None, rng: Rng | None = None) -> None:
+        models = _check_models(models)
+        if int(n_chains) < 1:
+            raise ConfigError(f"n_chains must be >= 1, got {n_chains}")
+        if int(sweeps) < 1:
+            raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
+        self.models = ([independent_model(models[0])] if add_base else []) + models
+        self.add_base = bool(add_base)
+        self._energy = [_f64(m) for m in self.models]
+        self.n_chains = int(n_chains)
+        self.sweeps = int(sweeps)
+        target = self.models[-1]
+        self.rng = rng if rng is not None else as_rng(seed, target.device)
+        if init is None:
+            self.states = [m.visible.random_state(self.n_chains, self.rng) for m in self.models]
+        else:
+            v0 = target.visible_tensor(init, "init")
+            if v0.shape[0] != self.n_chains:
+                raise ConfigError(f"init has {v0.shape[0]} rows; expected n_chains = {self.n_chains}")
+            self.states = [v0.clone() for _ in self.models]
+        r = len(self.models)
+        self.attempts = np.zeros(max(r - 1, 0), dtype=np.int64)
+        self.accepts = np.zeros(max(r - 1, 0), dtype=np.int64)
+        self.steps = 0
+
+    n_replicas = property(lambda self: len(self.models), doc="Number of replicas (the base included).")
+    samples = property(lambda self: self.states[-1], doc="Current states of the target replica (the last model).")
+
+    @property
+    def acceptance(self) -> np.ndarray:
+        """Exchange acceptance rate of each neighbouring pair (r, r + 1) so far (0 before any attempt)."""
+        return np.divide(self.accepts, self.attempts, out=np.zeros(len(self.attempts)), where=self.attempts > 0)
+
+    def free_energy(self, r: int, v: torch.Tensor) -> torch.Tensor:
+        """F_r(v) in float64."""
+        m = self._energy[r]
+        return m.visible_free_energy(v.to(device=m.device, dtype=m.dtype))
+
+    @torch.no_grad()
+    def log_acceptance(self, i: int, j: int, vi: torch.Tensor, vj: torch.Tensor) -> torch.Tensor:
+        """ln a of exchanging state ``vi`` (of replica i) with ``vj`` (of replica j), per chain, float64."""
+        return (self.free_energy(i, vi) + self.free_energy(j, vj)
+                - self.free_energy(i, vj) - self.free_energy(j, vi))
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for r, m in enumerate(self.models):
+            self.states[r] = m.sample_chains(self.states[r], self.sweeps, 1.0, self.rng)
+        for r in range(self.steps % 2, self.n_replicas - 1, 2):
+            va, vb = self.states[r], self.states[r + 1]
+            log_a = self.log_acceptance(r, r + 1, va, vb)
+            u = self.rng.uniform((self.n_chains,), torch.float64).to(log_a.device)
+            accept = torch.log(u) < log_a
+            self.attempts[r] += self.n_chains
+            n_acc = int(accept.sum())
+            self.accepts[r] += n_acc
+            if n_acc:
+                mask = accept.to(va.device).view(-1, *([1] * (va.dim() - 1)))
+                self.states[r], self.states[r + 1] = torch.where(mask, vb, va), torch.where(mask, va, vb)
+        self.steps += 1
+
+    def run(self, steps: int, progress: bool = False,
+            callback: Callable[["TrajectoryTempering"], None] | None = None) -> torch.Tensor:
+        """Advance ``steps`` steps (``callback(self)`` after each); return the target replica's states."""
+        from tqdm.auto import tqdm
+        for _ in tqdm(range(int(steps)), disable=not progress, desc="trajectory tempering", unit="step",
+                      leave=False):
+            self.step()
+            if callback is not None:
+                callback(self)
+        return self.samples
+
+    @torch.no_grad()
+    def pair_acceptance(self, i: int, j: int, states: Sequence[torch.Tensor] | None = None) -> float:
+        """Estimated exchange acceptance E[min(1, a)] of replicas i and j from their current states."""
+        states = self.states if states is None else states
+        log_a = self.log_acceptance(i, j, states[i], states[j])
+        return float(torch.exp(log_a.clamp(max=0.0)).mean())
+
+    def summary(self) -> dict[str, Any]:
+        return {"n_replicas": self.n_replicas, "acceptance": self.acceptance.tolist(),
+                "min_acceptance": float(self.acceptance.min()) if len(self.acceptance) else None,
+                "steps": self.steps, "n_chains": self.n_chains, "sweeps": self.sweeps, "add_base": self.add_base}
+
+
+@dataclass
+class Selection:
+    """The replicas :func:`select_models` kept.
+
+    ``models`` (the base excluded) in order; ``labels[i]`` names each: the index of the saved model, or a
+    fraction ``i + s`` for a model interpolated between saved models i and i+1; ``estimated_acceptance``
+    the pilot's estimate for each neighbouring pair of the kept ladder, base first.
+    """
+
+    models: list
+    labels: list[float]
+    estimated_acceptance: list[float]
+    target: float
+    pilot_acceptance: list[float] = field(default_factory=list)
+    below_target: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"labels": self.labels, "n_kept": len(self.models), "target": self.target,
+                "estimated_acceptance": self.estimated_acceptance, "pilot_acceptance": self.pilot_acceptance,
+                "below_target": self.below_target}
+
+
+def _refine(models: list, labels: list[float], states: list, ptt: "TrajectoryTempering", target: float,
+            max_insert: int) -> tuple[list, list[float], list]:
+    """Insert parameter midpoints between successive models whose pair acceptance is below ``target``."""
+    off = 1 if ptt.add_base else 0
+    new_models, new_labels, new_states = [], [], []
+    inserted = 0
+    for i, (m, lab) in enumerate(zip(models, labels)):
+        new_models.append(m); new_labels.append(lab); new_states.append(states[i + off])
+        if i + 1 < len(models) and inserted < max_insert:
+            acc = ptt.pair_acceptance(i + off, i + 1 + off)
+            if acc < target:
+                mid = interpolate_models(m, models[i + 1], 0.5)
+                new_models.append(mid); new_labels.append(0.5 * (lab + labels[i + 1]))
+                new_states.append(states[i + off].clone())
+                inserted += 1
+    base_state = [states[0]] if ptt.add_base else []
+    return new_models, new_labels, base_state + new_states
+
+
+def select_models(models: Sequence, target: float = TARGET_ACCEPTANCE, *, n_chains: int = 500,
+                  pilot_steps: int = 200, sweeps: int = 1, refine_rounds: int = 3, max_insert: int = 64,
+                  seed: int | None = 0, progress: bool = False) -> Selection:
+    """Choose the saved models to use as PTT replicas so that neighbouring exchanges accept >= ``target``.
+
+    1. Pilot: PTT with every saved model (and the independent base) for ``pilot_steps`` steps.  Where a
+       successive pair accepts less than ``target``, its parameter midpoint is inserted and the pilot
+       continues (``refine_rounds`` rounds, at most ``max_insert`` insertions each).
+    2. Greedy thinning from the bottom: from the last kept replica, keep the farthest later one whose
+       estimated acceptance E[min(1, a)] (pilot states, chain by chain) is still >= ``target``; the last
+       model is always kept.
+    """
+    if not 0 < float(target) < 1:
+        raise ConfigError(f"the target acceptance must lie in (0, 1), got {target}")
+    models = _check_models(models)
+    labels: list[float] = [float(i) for i in range(len(models))]
+    rng = Rng(seed, models[-1].device)
+    ptt = TrajectoryTempering(models, n_chains, sweeps=sweeps, rng=rng)
+    ptt.run(pilot_steps, progress)
+    for _ in range(int(refine_rounds)):
+        off = 1
+        low = [i for i in range(len(models) - 1) if ptt.pair_acceptance(i + off, i + 1 + off) < target]
+        if not low:
+            break
+        models, labels, states = _refine(models, labels, ptt.states, ptt, target, max_insert)
+        ptt = TrajectoryTempering(models, n_chains, sweeps=sweeps, rng=rng)
+        ptt.states = [s.clone() for s in states]
+        ptt.run(pilot_steps, progress)
+    pilot_acc = ptt.acceptance.tolist()
+    # Greedy thinning on the pilot's final states (ladder index 0 is the base).
+    n = ptt.n_replicas
+    kept = [0]
+    est: list[float] = []
+    below: list[int] = []
+    while kept[-1] < n - 1:
+        i = kept[-1]
+        best, best_acc = i + 1, ptt.pair_acceptance(i, i + 1)
+        for j in range(i + 2, n):
+            acc = ptt.pair_acceptance(i, j)
+            if acc < target:
+                break
+            best, best_acc = j, acc
+        if best_acc < target:
+            below.append(len(kept) - 1)
+        kept.append(best)
+        est.append(best_acc)
+    chosen = [k - 1 for k in kept[1:]]
+    return Selection([models[k] for k in chosen], [labels[k] for k in chosen], est, float(target),
+                     pilot_acc, below)
+
+
+# ---------------------------------------------------------------------------------------------- ln Z along training
+@dataclass
+class TrajectoryLogZ:
+    """ln Z_t and log-likelihoods at every saved model, by AIS along the training trajectory.
+
+    Attributes: ``steps`` (training updates of the saved models), ``log_z`` and ``stderr`` (delta method),
+    ``ess`` (effective sample size of the AIS weights at each saved model), ``log_z_base`` (the independent
+    start), ``log_likelihood`` / ``test_log_likelihood`` (mean ln p(v) per sample over the given data, or
+    None), ``n_chains``, ``n_between`` (interpolation steps between successive models).
+    """
+
+    steps: list[int]
+    log_z: np.ndarray
+    stderr: np.ndarray
+    ess: np.ndarray
+    log_z_base: float
+    n_chains: int
+    n_between: int
+    log_likelihood: np.ndarray | None = None
+    test_log_likelihood: np.ndarray | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        def lst(x):
+            return None if x is None else [float(v) for v in x]
+        return {"steps": self.steps, "log_z": lst(self.log_z), "stderr": lst(self.stderr), "ess": lst(self.ess),
+                "log_z_base": self.log_z_base, "n_chains": self.n_chains, "n_between": self.n_between,
+                "log_likelihood": lst(self.log_likelihood), "test_log_likelihood": lst(self.test_log_likelihood),
+                "seconds": round(self.seconds, 3)}
+
+
+@torch.no_grad()
+def _mean_log_prob(model64, data: torch.Tensor | None, log_z: float) -> float | None:
+    if data is None:
+        return None
+    return float(-model64.visible_free_energy(data.to(model64.device, torch.float64)).mean()) - log_z
+
+
+@torch.no_grad()
+def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_chains: int = 1000,
+                     n_between: int = 100, sweeps: int = 1, data: Any = None, test: Any = None,
+                     seed: int | None = 0, progress: bool = False, rng: Rng | None = None) -> TrajectoryLogZ:
+    """ln Z and the log-likelihood at every saved model by AIS along the trajectory (module docstring).
+
+    Parameters
+    ----------
+    models : RBMs saved along training, in order.
+    steps : their update numbers (default 0, 1, 2, ...).
+    n_chains : AIS runs (chains annealed in parallel).
+    n_between : interpolation steps from the independent base to ``models[0]`` and between each pair of
+        successive models (each step is one transition and one weight increment).
+    sweeps : block-Gibbs sweeps per transition.
+    data, test : data whose mean log-likelihood is reported at every saved model.
+    """
+    import time
+    from ..partition.ais import log_mean_exp
+    t0 = time.perf_counter()
+    models = _check_models(models)
+    if int(n_chains) < 2:
+        raise ConfigError(f"AIS needs at least 2 chains for an error bar, got n_chains={n_chains}")
+    if int(n_between) < 1:
+        raise ConfigError(f"n_between must be >= 1, got {n_between}")
+    steps = list(range(len(models))) if steps is None else [int(s) for s in steps]
+    if len(steps) != len(models):
+        raise ConfigError(f"{len(steps)} step numbers for {len(models)} models")
+    ref = models[-1]
+    rng = rng if rng is not None else Rng(seed, ref.device)
+    x = None if data is None else ref.visible_tensor(data, "data")
+    xt = None if test is None else ref.visible_tensor(test, "test data")
+    base = independent_model(models[0])
+    log_z_base = independent_log_z(base)
+    # Work copies: the previous and current interpolated models in float64 (weights), one in the model
+    # dtype for the transitions.
+    prev64, cur64 = _f64(base), _f64(base)
+    sampler = copy.deepcopy(base)
+    v = sampler.sample_chains(base.visible.random_state(int(n_chains), rng), 1, 1.0, rng)  # exact base draws
+    log_w = torch.zeros(int(n_chains), dtype=torch.float64, device=v.device)
+    ladder = [base] + models
+    out_z, out_se, out_ess, out_ll, out_tll = [], [], [], [], []
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(models) * int(n_between), disable=not progress, desc="trajectory AIS", unit="step",
+               leave=False)
+    for seg in range(len(models)):
+        a, b = ladder[seg], ladder[seg + 1]
+        interpolate_models(a, b, 0.0, out=prev64)
+        for k in range(1, int(n_between) + 1):
+            s = k / int(n_between)
+            interpolate_models(a, b, s, out=cur64)
+            v64 = v.to(torch.float64)
+            log_w += (prev64.visible_free_energy(v64) - cur64.visible_free_energy(v64)).to(log_w.device)
+            if k < int(n_between) or seg < len(models) - 1:
+                interpolate_models(a, b, s, out=sampler)
+                v = sampler.sample_chains(v, int(sweeps), 1.0, rng)
+            prev64, cur64 = cur64, prev64
+            bar.update(1)
+        lme, se, ess = log_mean_exp(log_w)
+        lz = log_z_base + lme
+        out_z.append(lz); out_se.append(se); out_ess.append(ess)
+        m64 = _f64(b)
+        out_ll.append(_mean_log_prob(m64, x, lz))
+        out_tll.append(_mean_log_prob(m64, xt, lz))
+    bar.close()
+    ess_arr = np.array(out_ess)
+    if float(ess_arr.min()) < 0.05 * int(n_chains):
+        warnings.warn(f"trajectory AIS: the effective sample size fell to {ess_arr.min():.0f} of {n_chains} "
+                      "chains; raise n_between (or save models more often)", stacklevel=2)
+    return TrajectoryLogZ(steps, np.array(out_z), np.array(out_se), ess_arr, log_z_base, int(n_chains),
+                          int(n_between),
+                          None if x is None else np.array(out_ll, dtype=float),
+                          None if xt is None else np.array(out_tll, dtype=float),
+                          time.perf_counter() - t0)
+
+
+def mode_fractions(v: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
+    """Fraction of the rows of ``v`` nearest (Hamming / Euclidean) to each row of ``patterns``."""
+    d = torch.cdist(v.double(), patterns.to(v.device).double())
+    idx = d.argmin(1)
+    return torch.bincount(idx, minlength=patterns.shape[0]).double() / max(v.shape[0], 1)
+
+
+__all__ = ["TrajectoryTempering", "Selection", "select_models", "TrajectoryLogZ", "trajectory_log_z",
+           "load_trajectory", "trajectory_from_trainer", "independent_model", "independent_log_z",
+           "interpolate_models", "mode_fractions", "TARGET_ACCEPTANCE"]
