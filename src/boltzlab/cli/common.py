@@ -85,6 +85,23 @@ def row_range(text: str) -> slice:
     return slice(start, stop)
 
 
+def _positive_list(kind: type, what: str, example: str):
+    """An argparse type: a comma-separated list of positive (finite) ``kind`` values."""
+    def parse(text: str) -> list:
+        try:
+            vals = [kind(p) for p in text.replace(" ", "").split(",") if p]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {what}") from None
+        if not vals or not all(np.isfinite(v) and v > 0 for v in vals):
+            raise argparse.ArgumentTypeError(f"{text!r}: give positive {what}, e.g. {example}")
+        return vals
+    return parse
+
+
+int_list = _positive_list(int, "integers", "1,2,3")
+float_list = _positive_list(float, "numbers", "6,7,8")
+
+
 def torch_device(text: str) -> str:
     """A torch device that exists on this machine (``cpu``, ``cuda``, ``cuda:1``), else a one-line error."""
     import torch

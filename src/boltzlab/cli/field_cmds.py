@@ -8,7 +8,6 @@ Every subcommand writes PNG plots and a JSON of its numbers into ``--out`` and p
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ import torch
 
 from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import CheckpointError, ConfigError, ShapeError
-from .common import Parser, emit_json, finite_float, positive_float, positive_int, say, torch_device
-from .reciprocal_cmds import int_list
+from .common import Parser, emit_json, finite_float, float_list, int_list, positive_float, positive_int, say, torch_device
 
 DEFAULT_MNIST = "/work/shared/data/mnist"
 
@@ -29,16 +27,6 @@ def lattice_arg(text: str) -> tuple[int, ...]:
         return parse_lattice(text)
     except ShapeError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def float_list(text: str) -> list[float]:
-    try:
-        vals = [float(p) for p in text.replace(" ", "").split(",") if p]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-    if not vals or not all(math.isfinite(v) and v > 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"{text!r}: give positive numbers, e.g. 6,7,8")
-    return vals
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -17,20 +17,11 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import CheckpointError, ConfigError
-from .common import add_device_options, emit_json, image_shape, positive_float, positive_int, row_range, say
+from .common import (add_device_options, emit_json, image_shape, int_list, positive_float, positive_int, row_range,
+                     say)
 
 MODELS_HELP = ("model files (boltzlab checkpoints or .npz) or run directories (their checkpoints/step_*.pt, "
                "else checkpoint.pt); several form a series, ordered by training step")
-
-
-def int_list(text: str) -> list[int]:
-    try:
-        vals = [int(p) for p in text.replace(" ", "").split(",") if p]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not vals or min(vals) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give positive integers, e.g. 1,2,3")
-    return vals
 
 
 def register(sub: argparse._SubParsersAction) -> None:

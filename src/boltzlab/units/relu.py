@@ -36,6 +36,8 @@ self-energy of the path linear in the parameters as AIS needs.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import math
 from typing import Any
 
@@ -161,6 +163,16 @@ class _HalfGaussianLayer(Layer):
                 torch.lerp(pa, pb, t, out=p.data)
         return self
 
+    @abstractmethod
+    def _moments(self, inputs: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Conditional mean and variance of the units under ``inputs``."""
+
+    def mean(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        return self._moments(inputs, beta)[0]
+
+    def variance(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        return self._moments(inputs, beta)[1]
+
     def random_state(self, n: int, rng: Rng) -> torch.Tensor:
         zeros = torch.zeros(n, self.n_units, dtype=self.dtype, device=self.device)
         return self.sample_(zeros, 1.0, rng)
@@ -203,12 +215,6 @@ class ReLULayer(_HalfGaussianLayer):
         s = torch.rsqrt(a.double())
         m, v = truncated_moments(b.double() * s)
         return (m * s).to(inputs.dtype), (v * s * s).to(inputs.dtype)
-
-    def mean(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        return self._moments(inputs, beta)[0]
-
-    def variance(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        return self._moments(inputs, beta)[1]
 
     @torch.no_grad()
     def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
@@ -292,12 +298,6 @@ class DReLULayer(_HalfGaussianLayer):
         # Law of total variance: every term is non-negative, so nothing cancels.
         var = p * v_p * s_p * s_p + q * v_m * s_m * s_m + p * q * (e_p - e_m) ** 2
         return mean.to(inputs.dtype), var.to(inputs.dtype)
-
-    def mean(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        return self._moments(inputs, beta)[0]
-
-    def variance(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        return self._moments(inputs, beta)[1]
 
     @torch.no_grad()
     def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
