@@ -19,6 +19,10 @@ import ais_vs_rbms  # noqa: E402
 import gibbs_throughput  # noqa: E402
 import mnist_vs_sklearn  # noqa: E402
 import pcd_vs_rbms  # noqa: E402
+import potts_vs_rbms  # noqa: E402
+import replicas_throughput  # noqa: E402
+import reweighting_scale  # noqa: E402
+import vmc_vs_netket  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -34,7 +38,12 @@ def main() -> None:
                "ais_vs_rbms": ais_vs_rbms.main(["--model", str(out / "mnist-784x500.pt"), "--repeats", "3",
                                                 "--out", str(out / "ais_vs_rbms.json")]),
                "pcd_vs_rbms": pcd_vs_rbms.main(["--out", str(out / "pcd_vs_rbms.json")]),
-               "ais_accuracy": ais_accuracy.main(["--seeds", "5", "--out", str(out / "ais_accuracy.json")])}
+               "ais_accuracy": ais_accuracy.main(["--seeds", "5", "--out", str(out / "ais_accuracy.json")]),
+               "replicas": replicas_throughput.main(["--out", str(out / "replicas.json")]),
+               "potts_vs_rbms": potts_vs_rbms.main(["--out", str(out / "potts_vs_rbms.json")]),
+               "reweighting": reweighting_scale.main(["--sizes", "2000,10000", "--out", str(out / "reweighting.json")]),
+               "vmc_vs_netket": vmc_vs_netket.main(["--iterations", "600", "--lr", "0.1", "--lr-final", "0.002",
+                                                    "--out", str(out / "vmc_vs_netket.json")])}
     if torch.cuda.is_available():
         results["gibbs_cuda"] = gibbs_throughput.main(["--device", "cuda", "--chains", "100000", "--sweeps", "50",
                                                        "--no-peer", "--out", str(out / "gibbs_cuda.json")])
@@ -64,6 +73,18 @@ def main() -> None:
         rows.append(f"| block Gibbs 784x500 on {c['device_name']}, {c['chains']} chains (sweeps/s) "
                     f"| {c['sweeps_per_second']['boltzlab']:.1f} | floor {c['sweeps_per_second']['floor']:.1f} "
                     f"| {c['ratio_to_floor']['boltzlab']:.2f} of floor |")
+    rp, pv, vm = results["replicas"], results["potts_vs_rbms"]["results"], results["vmc_vs_netket"]
+    rows += [f"| {rp['replicas']} replicas {rp['shape'][0]}x{rp['shape'][1]} batched vs separate (s) "
+             f"| {rp['seconds']['batched']:.3f} | separate {rp['seconds']['separate']:.3f} | {rp['speedup_batched']:.2f}x |",
+             f"| Potts-binary RBM, PCD update (ms) | {pv['boltzlab']['ms_per_update_median']:.1f} "
+             f"| rbms {pv['rbms']['ms_per_update_median']:.1f} "
+             f"| {pv['rbms']['ms_per_update_median'] / pv['boltzlab']['ms_per_update_median']:.2f}x |",
+             f"| Potts-binary RBM, held-out exact LL (nats) | {pv['boltzlab']['held_out_log_likelihood_mean']:.3f} "
+             f"| rbms {pv['rbms']['held_out_log_likelihood_mean']:.3f} | |",
+             f"| TFIM 16 sites VMC+SR, ms/iteration | {1e3 * vm['boltzlab']['seconds_per_iteration']:.1f} "
+             f"| NetKet {1e3 * vm['netket']['seconds_per_iteration']:.1f} | {vm['speedup_boltzlab_over_netket']:.2f}x |",
+             f"| TFIM 16 sites, relative error of the final state | {vm['boltzlab']['relative_error']:.2e} "
+             f"| NetKet {vm['netket']['relative_error']:.2e} | |"]
     for r in results["ais_accuracy"]["results"]:
         rows.append(f"| AIS - exact ln Z, {r['model']} (nats) | mean {r['ais_mean_error']:+.3f}, "
                     f"max {r['ais_max_abs_error']:.3f}, {r['ais_within_3_stderr']:.0%} within 3 se | | |")
