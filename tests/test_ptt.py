@@ -131,6 +131,16 @@ def test_trainer_records_trajectory_and_checkpoint_round_trip(tmp_path):
     assert [e["step"] for e in resumed.trajectory][-3:] == [12, 14, 16]
 
 
+def test_trajectory_ends_with_the_final_model():
+    x, _ = two_mode_data(n_visible=8, n=200)
+    cfg = TrainConfig(n_hidden=3, epochs=3, batch_size=50, save_every=5, dtype="float64", lr=0.05)
+    trainer = Trainer.create(x.numpy(), cfg, progress=False)
+    trainer.fit()
+    assert [e["step"] for e in trainer.trajectory] == [0, 5, 10, 12]
+    models, _ = trajectory_from_trainer(trainer)
+    assert torch.equal(models[-1].weights, trainer.model.weights.detach())
+
+
 def test_bad_inputs(tmp_path):
     a = random_rbm(5, 3, seed=2)
     with pytest.raises(ShapeError):
@@ -216,14 +226,14 @@ def test_cli_ptt_and_trajectory_ll(tmp_path, capsys):
                               "--out", tmp_path / "ptt", "--json", "--no-progress"], capsys)
     assert code == 0, err
     res = json.loads(out)
-    assert res["saved_models"] == 3 and len(res["acceptance"]) == res["n_replicas"] - 1
+    assert res["saved_models"] == 4 and len(res["acceptance"]) == res["n_replicas"] - 1  # steps 0, 10, 20 and the last, 24
     assert (tmp_path / "ptt" / "swap_rates.png").stat().st_size > 0
     assert np.load(tmp_path / "ptt" / "samples.npz")["v"].shape == (100, 8)
     code, out, err = run_cli(["trajectory-ll", tmp_path / "run", "--data", tmp_path / "x.npy", "--chains", 300,
                               "--between", 20, "--out", tmp_path / "tll", "--json", "--no-progress"], capsys)
     assert code == 0, err
     res = json.loads(out)
-    assert res["max_abs_error_log_likelihood"] < 0.1 and len(res["log_likelihood"]) == 3
+    assert res["max_abs_error_log_likelihood"] < 0.1 and len(res["log_likelihood"]) == 4
     assert (tmp_path / "tll" / "log_likelihood.png").exists()
 
 

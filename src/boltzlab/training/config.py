@@ -35,7 +35,7 @@ class TrainConfig:
     self_interaction
         For ``bm``: learn the diagonal W_aa too (default False: held at zero, as in Corollary 28).
     save_every
-        Record a copy of the model every ``save_every`` updates (and at the start) in
+        Record a copy of the model every ``save_every`` updates (and at the start and the end) in
         ``Trainer.trajectory`` and the checkpoint, for parallel trajectory tempering and the
         log-likelihood along training (:mod:`boltzlab.sampling.trajectory`); 0 (default) records nothing.
     n_states, gauge

@@ -281,8 +281,8 @@ class Trainer:
         if self.schedule is not None:
             self.schedule.step()
         self.step += 1
-        if cfg.save_every and self.step % cfg.save_every == 0:
-            self.record_model()
+        if cfg.save_every and (self.step % cfg.save_every == 0 or self.step == self.total_updates):
+            self.record_model()  # and the final model, whatever the update count
 
     def record_model(self) -> None:
         """Append a CPU copy of the model's state at the current step to :attr:`trajectory`."""
