@@ -52,7 +52,7 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
             out["test_log_likelihood"] = _mean(exact_log_prob(m64, test, log_z=log_z), test_weights)
     except IntractableError:
         pass
-    if model.visible.discrete:  # one random site per sample, rescaled by n_visible: a cheap unbiased monitor
+    if model.visible.discrete and sub.shape[0]:  # one random site per sample, rescaled by n_visible
         out["pseudo_log_likelihood"] = _mean(pseudo_log_likelihood(model, sub, sites=1, seed=seed,
                                                                     reduction="none"), sub_w)
     if getattr(model, "n_hidden", 0):  # a fully visible model has nothing to reconstruct through
