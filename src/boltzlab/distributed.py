@@ -123,12 +123,8 @@ class ShardedRng(SplitRng):
                          np.random.SeedSequence(root, spawn_key=(0,)), device)
         self.n_shards = int(n_shards)
         self.shards = shards
-
-    def _blocks(self, n: int) -> int:
-        if n % len(self.streams):
-            raise ConfigError(f"{n} chains cannot be split evenly over {len(self.streams)} shards; make the chain "
-                              f"count and the batch size multiples of the number of shards ({self.n_shards})")
-        return n // len(self.streams)
+        self.blocks_name = (f"chain shards (make the chain count and the batch size multiples of the "
+                            f"{self.n_shards} shards)")
 
     def get_state(self) -> dict[str, Any]:
         return {"shared": super().get_state(),

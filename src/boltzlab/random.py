@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import ConfigError
+
 # dtype -> (mantissa mask, bit pattern of 1.0, integer view of the same width)
 _MANTISSA = {torch.float32: (0x007FFFFF, 0x3F800000, np.int32),
              torch.float64: (0x000FFFFFFFFFFFFF, 0x3FF0000000000000, np.int64)}
@@ -113,10 +115,12 @@ class SplitRng(Rng):
         super().__init__(seed, device)
         self.streams = list(streams)
 
+    blocks_name = "random streams"  # what the streams stand for, in the error message
+
     def _blocks(self, n: int) -> int:
         k = len(self.streams)
         if n % k:
-            raise ValueError(f"{n} rows cannot be split evenly over {k} random streams")
+            raise ConfigError(f"{n} rows cannot be split evenly over {k} {self.blocks_name}")
         return n // k
 
     def bernoulli_(self, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

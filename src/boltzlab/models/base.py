@@ -57,6 +57,13 @@ class EnergyModel(nn.Module, ABC):
     def config(self) -> dict[str, Any]:
         """Non-tensor description from which :func:`boltzlab.models.model_from_config` rebuilds the model."""
 
+    def apply_gauge_(self) -> None:
+        """Bring the parameters to the model's gauge without changing p(v); a no-op for models without one."""
+
+    def gauge_free_part(self, x: torch.Tensor) -> torch.Tensor:
+        """The part of a coupling-shaped tensor ``x`` that the gauge keeps (all of it without a gauge)."""
+        return x
+
     def visible_tensor(self, v: Any, name: str = "v", validate: bool = True) -> torch.Tensor:
         """Convert user input to a visible-state tensor of the model's dtype and device, checking its domain."""
         t = as_tensor(v, dtype=self.dtype, device=self.device, name=name)

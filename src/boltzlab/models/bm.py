@@ -33,6 +33,7 @@ from .._tensor import as_tensor
 from ..errors import ConfigError, ShapeError
 from ..random import Rng, as_rng
 from ..units import BinaryLayer, Layer
+from ..units.base import weighted_moments
 from .base import EnergyModel
 
 
@@ -173,9 +174,11 @@ class BoltzmannMachine(EnergyModel):
         self.centers.copy_(new)
 
     @torch.no_grad()
-    def update_offsets(self, batch: torch.Tensor, rate: float) -> None:
-        """Centred training: move x_hat a fraction ``rate`` towards the batch means (p(x) unchanged)."""
-        self.set_centers(self.centers + rate * (batch.mean(0) - self.centers))
+    def update_offsets(self, batch: torch.Tensor, rate: float, weights: torch.Tensor | None = None) -> None:
+        """Centred training: move x_hat a fraction ``rate`` towards the (``weights``-weighted) batch means
+        (p(x) unchanged)."""
+        mean = weighted_moments(batch, weights)[0]
+        self.set_centers(self.centers + rate * (mean - self.centers))
 
     @classmethod
     def initialize(cls, data: Any, weight_std: float = 0.01, seed: int | None = 0, *,

@@ -154,12 +154,8 @@ class Trainer:
                          gauge=config.gauge)
         trainer = cls(model, train, config, **kwargs)
         if config.init_visible_from_data:  # on the data the trainer has already checked
-            if trainer.weights is None:
-                model.visible.init_from_data(trainer.train)
-            else:
-                model.visible.init_from_data(trainer.train, weights=trainer.weights)
-        if hasattr(model, "apply_gauge_"):
-            model.apply_gauge_()
+            model.visible.init_from_data(trainer.train, weights=trainer.weights)
+        model.apply_gauge_()
         return trainer
 
     @classmethod
@@ -246,10 +242,7 @@ class Trainer:
         """Move the centering offsets; return this process's rows of the batch, their weights, the batch size."""
         cfg, m = self.config, self.model
         if cfg.centered:
-            if batch_weights is None:
-                m.update_offsets(batch, cfg.offset_rate)
-            else:
-                m.update_offsets(batch, cfg.offset_rate, batch_weights)
+            m.update_offsets(batch, cfg.offset_rate, batch_weights)
         n_batch = batch.shape[0]
         batch = self._local_rows(batch)  # data-parallel runs: this process's rows (all of them otherwise)
         if batch_weights is not None:
@@ -272,12 +265,10 @@ class Trainer:
         w = getattr(m, "weights", None)
         if w is not None and (cfg.l2 or cfg.l1):
             with torch.no_grad():
-                reg = cfg.l2 * w + cfg.l1 * torch.sign(w)
-                project = getattr(m, "gauge_free_part", None)  # a penalty acts on gauge-fixed W only
-                w.grad.add_(reg if project is None else project(reg))
+                # a penalty acts on the gauge-fixed part of W only
+                w.grad.add_(m.gauge_free_part(cfg.l2 * w + cfg.l1 * torch.sign(w)))
         self.optimizer.step()
-        if hasattr(m, "apply_gauge_"):
-            m.apply_gauge_()
+        m.apply_gauge_()
         if self.schedule is not None:
             self.schedule.step()
         self.step += 1
