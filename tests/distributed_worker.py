@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from boltzlab.distributed import init_from_env, sample
+from boltzlab.distributed import init_from_env, sample, shutdown
 from boltzlab.training import TrainConfig
 from boltzlab.training.distributed import DistributedTrainer
 
@@ -33,6 +33,7 @@ def main() -> None:
     if world.is_main:
         params = {k: v.clone() for k, v in tr.model.state_dict().items()}
         torch.save({**params, "samples_v": samples[0], "samples_h": samples[1]}, out / "params.pt")
+    shutdown()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Nothing here assumes more than one process: :func:`world` without ``torchrun`` i
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,18 @@ def init_from_env(device: str = "cpu") -> World:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group(backend="nccl" if cuda else "gloo")
     return world()
+
+
+def shutdown() -> None:
+    """Leave the process group (after a barrier), if one was joined.
+
+    A process that exits still holding a gloo group can abort in the library's teardown ("terminate
+    called without an active exception"); every command that joined one leaves it this way.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        gc.collect()  # release finished collectives' work objects while the interpreter is whole
+        dist.destroy_process_group()
 
 
 def local_device(device: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+from ..distributed import shutdown
 from ..errors import BoltzlabError
 from . import demo, model_cmds, reproduce, theory_cmds, train
 from . import reciprocal_cmds
@@ -60,7 +61,9 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        shutdown()  # leave the torchrun process group of a --distributed command (a no-op otherwise)
+        return code
     except BoltzlabError as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"boltzlab: error: {msg}", file=sys.stderr)
