@@ -1,6 +1,5 @@
 """Pseudo-likelihood against a brute-force conditional from the exact joint distribution."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from boltzlab.errors import ConfigError, IntractableError
 from boltzlab.models import RBM
 from boltzlab.partition.pseudolikelihood import (_conditional_fast, _conditional_generic, conditional_log_probs,
                                                  fit_pseudolikelihood, log_z_differentiable, pseudo_log_likelihood)
-from boltzlab.units import BinaryLayer, GaussianLayer, SpinLayer
+from boltzlab.units import BinaryLayer, GaussianLayer
 from conftest import random_rbm
 
 
@@ -170,3 +169,12 @@ def test_cli_pl(tmp_path, capsys):
     code = main(["pl", str(tmp_path / "m.pt"), "--data", str(tmp_path / "short.npy")])
     _, err = capsys.readouterr()
     assert code == 2 and "visible units" in err
+
+
+def test_pseudo_log_likelihood_of_no_samples():
+    """No rows: an empty per-sample result, and a clear error for the mean (not a reshape traceback)."""
+    from boltzlab.errors import ShapeError
+    m = bl.BinaryRBM(torch.randn(5, 3, dtype=torch.float64) * 0.1, dtype=torch.float64)
+    assert bl.pseudo_log_likelihood(m, torch.zeros(0, 5), reduction="none").shape == (0,)
+    with pytest.raises(ShapeError, match="no samples"):
+        bl.pseudo_log_likelihood(m, torch.zeros(0, 5))

@@ -163,3 +163,22 @@ def test_checkpoint_loads_on_other_dtype_and_npz_roundtrip(tmp_path):
     assert b.dtype == torch.float64
     assert abs(bl.exact_log_z(a) - bl.exact_log_z(rbm)) < 1e-9
     assert abs(bl.exact_log_z(b) - bl.exact_log_z(rbm)) < 1e-9
+
+
+def test_trainer_refuses_a_learnt_precision_that_leaves_the_models_that_exist():
+    """A Gaussian layer whose learnt precision crosses zero defines no distribution: the run stops with a
+    clear TrainingDiverged naming the unit, instead of carrying on with NaN samples."""
+    from boltzlab.training import TrainingDiverged
+    from boltzlab.units import BinaryLayer, GaussianLayer
+    g = torch.Generator().manual_seed(0)
+    vis = GaussianLayer(3, precision=torch.full((3,), 5.0, dtype=torch.float64), learn_precision=True,
+                        dtype=torch.float64)
+    rbm = bl.RBM(vis, BinaryLayer(2, dtype=torch.float64), torch.randn(3, 2, generator=g, dtype=torch.float64) * 0.01)
+    assert rbm.domain_problem() is None
+    data = torch.randn(40, 3, generator=g, dtype=torch.float64) * 3.0
+    cfg = TrainConfig(n_hidden=2, visible_units="gaussian", method="cd", k=1, batch_size=40, epochs=1,
+                      lr=5.0, momentum=0.0, dtype="float64", monitor_exact_max_log2=0, monitor_samples=0)
+    tr = Trainer(rbm, data, cfg, progress=False)
+    with pytest.raises(TrainingDiverged, match=r"visible layer: Gaussian unit \d has precision"):
+        tr.fit()
+    assert "precision" in (rbm.domain_problem() or "")

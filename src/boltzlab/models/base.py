@@ -57,6 +57,15 @@ class EnergyModel(nn.Module, ABC):
     def config(self) -> dict[str, Any]:
         """Non-tensor description from which :func:`boltzlab.models.model_from_config` rebuilds the model."""
 
+    def domain_problem(self) -> str | None:
+        """Why the current parameters define no distribution, or None (checks every layer)."""
+        for name, module in self.named_children():
+            if isinstance(module, Layer):
+                problem = module.domain_problem()
+                if problem is not None:
+                    return f"{name} layer: {problem}"
+        return None
+
     def apply_gauge_(self) -> None:
         """Bring the parameters to the model's gauge without changing p(v); a no-op for models without one."""
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, ShapeError
 from ..random import Rng
 
 
@@ -143,6 +143,10 @@ def pseudo_log_likelihood(model, v: Any, *, sites: str | int = "all", seed: int 
     _check_discrete(model)
     x = model.visible_tensor(v, "v")
     n = model.visible.n_units
+    if x.shape[0] == 0:
+        if reduction == "none":
+            return x.new_zeros(0)
+        raise ShapeError("v holds no samples: the mean pseudo-log-likelihood of nothing is undefined")
     if sites == "all":
         lp = conditional_log_probs(model, x)
         _, idx = _values_index(model.visible, x)

@@ -331,6 +331,10 @@ class Trainer:
         if not self._finite():
             raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN or "
                                    "infinite); lower the learning rate; the last good checkpoint is kept")
+        problem = self.model.domain_problem()
+        if problem is not None:
+            raise TrainingDiverged(f"training left the models that exist at update {self.step} ({problem}); "
+                                   "lower the learning rate; the last good checkpoint is kept")
         rec = {"epoch": self.epoch, "step": self.step, "partial_epoch": partial, "seconds": round(elapsed, 3),
                "lr": self.optimizer.param_groups[0]["lr"]}
         rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,

@@ -115,6 +115,10 @@ class Layer(nn.Module, ABC):
     def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:
         """Set the biases so that the independent layer reproduces the (``weights``-weighted) data means."""
 
+    def domain_problem(self) -> str | None:
+        """Why the current parameters define no distribution (e.g. a non-positive precision), or None."""
+        return None
+
     # ------------------------------------------------------------- gauge and linear fields
     @torch.no_grad()
     def shift_field_(self, delta: torch.Tensor) -> None:

@@ -43,6 +43,15 @@ class GaussianLayer(Layer):
     def config(self) -> dict[str, Any]:
         return {**super().config(), "learn_precision": self.learn_precision}
 
+    def domain_problem(self) -> str | None:
+        """A learnt precision that reached zero or below leaves exp(-beta E) unnormalisable."""
+        prec = self.precision.detach()
+        bad = ~(prec > 0)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            return f"Gaussian unit {i} has precision {float(prec[i]):.4g} <= 0 (its conditional does not exist)"
+        return None
+
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return (0.5 * self.precision * x * x - self.bias * x).sum(-1)
 
