@@ -24,3 +24,14 @@ def report(result: dict, out: str | None) -> dict:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text)
     return result
+
+
+def floor_products() -> dict:
+    """The product routines a matmul floor is timed with, ``name -> f(x, m, out)`` writing x @ m into out:
+    ``torch.mm`` and, where this PyTorch has it, the oneDNN product boltzlab's CPU sampler uses."""
+    import torch
+    from boltzlab.sampling.gibbs import _LINEAR
+    out = {"torch.mm": lambda x, m, o: torch.mm(x, m, out=o)}
+    if _LINEAR is not None:
+        out["onednn"] = lambda x, m, o: o.copy_(_LINEAR(x, m.t(), None, "none", [], ""))
+    return out
