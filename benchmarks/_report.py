@@ -26,12 +26,12 @@ def report(result: dict, out: str | None) -> dict:
     return result
 
 
-def floor_products() -> dict:
+def floor_products(device: str = "cpu") -> dict:
     """The product routines a matmul floor is timed with, ``name -> f(x, m, out)`` writing x @ m into out:
-    ``torch.mm`` and, where this PyTorch has it, the oneDNN product boltzlab's CPU sampler uses."""
+    ``torch.mm``, and on the CPU, where this PyTorch has it, the oneDNN product boltzlab's sampler uses."""
     import torch
-    from boltzlab.sampling.gibbs import _LINEAR
+    from boltzlab.sampling.gibbs import _LINEAR, _onednn_product
     out = {"torch.mm": lambda x, m, o: torch.mm(x, m, out=o)}
-    if _LINEAR is not None:
-        out["onednn"] = lambda x, m, o: o.copy_(_LINEAR(x, m.t(), None, "none", [], ""))
+    if _LINEAR is not None and device == "cpu":
+        out["onednn"] = lambda x, m, o: _onednn_product(x, m, None, o)
     return out

@@ -3,8 +3,8 @@
 One sweep = h ~ p(h | v) then v ~ p(v | h) for every chain.  The floor is the two matrix products of a
 sweep alone (v @ W into a preallocated (chains, n_hidden) buffer and h @ W^T into a (chains, n_visible)
 buffer), the least any block-Gibbs implementation must do, timed with ``torch.mm`` and (CPU) with
-oneDNN's product, which boltzlab's sampler uses; the faster sets the floor.  Timings are interleaved over repeats and the
-median is reported.
+oneDNN's product, which boltzlab's sampler uses; the faster sets the floor.  Timings are interleaved over
+repeats and the median is reported.
 
     .venv-bench/bin/python benchmarks/gibbs_throughput.py            # 784x500, 2000 chains, CPU
     .venv-bench/bin/python benchmarks/gibbs_throughput.py --device cuda --chains 100000
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
     rng = bl.Rng(0, dev)
     v = rbm.visible.random_state(args.chains, rng)
     wd = rbm.weights.detach()
-    time_floor(wd, v, 2, dev, lambda x, m, o: torch.mm(x, m, out=o))
+    products = floor_products(dev)
+    time_floor(wd, v, 2, dev, products["torch.mm"])
     time_boltzlab(rbm, v, 2, rng, dev)
     peer = None
     if not args.no_peer and dev == "cpu":
@@ -84,7 +85,6 @@ def main(argv: list[str] | None = None) -> dict:
             peer = peers
         except ImportError:
             print("rbms not installed: run `make bench-setup`; peer skipped", file=sys.stderr)
-    products = floor_products() if dev == "cpu" else {"torch.mm": lambda x, m, o: torch.mm(x, m, out=o)}
     floors, ours_t, peer_t = {name: [] for name in products}, [], []
     for _ in range(args.repeats):
         for name, product in products.items():

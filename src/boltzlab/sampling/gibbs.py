@@ -3,8 +3,9 @@
 One sweep draws h ~ p(h | v) then v ~ p(v | h) (../shared/papers/energy-based-models-theory.md, eq. 20-21,
 with E -> beta E).  The loop is written for throughput: the two input buffers are allocated once, the
 matrix products write into them, the layers sample in place, the centering offsets are folded into one
-bias vector per layer, and float32 products on the CPU run through oneDNN (see :func:`_product`).  On a 2-core CPU this reaches about 0.75 of the floor set by the two matrix
-products alone (see benchmarks/gibbs_throughput.py and benchmarks/RESULTS.md).
+bias vector per layer, and float32 products on the CPU run through oneDNN (see :func:`_product`).  On a
+2-core CPU this reaches about 0.75 of the floor set by the two matrix products alone (see
+benchmarks/gibbs_throughput.py and benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def block_gibbs(model, v: torch.Tensor, steps: int, beta: float = 1.0, rng: Rng 
 def _onednn_linear():
     """oneDNN's product-plus-bias kernel (``torch.ops.mkldnn._linear_pointwise``), or None where this
     PyTorch lacks it.  On CPUs whose AVX-512 units MKL's sgemm leaves unused (AMD Zen 4) it computes the
-    float32 products of a sweep ~10-25% faster than ``torch.mm``, with a transposed weight view at no cost."""
+    float32 products of a sweep faster than ``torch.mm`` (benchmarks/RESULTS.md), reading a transposed
+    weight as a view at no cost."""
     if not torch.backends.mkldnn.is_available():
         return None
     try:
@@ -62,26 +64,28 @@ def _onednn_linear():
 
 
 _LINEAR = _onednn_linear()
-#: route float32 CPU products through oneDNN (set False to compare with ``torch.mm``; benchmarks do)
-USE_ONEDNN = True
+
+
+def _onednn_product(x: torch.Tensor, m: torch.Tensor, shift: torch.Tensor | None, out: torch.Tensor) -> None:
+    """out = x @ m (+ shift) for 2-d float32 CPU operands, by oneDNN (requires ``_LINEAR``)."""
+    out.copy_(_LINEAR(x, m.t(), shift, "none", [], ""))
 
 
 def _product(x: torch.Tensor, m: torch.Tensor, shift: torch.Tensor | None, out: torch.Tensor) -> None:
     """out = x @ m (+ shift): one (batched, for 3-d operands of stacked replicas) product into ``out``.
 
-    Float32 on the CPU goes through oneDNN where available (:func:`_onednn_linear`); stacked replicas then
+    Float32 on the CPU goes through oneDNN where available (:func:`_onednn_product`); stacked replicas then
     take one product per replica, the very computation a separate run of that replica does, so that batched
     and separate runs stay identical bit for bit.
     """
     batched = x.dim() == 3
-    if (USE_ONEDNN and _LINEAR is not None and x.dtype == torch.float32 and x.device.type == "cpu"
+    if (_LINEAR is not None and x.dtype == torch.float32 and x.device.type == "cpu"
             and not (torch.is_grad_enabled() and (x.requires_grad or m.requires_grad))):
         if not batched:
-            out.copy_(_LINEAR(x, m.t(), shift, "none", [], ""))
+            _onednn_product(x, m, shift, out)
         else:
             for r in range(x.shape[0]):
-                s = None if shift is None else shift[r].reshape(-1)
-                out[r].copy_(_LINEAR(x[r], m[r].t(), s, "none", [], ""))
+                _onednn_product(x[r], m[r], None if shift is None else shift[r].reshape(-1), out[r])
         return
     if shift is None:
         (torch.bmm if batched else torch.mm)(x, m, out=out)
