@@ -118,6 +118,24 @@ def add_device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
 
 
+def add_seed_option(p: argparse.ArgumentParser, help: str = "seed of the random streams (default 0)") -> None:
+    p.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_output_options(p: argparse.ArgumentParser, out: str | None, what: str = "output directory") -> None:
+    """``--out`` (default ``out``), ``--json`` and ``--no-progress``: how a command reports what it did."""
+    p.add_argument("--out", default=out, help=f"{what} (default {out})" if out else what)
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_run_options(p: argparse.ArgumentParser, out: str) -> None:
+    """``--device``, ``--seed`` and the output options of a sampling analysis writing into directory ``out``."""
+    add_device_options(p)
+    add_seed_option(p)
+    add_output_options(p, out)
+
+
 def say(msg: str, quiet: bool = False) -> None:
     if not quiet:
         print(msg, file=sys.stderr)

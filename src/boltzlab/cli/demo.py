@@ -22,7 +22,7 @@ from ..data.ising import default_dataset, ising2d_exact_stats
 from ..models import BinaryRBM
 from ..partition import exact_log_likelihood
 from ..training import TrainConfig, Trainer
-from .common import emit_json, say
+from .common import add_output_options, emit_json, say
 
 L, BETA, N_SAMPLES = 8, 0.4, 5000
 
@@ -30,10 +30,8 @@ L, BETA, N_SAMPLES = 8, 0.4, 5000
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train an RBM on the embedded 2D Ising data and report (about a minute)",
                        description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="demo-output", help="output directory (default demo-output)")
+    add_output_options(p, "demo-output")
     p.add_argument("--quick", action="store_true", help="a few epochs only (smoke test)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
 

@@ -16,7 +16,7 @@ import torch
 
 from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import CheckpointError, ConfigError, ShapeError
-from .common import Parser, emit_json, finite_float, float_list, int_list, positive_float, positive_int, say, torch_device
+from .common import Parser, add_output_options, add_seed_option, emit_json, finite_float, float_list, int_list, positive_float, positive_int, say, torch_device
 
 DEFAULT_MNIST = "/work/shared/data/mnist"
 
@@ -38,10 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
     def common(q: argparse.ArgumentParser, name: str) -> None:
-        q.add_argument("--out", default=f"runs/field/{name}", help=f"output directory (default runs/field/{name})")
-        q.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
-        q.add_argument("--no-progress", action="store_true", help="no progress bar")
-        q.add_argument("--seed", type=int, default=0)
+        add_output_options(q, f"runs/field/{name}")
+        add_seed_option(q)
 
     def lattice(q: argparse.ArgumentParser, mu2: float = 9.0) -> None:
         q.add_argument("--lattice", type=lattice_arg, default=(10,), help="N (1D) or NxM (2D) periodic lattice (default 10)")

@@ -17,8 +17,8 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import CheckpointError, ConfigError
-from .common import (add_device_options, emit_json, image_shape, int_list, positive_float, positive_int, row_range,
-                     say)
+from .common import (add_device_options, add_output_options, add_seed_option, emit_json, image_shape, int_list,
+                     positive_float, positive_int, row_range, say)
 
 MODELS_HELP = ("model files (boltzlab checkpoints or .npz) or run directories (their checkpoints/step_*.pt, "
                "else checkpoint.pt); several form a series, ordered by training step")
@@ -37,10 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     def common(q: argparse.ArgumentParser, name: str, models: bool = True) -> None:
         if models:
             q.add_argument("models", nargs="+", metavar="MODEL", help=MODELS_HELP)
-        q.add_argument("--out", default=f"runs/reciprocal/{name}", help=f"output directory (default runs/reciprocal/{name})")
-        q.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
-        q.add_argument("--no-progress", action="store_true", help="no progress bar")
-        q.add_argument("--seed", type=int, default=0)
+        add_output_options(q, f"runs/reciprocal/{name}")
+        add_seed_option(q)
         q.add_argument("--threads", type=positive_int, default=None,
                        help="torch CPU threads (default: torch's; 1 is fastest on busy shared cores)")
         add_device_options(q)

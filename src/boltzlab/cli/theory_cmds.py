@@ -19,7 +19,7 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError, DataError, IntractableError
-from .common import emit_json, finite_float, positive_float, positive_int, row_range, say
+from .common import add_output_options, emit_json, finite_float, positive_float, positive_int, row_range, say
 
 REPORT_JSON = "theory_report.json"
 
@@ -48,9 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--points", type=positive_int, default=9, help="points of each scaling scan (default 9, >= 3)")
     r.add_argument("--trained", default=None,
                    help="a BM checkpoint (from 'boltzlab train --model bm') to compare as well")
-    r.add_argument("--out", default="runs/theory", help="output directory (default runs/theory)")
-    r.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_output_options(r, "runs/theory")
     r.set_defaults(func=cmd_report)
 
     z = tsub.add_parser("zoom", help="the zoom-in trick as a data transform (Definition 36)",

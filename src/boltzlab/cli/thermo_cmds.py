@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError
-from .common import Parser, add_device_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
+from .common import Parser, add_run_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 from .model_cmds import add_data_options, load_model_data
 
 XFT_JSON = "xft.json"
@@ -36,14 +36,6 @@ def fraction_arg(text: str) -> float | str:
     if not 0 < v <= 1:
         raise argparse.ArgumentTypeError(f"must be 'auto' or a number in (0, 1], got {text}")
     return v
-
-
-def _common(p: argparse.ArgumentParser, out: str) -> None:
-    add_device_options(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the random streams (default 0)")
-    p.add_argument("--out", default=out, help=f"output directory (default {out})")
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _kernel_options(p: argparse.ArgumentParser, default_fraction: str | float) -> None:
@@ -83,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--batch-size", type=positive_int, default=None,
                    help="chains per batch (memory; default 16,384 on CPU, 262,144 on CUDA)")
     x.add_argument("--no-control", action="store_true", help="skip the control run at T2 = T1")
-    _common(x, "runs/thermo/xft")
+    add_run_options(x, "runs/thermo/xft")
     x.set_defaults(func=cmd_xft)
 
     w = tsub.add_parser("work", help="work protocols with Jarzynski and Crooks checks",
@@ -120,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--burn-in", type=non_negative_int, default=1000,
                    help="ais protocol: sweeps of the reverse-AIS start chains (default 1000)")
     w.add_argument("--batch-size", type=positive_int, default=None, help="chains per batch (memory)")
-    _common(w, "runs/thermo/work")
+    add_run_options(w, "runs/thermo/work")
     w.set_defaults(func=cmd_work)
 
     c = tsub.add_parser("curves", help="free energy, energy, entropy and heat capacity against temperature",
@@ -136,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exact when the smaller layer has <= 2^20 states, else ais (default auto)")
     c.add_argument("--ais-runs", type=positive_int, default=500, help="AIS runs (default 500)")
     c.add_argument("--ais-steps", type=positive_int, default=2000, help="AIS steps from beta=0 (default 2000)")
-    _common(c, "runs/thermo/curves")
+    add_run_options(c, "runs/thermo/curves")
     c.set_defaults(func=cmd_curves)
 
     d = tsub.add_parser("cd", help="contrastive divergence as a relaxation process (exact, small models)",
@@ -152,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--kernel", choices=["plain", "palindromic", "random-scan", "visible"], default="plain",
                    help="the Gibbs kernel of CD (default plain h|v then v|h, as CD-k runs it)")
     d.add_argument("--beta", type=positive_float, default=1.0, help="inverse temperature (default 1)")
-    _common(d, "runs/thermo/cd")
+    add_run_options(d, "runs/thermo/cd")
     d.set_defaults(func=cmd_cd)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

@@ -23,9 +23,8 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError, DataError, IntractableError
-from .common import Parser, emit_json, finite_float, positive_float, positive_int, say
+from .common import add_run_options, emit_json, finite_float, positive_float, positive_int, say
 from .model_cmds import add_data_options, load_model_data
-from .thermo_cmds import _common  # --device, --seed, --out, --json, --no-progress
 
 
 def _finish(args: argparse.Namespace, path: Path, result: dict[str, Any], message: str) -> int:
@@ -57,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", type=fraction, default=0.3, help="target exchange acceptance (default 0.3)")
     p.add_argument("--pilot-steps", type=positive_int, default=100, help="steps of the selection pilot (default 100)")
     p.add_argument("--all-models", action="store_true", help="use every saved model (no selection)")
-    _common(p, "runs/ptt")
+    add_run_options(p, "runs/ptt")
     p.set_defaults(func=cmd_ptt)
 
     t = sub.add_parser("trajectory-ll", help="log-likelihood along training by AIS along the trajectory",
@@ -74,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="interpolation steps between successive saved models (default 100)")
     t.add_argument("--exact", choices=["auto", "no"], default="auto",
                    help="also compute exact ln Z where the smaller layer has <= 2^20 states (default auto)")
-    _common(t, "runs/trajectory-ll")
+    add_run_options(t, "runs/trajectory-ll")
     t.set_defaults(func=cmd_trajectory_ll)
 
     r = sub.add_parser("pretrain", help="low-rank pretraining, compared with a random start",
@@ -99,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "of the low-rank model, as fastrbm does)")
     r.add_argument("--no-bias-base", action="store_true",
                    help="fastrbm's bias-free base measure (no per-unit fields; see the docs)")
-    _common(r, "runs/pretrain")
+    add_run_options(r, "runs/pretrain")
     r.set_defaults(func=cmd_pretrain)
 
     q = sub.add_parser("pl", help="pseudo-log-likelihood of data under a model",
@@ -109,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--data", required=True, help="data (a file, an MNIST directory or 'ising')")
     add_data_options(q)
     q.add_argument("--sites", default="all", help="'all' (exact sum) or an integer: random sites per sample")
-    _common(q, "runs/pl")
+    add_run_options(q, "runs/pl")
     q.set_defaults(func=cmd_pl)
 
 

@@ -15,7 +15,7 @@ import argparse
 import math
 from pathlib import Path
 
-from .common import Parser, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
+from .common import Parser, add_run_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,15 +61,11 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
                    help="move all particles at once or one at a time (auto: one at a time when supported)")
     q.add_argument("--step", type=positive_float, default=None, help="initial step (dt for importance sampling)")
     q.add_argument("--tol", type=finite_float, default=0.0, help="stop when 10 successive energies span < tol")
-    q.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    q.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
-    q.add_argument("--out", default="runs/vmc-qdot", help="output directory (default runs/vmc-qdot)")
+    add_run_options(q, "runs/vmc-qdot")
     q.add_argument("--checkpoint", default=None, help="checkpoint file (written every --checkpoint-every its)")
     q.add_argument("--checkpoint-every", type=positive_int, default=10)
     q.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     q.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    q.add_argument("--no-progress", action="store_true", help="no progress bar")
-    q.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
     q.set_defaults(func=cmd_qdot)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..checkpoint import atomic_write_json
 from ..errors import CheckpointError, ConfigError
-from .common import emit_json, finite_float, non_negative_int, positive_float, positive_int, say
+from .common import add_device_options, add_output_options, add_seed_option, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 
 SPINS_JSON = "vmc_spins.json"
 
@@ -63,13 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50, help="iterations between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="real dtype (default float64)")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    add_device_options(p)
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (default 1: the tensors are small, more threads mostly add overhead)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the parameters and the chains (default 0)")
-    p.add_argument("--out", default="runs/vmc/spins", help="output directory (default runs/vmc/spins)")
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_seed_option(p, "seed of the parameters and the chains (default 0)")
+    add_output_options(p, "runs/vmc/spins")
     p.set_defaults(func=cmd_spins)
 
 
@@ -101,12 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     move = args.move if args.move != "auto" else ("exchange" if heis else "local")
     if move == "exchange" and lattice.n_sites % 2:
         raise ConfigError("exchange moves keep S^z = 0 only for an even number of sites; use --move local")
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {args.device!r}; use cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available on this machine")
+    device = torch.device(args.device)  # checked by the parser (torch_device)
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
     lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sr" else 0.01)
     cfg = SpinVMCConfig(n_chains=args.samples, sweeps=args.sweeps, burn_in=args.burn_in,
