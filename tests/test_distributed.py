@@ -61,8 +61,8 @@ def test_sharded_streams_do_not_depend_on_who_holds_them():
     whole = ShardedRng(5, 4, range(0, 4))
     halves = [ShardedRng(5, 4, shard_range(4, World(r, 2))) for r in range(2)]
     p = torch.full((8, 3), 0.5, dtype=torch.float64)
-    a = whole.bernoulli_(p.clone(), torch.empty_like(p))
-    b = torch.cat([h.bernoulli_(p[:4].clone(), torch.empty(4, 3, dtype=torch.float64)) for h in halves])
+    a = whole.bernoulli_(p.clone())
+    b = torch.cat([h.bernoulli_(p[:4].clone()) for h in halves])
     assert torch.equal(a, b)
     assert torch.equal(whole.normal((8, 2), torch.float64),
                        torch.cat([h.normal((4, 2), torch.float64) for h in halves]))

@@ -1,12 +1,12 @@
 """Random streams for samplers.
 
-One :class:`Rng` bundles a ``torch.Generator`` on the chains' device with, on the CPU, a NumPy
-``SFC64`` bit generator that feeds the Bernoulli hot path.  PyTorch's CPU ``uniform_`` draws one
-Mersenne-Twister number per element (about 3 ns on this machine), which costs more than the two
-matrix products of a 784x500 Gibbs sweep at 2000 chains; ``SFC64.random_raw`` yields 64 random bits in
-under 2 ns, and :meth:`Rng.bernoulli_` turns them into uniforms with the exponent trick (random mantissa
-bits under the exponent of 1.0 give a float uniform on [1, 2) with 23 (float32) or 52 (float64) random
-bits, as fine as ``torch.rand``).  On CUDA everything uses the device's Philox generator.
+One :class:`Rng` bundles a ``torch.Generator`` on the chains' device with, on the CPU, the state of a
+SplitMix64 stream that feeds the hot path of binary and spin units: :meth:`Rng.bernoulli_` and
+:meth:`Rng.bernoulli_logistic_` draw their uniforms from it inside one fused pass that also evaluates the
+logistic of the field and the comparison (:mod:`boltzlab.counter_draws`).  PyTorch's CPU ``uniform_``
+draws one Mersenne-Twister number per element on one thread (about 3 ns on this machine), which costs more
+than the two matrix products of a 784x500 Gibbs sweep at 2000 chains.  On CUDA everything uses the device's
+Philox generator.
 
 The state of both streams is part of a checkpoint, so that resumed runs repeat exactly.
 """
@@ -18,11 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import ConfigError
-
-# dtype -> (mantissa mask, bit pattern of 1.0, integer view of the same width)
-_MANTISSA = {torch.float32: (0x007FFFFF, 0x3F800000, np.int32),
-             torch.float64: (0x000FFFFFFFFFFFFF, 0x3FF0000000000000, np.int64)}
+from . import counter_draws
+from .errors import CheckpointError, ConfigError
 
 
 class Rng:
@@ -40,24 +37,40 @@ class Rng:
                  device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        torch_seed, bits_seed = ss.spawn(2)
+        torch_seed, counter_seed = ss.spawn(2)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(torch_seed.generate_state(1, np.uint64)[0] >> np.uint64(1)))
-        self._bits = np.random.SFC64(bits_seed) if self.device.type == "cpu" else None
+        # SplitMix64 state of the CPU two-valued draws (None on CUDA, where torch.rand serves)
+        self._counter = int(counter_seed.generate_state(1, np.uint64)[0]) if self.device.type == "cpu" else None
 
     # ------------------------------------------------------------------ draws
-    def bernoulli_(self, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """Write Bernoulli(p) draws (0./1.) into ``out``; ``p`` is overwritten (it may alias ``out``)."""
-        return _compare(self._draws(p.numel(), p.dtype, p.device), p, out)
+    def bernoulli_(self, p: torch.Tensor, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+        """Overwrite the probabilities ``p`` with draws: ``high`` with probability p, else ``low``."""
+        if self._counter is None or not p.is_contiguous():
+            return p.copy_(torch.where(self._torch_uniforms(p) < p, high, low))
+        return counter_draws.fill_below_(p, self._keys(p), low, high)
 
-    def _draws(self, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        """n raw draws for Bernoulli comparisons: random mantissa words (CPU fast path) or uniforms."""
-        spec = _MANTISSA.get(dtype)
-        if self._bits is None or spec is None:
-            return torch.rand(n, generator=self.generator, device=device, dtype=dtype)
-        ndtype = spec[2]
-        words = self._bits.random_raw((n * np.dtype(ndtype).itemsize + 7) // 8)
-        return torch.from_numpy(words.view(ndtype)[:n])
+    def bernoulli_logistic_(self, x: torch.Tensor, bias: torch.Tensor, scale: float, low: float = 0.0,
+                            high: float = 1.0) -> torch.Tensor:
+        """Overwrite the fields ``x`` with draws: ``high`` with probability sigmoid(scale (x + bias)), else
+        ``low`` (``bias`` broadcasts against x).  Binary units draw this way (scale beta, eq. 20-21 of
+        ../shared/papers/energy-based-models-theory.md), spins with scale 2 beta, low -1 and high +1."""
+        if self._counter is None or not x.is_contiguous():
+            x.add_(bias).mul_(scale).sigmoid_()
+            return self.bernoulli_(x, low, high)
+        return counter_draws.fill_below_logistic_(x, bias, scale, self._keys(x), low, high)
+
+    def _torch_uniforms(self, like: torch.Tensor) -> torch.Tensor:
+        return torch.rand(like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
+
+    def _keys(self, x: torch.Tensor) -> list[int]:
+        """The stream state for a draw over all of ``x``, and the state moved past it."""
+        return [self._advance(x.numel())]
+
+    def _advance(self, n: int) -> int:
+        key = self._counter
+        self._counter = (key + n * counter_draws.GAMMA) & counter_draws.MASK64
+        return key
 
     def uniform(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.rand(shape, generator=self.generator, device=self.device, dtype=dtype)
@@ -74,32 +87,15 @@ class Rng:
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
         """Plain-Python/tensor state (safe for ``torch.load(weights_only=True)``)."""
-        bits = None
-        if self._bits is not None:
-            st = self._bits.state
-            bits = {"state": [int(x) for x in st["state"]["state"]],
-                    "has_uint32": int(st["has_uint32"]), "uinteger": int(st["uinteger"])}
-        return {"torch": self.generator.get_state().cpu(), "bits": bits}
+        return {"torch": self.generator.get_state().cpu(), "counter": self._counter}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["torch"])
-        bits = state.get("bits")
-        if self._bits is not None and bits is not None:
-            self._bits.state = {"bit_generator": "SFC64",
-                                "state": {"state": np.array(bits["state"], dtype=np.uint64)},
-                                "has_uint32": bits["has_uint32"], "uinteger": bits["uinteger"]}
-
-
-def _compare(draws: torch.Tensor, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """Bernoulli(p) into ``out`` from raw draws (row-major over p): uniforms, or mantissa words turned into
-    uniforms on [1, 2) by the exponent trick and compared with p + 1 (``p`` is overwritten)."""
-    if draws.is_floating_point():
-        return torch.lt(draws.view(p.shape), p, out=out)
-    mask, one, _ = _MANTISSA[p.dtype]
-    bits = draws.view(p.shape)
-    bits.bitwise_and_(mask).bitwise_or_(one)
-    p.add_(1.0)
-    return torch.lt(bits.view(p.dtype), p, out=out)
+        if self._counter is not None:
+            if "counter" not in state:
+                raise CheckpointError("this checkpoint's random state comes from an older boltzlab (before "
+                                      "counter-based draws); it cannot be resumed exactly: start the run over")
+            self._counter = int(state["counter"])
 
 
 class SplitRng(Rng):
@@ -123,10 +119,15 @@ class SplitRng(Rng):
             raise ConfigError(f"{n} rows cannot be split evenly over {k} {self.blocks_name}")
         return n // k
 
-    def bernoulli_(self, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """Each stream draws for its block of rows; one comparison for all of them."""
-        k = self._blocks(p.shape[0]) * (p.numel() // max(p.shape[0], 1))
-        return _compare(torch.cat([s._draws(k, p.dtype, p.device) for s in self.streams]), p, out)
+    def _keys(self, x: torch.Tensor) -> list[int]:
+        """Each stream draws for its block of rows, as a separate run of that block would."""
+        self._blocks(x.shape[0])
+        k = x.numel() // len(self.streams)
+        return [s._advance(k) for s in self.streams]
+
+    def _torch_uniforms(self, like: torch.Tensor) -> torch.Tensor:
+        b = self._blocks(like.shape[0])
+        return torch.cat([s._torch_uniforms(like[i * b:(i + 1) * b]) for i, s in enumerate(self.streams)])
 
     def uniform(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
         b = self._blocks(shape[0])

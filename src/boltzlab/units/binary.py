@@ -65,15 +65,10 @@ class BinaryLayer(LinearBiasLayer):
         return m * (1 - m)
 
     def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
-        inputs.add_(self.bias.detach())
-        if beta != 1.0:
-            inputs.mul_(beta)
-        inputs.sigmoid_()
-        return rng.bernoulli_(inputs, inputs)
+        return rng.bernoulli_logistic_(inputs, self.bias.detach(), beta)  # p(1) = sigmoid(beta (I + b))
 
     def random_state(self, n: int, rng: Rng) -> torch.Tensor:
-        p = torch.full((n, self.n_units), 0.5, dtype=self.dtype, device=self.device)
-        return rng.bernoulli_(p, p)
+        return rng.bernoulli_(torch.full((n, self.n_units), 0.5, dtype=self.dtype, device=self.device))
 
     def validate(self, x: torch.Tensor, name: str = "data") -> None:
         self._check_shape(x, name)

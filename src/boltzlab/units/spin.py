@@ -29,13 +29,11 @@ class SpinLayer(LinearBiasLayer):
         return 1 - self.mean(inputs, beta) ** 2
 
     def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
-        inputs.add_(self.bias.detach()).mul_(2.0 * beta).sigmoid_()  # p(s = +1) = sigmoid(2z)
-        rng.bernoulli_(inputs, inputs)
-        return inputs.mul_(2.0).sub_(1.0)
+        # p(s = +1) = sigmoid(2 beta (I + b))
+        return rng.bernoulli_logistic_(inputs, self.bias.detach(), 2.0 * beta, -1.0, 1.0)
 
     def random_state(self, n: int, rng: Rng) -> torch.Tensor:
-        p = torch.full((n, self.n_units), 0.5, dtype=self.dtype, device=self.device)
-        return rng.bernoulli_(p, p).mul_(2.0).sub_(1.0)
+        return rng.bernoulli_(torch.full((n, self.n_units), 0.5, dtype=self.dtype, device=self.device), -1.0, 1.0)
 
     def validate(self, x: torch.Tensor, name: str = "data") -> None:
         self._check_shape(x, name)

@@ -1,0 +1,88 @@
+"""The counter-based two-valued draws (boltzlab.counter_draws): the stream is SplitMix64, compiled and eager
+kernels agree bit for bit, draws split or batched equal one draw, and the frequencies are right."""
+
+import math
+
+import pytest
+import torch
+
+from boltzlab import counter_draws as cd
+from boltzlab.errors import CheckpointError
+from boltzlab.random import Rng, SplitRng
+
+
+@pytest.mark.parametrize("dtype,bits", [(torch.float32, 24), (torch.float64, 53)])
+def test_uniforms_are_splitmix64_outputs(dtype, bits):
+    rng = Rng(3)
+    key = rng._counter
+    p = torch.full((6, 7), 0.5, dtype=dtype)
+    x = rng.bernoulli_(p.clone())
+    u = torch.tensor([(z >> (64 - bits)) / 2.0 ** bits for z in cd.splitmix64_reference(key, 42)],
+                     dtype=torch.float64).view(6, 7)
+    assert torch.equal(x, (u < 0.5).to(dtype))
+    # the known first output of SplitMix64 from state 0 (Vigna's reference implementation)
+    assert cd.splitmix64_reference(0, 1) == [0xE220A8397B1DCDAF]
+    assert rng._counter == (key + 42 * 0x9E3779B97F4A7C15) % 2 ** 64
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_kernels_equal_numpy_hashing(dtype, monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 57, generator=g, dtype=dtype) * 3
+    bias = torch.randn(57, generator=g, dtype=dtype)
+    p = torch.rand(300, 57, generator=g, dtype=dtype)
+    keys = [12345, 2 ** 64 - 7]  # two blocks; a key above 2^63 wraps to a negative int64
+    results = []
+    for min_block in (0, 10 ** 9):  # every draw compiled, then every draw hashed by NumPy
+        monkeypatch.setattr(cd, "COMPILE_MIN_BLOCK", min_block)
+        results.append((cd.fill_below_logistic_(x.clone(), bias, 0.7, keys, -1.0, 1.0),
+                        cd.fill_below_(p.clone(), keys)))
+    assert cd._eager_only or {"below", "below_logistic"} <= set(cd._compiled)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
+def test_split_draws_equal_one_draw_and_blocks_equal_separate_streams():
+    p = torch.full((10, 13), 0.4)
+    one = Rng(9).bernoulli_(p.clone())
+    r = Rng(9)
+    assert torch.equal(torch.cat([r.bernoulli_(p[:4].clone()), r.bernoulli_(p[4:].clone())]), one)
+    streams = [Rng(1), Rng(2)]
+    batched = SplitRng([Rng(1), Rng(2)], 0).bernoulli_logistic_(torch.zeros(2, 5, 13), torch.zeros(2, 1, 13), 1.0)
+    separate = torch.stack([s.bernoulli_logistic_(torch.zeros(5, 13), torch.zeros(13), 1.0) for s in streams])
+    assert torch.equal(batched, separate)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_logistic_draws_have_the_logistic_frequencies(dtype):
+    fields = torch.tensor([-9.0, -3.0, -0.5, 0.0, 0.5, 3.0, 9.0], dtype=dtype)
+    n = 200_000
+    rng = Rng(21)
+    x = rng.bernoulli_logistic_(fields.repeat(n, 1).contiguous(), torch.zeros(7, dtype=dtype), 1.0)
+    freq = x.double().mean(0)
+    target = torch.sigmoid(fields.double())
+    se = torch.sqrt(target * (1 - target) / n)
+    assert ((freq - target).abs() < 4.5 * se).all(), (freq, target)
+    spins = rng.bernoulli_logistic_(fields.repeat(n, 1).contiguous(), torch.zeros(7, dtype=dtype), 0.5, -1.0, 1.0)
+    assert set(spins.unique().tolist()) <= {-1.0, 1.0}
+    p_up = torch.sigmoid(fields.double() / 2)
+    se_spin = 2 * torch.sqrt(p_up * (1 - p_up) / n)
+    assert ((spins.double().mean(0) - torch.tanh(fields.double() / 4)).abs() < 4.5 * se_spin).all()
+
+
+def test_neighbouring_uniforms_are_uncorrelated():
+    """A broken mixer (e.g. an arithmetic shift where a logical one belongs) leaves the counter's
+    structure in the output: successive uniforms would correlate and their bits would be biased."""
+    key = Rng(4)._advance(1)
+    x = cd.fill_below_(torch.full((1, 400_000), 0.5, dtype=torch.float64), [key])  # one bit per element
+    u = x.view(-1)
+    assert abs(float(u.mean()) - 0.5) < 4 * 0.5 / math.sqrt(u.numel())
+    c = torch.corrcoef(torch.stack([u[:-1], u[1:]]))[0, 1]
+    assert abs(float(c)) < 4 / math.sqrt(u.numel())
+
+
+def test_state_from_before_counter_draws_is_refused():
+    rng = Rng(0)
+    state = rng.get_state()
+    del state["counter"]
+    with pytest.raises(CheckpointError, match="older boltzlab"):
+        rng.set_state(state)
