@@ -86,3 +86,36 @@ def test_state_from_before_counter_draws_is_refused():
     del state["counter"]
     with pytest.raises(CheckpointError, match="older boltzlab"):
         rng.set_state(state)
+
+
+def test_without_a_compiler_the_draws_are_the_same(monkeypatch):
+    """Where torch.compile cannot build its kernel (no C++ compiler), draws fall back to NumPy hashing with a
+    warning, and equal the compiled draws."""
+    from torch._inductor.exc import InvalidCxxCompiler
+    x = torch.randn(4, 5000, generator=torch.Generator().manual_seed(1))
+    bias = torch.zeros(5000)
+    monkeypatch.setattr(cd, "COMPILE_MIN_BLOCK", 0)
+    expected = Rng(8).bernoulli_logistic_(x.clone(), bias, 1.0)
+
+    def no_compiler(fn, **kwargs):
+        def fail(*args):
+            raise InvalidCxxCompiler()
+        return fail
+    monkeypatch.setattr(cd, "_compiled", {})
+    monkeypatch.setattr(cd, "_eager_only", False)
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    with pytest.warns(RuntimeWarning, match="torch.compile is unavailable"):
+        got = Rng(8).bernoulli_logistic_(x.clone(), bias, 1.0)
+    assert cd._eager_only and torch.equal(got, expected)
+    assert torch.equal(Rng(8).bernoulli_logistic_(x.clone(), bias, 1.0), expected)  # no second warning needed
+
+
+def test_strided_states_take_the_torch_stream():
+    """A non-contiguous view cannot be hashed in place; it draws from the torch generator (as on CUDA)."""
+    p = torch.full((400, 300), 0.25).t()
+    spins = Rng(2).bernoulli_(p, -1.0, 1.0)
+    assert spins is p and set(spins.unique().tolist()) == {-1.0, 1.0}
+    assert abs(float(spins.mean()) + 0.5) < 4 * 2 * math.sqrt(0.1875 / p.numel())
+    fields = torch.zeros(300, 400).t()
+    x = Rng(3).bernoulli_logistic_(fields, torch.full((300,), math.log(3)), 1.0)  # sigmoid(ln 3) = 3/4
+    assert abs(float(x.mean()) - 0.75) < 4 * math.sqrt(0.1875 / x.numel())

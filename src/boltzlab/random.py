@@ -46,8 +46,9 @@ class Rng:
     # ------------------------------------------------------------------ draws
     def bernoulli_(self, p: torch.Tensor, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
         """Overwrite the probabilities ``p`` with draws: ``high`` with probability p, else ``low``."""
-        if self._counter is None or not p.is_contiguous():
-            return p.copy_(torch.where(self._torch_uniforms(p) < p, high, low))
+        if self._counter is None or not p.is_contiguous():  # CUDA (Philox), or a strided view
+            torch.lt(self._torch_uniforms(p), p, out=p)
+            return p if (low, high) == (0.0, 1.0) else p.mul_(high - low).add_(low)
         return counter_draws.fill_below_(p, self._keys(p), low, high)
 
     def bernoulli_logistic_(self, x: torch.Tensor, bias: torch.Tensor, scale: float, low: float = 0.0,
