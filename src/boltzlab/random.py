@@ -57,8 +57,10 @@ class Rng:
         ``low`` (``bias`` broadcasts against x).  Binary units draw this way (scale beta, eq. 20-21 of
         ../shared/papers/energy-based-models-theory.md), spins with scale 2 beta, low -1 and high +1."""
         if self._counter is None or not x.is_contiguous():
-            x.add_(bias).mul_(scale).sigmoid_()
-            return self.bernoulli_(x, low, high)
+            x.add_(bias)
+            if scale != 1.0:
+                x.mul_(scale)
+            return self.bernoulli_(x.sigmoid_(), low, high)
         return counter_draws.fill_below_logistic_(x, bias, scale, self._keys(x), low, high)
 
     def _torch_uniforms(self, like: torch.Tensor) -> torch.Tensor:

@@ -3,9 +3,9 @@
 One sweep draws h ~ p(h | v) then v ~ p(v | h) (../shared/papers/energy-based-models-theory.md, eq. 20-21,
 with E -> beta E).  The loop is written for throughput: the two input buffers are allocated once, the
 matrix products write into them, the layers sample in place, the centering offsets are folded into one
-bias vector per layer, and float32 products on the CPU run through oneDNN (see :func:`_product`).  On a
-2-core CPU this reaches about 0.75 of the floor set by the two matrix products alone (see
-benchmarks/gibbs_throughput.py and benchmarks/RESULTS.md).
+bias vector per layer, float32 products on the CPU run through oneDNN (see :func:`_product`), and binary and
+spin layers draw in one fused pass (:mod:`boltzlab.counter_draws`).  benchmarks/gibbs_throughput.py measures
+the sweep against the floor set by the two matrix products alone (figures in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
