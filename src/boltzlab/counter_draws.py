@@ -53,14 +53,15 @@ def _uniforms(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor) -> torch
     return _shift_right(z, 40).to(torch.float32) * 2.0 ** -24
 
 
-def _below_(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor, low: float, high: float) -> torch.Tensor:
+def _below_(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor, low: torch.Tensor, high: torch.Tensor,
+            ) -> torch.Tensor:
     """x <- high where u < x (x holds probabilities), else low (the kernel torch.compile fuses)."""
     u = _uniforms(x, keys, gamma)
     return x.copy_(torch.where(u < x.to(u.dtype), high, low))
 
 
 def _below_logistic_(x: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor, keys: torch.Tensor,
-                     gamma: torch.Tensor, low: float, high: float) -> torch.Tensor:
+                     gamma: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
     """x <- high where u < sigmoid(scale * (x + bias)), else low (the kernel torch.compile fuses)."""
     u = _uniforms(x, keys, gamma)
     p = torch.sigmoid(scale * (x.to(u.dtype) + bias.to(u.dtype)))
@@ -77,7 +78,7 @@ _eager_only = False
 def _fused(name: str, *args) -> bool:
     """Run the compiled kernel ``name`` (compiling it on first use); False where compiling is impossible."""
     global _eager_only
-    if _eager_only:
+    if _eager_only or getattr(torch._dynamo.config, "disable", False):  # e.g. TORCH_COMPILE_DISABLE=1
         return False
     if name not in _compiled:
         _compiled[name] = torch.compile(_FUSED[name], dynamic=True)
@@ -135,7 +136,7 @@ def fill_below_(x: torch.Tensor, keys: list[int], low: float = 0.0, high: float 
     if x.numel() == 0:
         return x
     xb = _blocks(x, len(keys))
-    if not (_compile_worthy(xb) and _fused("below", xb, _keys(keys), _gamma(), low, high)):
+    if not (_compile_worthy(xb) and _fused("below", xb, _keys(keys), _gamma(), *_values(low, high, x.dtype))):
         u = uniforms_numpy(tuple(xb.shape), keys, x.dtype)
         xb.copy_(torch.where(u < xb.to(u.dtype), high, low))
     return x
@@ -149,11 +150,17 @@ def fill_below_logistic_(x: torch.Tensor, bias: torch.Tensor, scale: float, keys
         return x
     xb = _blocks(x, len(keys))
     s = torch.tensor(float(scale), dtype=torch.float64 if x.dtype == torch.float64 else torch.float32)
-    if not (_compile_worthy(xb) and _fused("below_logistic", xb, bias, s, _keys(keys), _gamma(), low, high)):
+    if not (_compile_worthy(xb) and _fused("below_logistic", xb, bias, s, _keys(keys), _gamma(),
+                                           *_values(low, high, x.dtype))):
         u = uniforms_numpy(tuple(xb.shape), keys, x.dtype)
         p = torch.sigmoid(s * (xb.to(u.dtype) + bias.to(u.dtype)))
         xb.copy_(torch.where(u < p, high, low))
     return x
+
+
+def _values(low: float, high: float, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two values as 0-d tensors: as Python floats each pair would be a graph of its own."""
+    return torch.tensor(low, dtype=dtype), torch.tensor(high, dtype=dtype)
 
 
 def _keys(keys: list[int]) -> torch.Tensor:
