@@ -8,6 +8,11 @@ repeats and the median is reported.
 
     .venv-bench/bin/python benchmarks/gibbs_throughput.py            # 784x500, 2000 chains, CPU
     .venv-bench/bin/python benchmarks/gibbs_throughput.py --device cuda --chains 100000
+    .venv-bench/bin/python benchmarks/gibbs_throughput.py --visible gaussian   # Gaussian-binary, no peer
+
+With ``--visible gaussian`` the visible half-sweep draws N((W h + theta) / gamma, 1 / gamma) per unit (the
+conditional of boltzlab.units.gaussian; ../shared/papers/scalar-field-rbm-uv-regulator.md, eq. 7); `rbms` has
+no Gaussian-binary sampler, so only the floor is compared.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--visible", choices=("binary", "gaussian"), default="binary", help="visible unit type")
     ap.add_argument("--no-peer", action="store_true", help="skip rbms (e.g. where it is not installed)")
     ap.add_argument("--out", default=None, help="write the JSON result here")
     args = ap.parse_args(argv)
@@ -70,7 +76,12 @@ def main(argv: list[str] | None = None) -> dict:
     w = torch.randn(args.n_visible, args.n_hidden, generator=g) * 0.01
     a = torch.zeros(args.n_visible)
     b = torch.zeros(args.n_hidden)
-    rbm = bl.BinaryRBM(w, a, b, device=dev)
+    if args.visible == "binary":
+        rbm = bl.BinaryRBM(w, a, b, device=dev)
+    else:
+        rbm = bl.make_rbm(args.n_visible, args.n_hidden, "gaussian", "binary", device=dev)
+        with torch.no_grad():
+            rbm.weights.copy_(w)
     rng = bl.Rng(0, dev)
     v = rbm.visible.random_state(args.chains, rng)
     wd = rbm.weights.detach()
@@ -78,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     time_floor(wd, v, 2, dev, products["torch.mm"])
     time_boltzlab(rbm, v, 2, rng, dev)
     peer = None
-    if not args.no_peer and dev == "cpu":
+    if not args.no_peer and dev == "cpu" and args.visible == "binary":
         try:
             import peers  # noqa: F401
             import rbms  # noqa: F401
@@ -100,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "benchmark": "block_gibbs_throughput", "device": dev,
         "device_name": torch.cuda.get_device_name() if dev.startswith("cuda") else f"cpu x{args.threads} threads",
-        "shape": [args.n_visible, args.n_hidden], "chains": args.chains, "sweeps": args.sweeps,
+        "visible": args.visible, "shape": [args.n_visible, args.n_hidden], "chains": args.chains, "sweeps": args.sweeps,
         "repeats": args.repeats, "torch": torch.__version__,
         "sweeps_per_second": rate,
         "floor_sweeps_per_second_by_product": {n: args.sweeps / statistics.median(t) for n, t in floors.items()},

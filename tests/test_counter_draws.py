@@ -119,3 +119,27 @@ def test_strided_states_take_the_torch_stream():
     fields = torch.zeros(300, 400).t()
     x = Rng(3).bernoulli_logistic_(fields, torch.full((300,), math.log(3)), 1.0)  # sigmoid(ln 3) = 3/4
     assert abs(float(x.mean()) - 0.75) < 4 * math.sqrt(0.1875 / x.numel())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("min_block", [0, 10 ** 9])  # the compiled kernel, then NumPy hashing
+def test_gaussian_draws_are_normal(dtype, min_block, monkeypatch):
+    """Kolmogorov-Smirnov against N(0, 1) after undoing the affine map, on the compiled and the NumPy path;
+    the two paths give the same numbers up to the last bits of log and cos."""
+    from scipy import stats
+    monkeypatch.setattr(cd, "COMPILE_MIN_BLOCK", min_block)
+    n, m = 4000, 50
+    bias = torch.linspace(-1, 1, m, dtype=dtype)
+    gain = torch.linspace(0.5, 2, m, dtype=dtype)
+    std = torch.linspace(0.1, 3, m, dtype=dtype)
+    x0 = torch.randn(n, m, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    y = Rng(12).gaussian_(x0.clone(), bias, gain, std)
+    z = ((y - (x0 + bias) * gain) / std).double().flatten().numpy()
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert abs(z.mean()) < 4 / math.sqrt(z.size) and abs(z.var() - 1) < 4 * math.sqrt(2 / z.size)
+    tail = 2 * stats.norm.sf(3)  # beyond 3 standard deviations
+    assert abs(float((abs(z) > 3).mean()) - tail) < 4 * math.sqrt(tail / z.size)
+    monkeypatch.setattr(cd, "COMPILE_MIN_BLOCK", 10 ** 9 if min_block == 0 else 0)  # the other path
+    y2 = Rng(12).gaussian_(x0.clone(), bias, gain, std)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(y, y2, rtol=tol, atol=tol)

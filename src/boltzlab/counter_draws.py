@@ -1,4 +1,4 @@
-"""Two-valued draws from a counter-based random stream, fused with the comparison that makes them.
+"""Two-valued and Gaussian draws from a counter-based random stream, fused with the work that uses them.
 
 A Gibbs sweep of binary or spin units needs one uniform per unit and chain.  Drawing them first and
 comparing afterwards (NumPy's ``SFC64`` or PyTorch's Mersenne Twister, then elementwise passes) costs a
@@ -15,6 +15,9 @@ generator behind Java's ``SplittableRandom``) at state ``key + (j + 1) * gamma``
 so a draw of ``k`` elements is exactly the next ``k`` outputs of one SplitMix64 stream whose state then
 moves on by ``k * gamma`` (:class:`boltzlab.random.Rng` keeps that state).  The uniform takes the top 24
 bits (``(z >> 40) / 2^24``, float32 and narrower) or the top 53 bits (float64), as fine as ``torch.rand``.
+Gaussian draws of ``k`` elements take ``2k`` outputs: element ``j`` turns output ``j`` (as ``u1`` in (0, 1])
+and output ``k + j`` (as ``u2``) into ``sqrt(-2 ln u1) cos(2 pi u2)`` (Box and Muller 1958), so their tails
+reach 5.8 standard deviations in float32 and 8.6 in float64, as with ``torch.randn``.
 ``torch.compile`` fuses hash, conversion, the logistic of the field and the comparison into one vectorised,
 multi-threaded pass over the states.  Draws whose blocks are smaller than ``COMPILE_MIN_BLOCK`` elements
 hash the same counters in NumPy instead (:func:`uniforms_numpy`): for them a compiled kernel saves
@@ -24,6 +27,7 @@ every draw takes that path: the same draws, only slower.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -40,17 +44,18 @@ def _shift_right(z: torch.Tensor, s: int) -> torch.Tensor:
     return (z >> s) & ((1 << (64 - s)) - 1)
 
 
-def _uniforms(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    """The uniform on [0, 1) of every element of ``x`` (B, r, m): SplitMix64 of block b at element j."""
+def _uniforms(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor, skip: int = 0,
+              open_at_zero: bool = False) -> torch.Tensor:
+    """The uniform of every element of ``x`` (B, r, m): SplitMix64 of block b at output ``skip + j``; on
+    [0, 1), or on (0, 1] with ``open_at_zero``."""
     _, r, m = x.shape
-    j = torch.arange(r * m, dtype=torch.int64, device=x.device).view(1, r, m)
-    z = keys.view(-1, 1, 1) + (j + 1) * gamma  # gamma as a tensor keeps the product out of index arithmetic
+    j = torch.arange(skip + 1, skip + r * m + 1, dtype=torch.int64, device=x.device).view(1, r, m)
+    z = keys.view(-1, 1, 1) + j * gamma  # gamma as a tensor keeps the product out of index arithmetic
     z = (z ^ _shift_right(z, 30)) * _C1
     z = (z ^ _shift_right(z, 27)) * _C2
     z = z ^ _shift_right(z, 31)
-    if x.dtype == torch.float64:
-        return _shift_right(z, 11).to(torch.float64) * 2.0 ** -53
-    return _shift_right(z, 40).to(torch.float32) * 2.0 ** -24
+    bits, dtype = (53, torch.float64) if x.dtype == torch.float64 else (24, torch.float32)
+    return (_shift_right(z, 64 - bits) + int(open_at_zero)).to(dtype) * 2.0 ** -bits
 
 
 def _below_(x: torch.Tensor, keys: torch.Tensor, gamma: torch.Tensor, low: torch.Tensor, high: torch.Tensor,
@@ -68,7 +73,19 @@ def _below_logistic_(x: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor, k
     return x.copy_(torch.where(u < p, high, low))
 
 
-_FUSED = {"below": _below_, "below_logistic": _below_logistic_}
+def _box_muller(u1: torch.Tensor, u2: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * math.pi) * u2)
+
+
+def _gaussian_(x: torch.Tensor, bias: torch.Tensor, gain: torch.Tensor, std: torch.Tensor, keys: torch.Tensor,
+               gamma: torch.Tensor) -> torch.Tensor:
+    """x <- (x + bias) gain + std N(0, 1) (the kernel torch.compile fuses)."""
+    n = x.shape[1] * x.shape[2]
+    z = _box_muller(_uniforms(x, keys, gamma, 0, True), _uniforms(x, keys, gamma, n))
+    return x.copy_(((x.to(z.dtype) + bias) * gain + std * z).to(x.dtype))
+
+
+_FUSED = {"below": _below_, "below_logistic": _below_logistic_, "gaussian": _gaussian_}
 COMPILE_MIN_BLOCK = 1 << 12  # smaller blocks hash in NumPy: a compiled kernel saves microseconds per call
 # there but costs seconds of tracing in every new process
 _compiled: dict[str, object] = {}
@@ -103,20 +120,20 @@ def _is_compile_failure(exc: Exception) -> bool:
 _G64, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
-def uniforms_numpy(shape: tuple[int, int, int], keys: list[int], dtype: torch.dtype) -> torch.Tensor:
+def uniforms_numpy(shape: tuple[int, int, int], keys: list[int], dtype: torch.dtype, skip: int = 0,
+                   open_at_zero: bool = False) -> torch.Tensor:
     """The uniforms of :func:`_uniforms` for a (blocks, rows, units) draw, hashed by NumPy (uint64 wraps and
     shifts logically); the unfused path, and bit for bit what the fused kernel computes."""
     b, r, m = shape
-    z = np.asarray(keys, dtype=np.uint64).reshape(b, 1) + np.arange(1, r * m + 1, dtype=np.uint64) * _G64
+    j = np.arange(skip + 1, skip + r * m + 1, dtype=np.uint64)
+    z = np.asarray(keys, dtype=np.uint64).reshape(b, 1) + j * _G64
     z ^= z >> np.uint64(30)
     z *= _M1
     z ^= z >> np.uint64(27)
     z *= _M2
     z ^= z >> np.uint64(31)
-    if dtype == torch.float64:
-        u = (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-    else:
-        u = (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+    bits, ftype = (53, np.float64) if dtype == torch.float64 else (24, np.float32)
+    u = ((z >> np.uint64(64 - bits)) + np.uint64(open_at_zero)).astype(ftype) * ftype(2.0 ** -bits)
     return torch.from_numpy(u.reshape(b, r, m))
 
 
@@ -155,6 +172,23 @@ def fill_below_logistic_(x: torch.Tensor, bias: torch.Tensor, scale: float, keys
         u = uniforms_numpy(tuple(xb.shape), keys, x.dtype)
         p = torch.sigmoid(s * (xb.to(u.dtype) + bias.to(u.dtype)))
         xb.copy_(torch.where(u < p, high, low))
+    return x
+
+
+def fill_gaussian_(x: torch.Tensor, bias: torch.Tensor, gain: torch.Tensor, std: torch.Tensor,
+                   keys: list[int]) -> torch.Tensor:
+    """x (contiguous, on the CPU) <- (x + bias) gain + std N(0, 1); bias, gain and std broadcast against x
+    viewed as (blocks, rows, units).  Block b takes 2 x (its size) outputs of the stream at ``keys[b]``."""
+    if x.numel() == 0:
+        return x
+    xb = _blocks(x, len(keys))
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    bias, gain, std = (t.to(dtype) for t in (bias, gain, std))
+    if not (_compile_worthy(xb) and _fused("gaussian", xb, bias, gain, std, _keys(keys), _gamma())):
+        n = xb.shape[1] * xb.shape[2]
+        z = _box_muller(uniforms_numpy(tuple(xb.shape), keys, x.dtype, 0, True),
+                        uniforms_numpy(tuple(xb.shape), keys, x.dtype, n))
+        xb.copy_(((xb.to(dtype) + bias) * gain + std * z).to(x.dtype))
     return x
 
 

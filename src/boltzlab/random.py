@@ -63,12 +63,20 @@ class Rng:
             return self.bernoulli_(x.sigmoid_(), low, high)
         return counter_draws.fill_below_logistic_(x, bias, scale, self._keys(x), low, high)
 
+    def gaussian_(self, x: torch.Tensor, bias: torch.Tensor, gain: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """Overwrite ``x`` with draws from N((x + bias) gain, std^2) (all broadcasting against x): the
+        conditional of Gaussian units, in one fused pass on the CPU (:mod:`boltzlab.counter_draws`)."""
+        if self._counter is None or not x.is_contiguous():
+            return x.add_(bias).mul_(gain).add_(self.normal(tuple(x.shape), x.dtype).mul_(std))
+        return counter_draws.fill_gaussian_(x, bias, gain, std, self._keys(x, 2))
+
     def _torch_uniforms(self, like: torch.Tensor) -> torch.Tensor:
         return torch.rand(like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
 
-    def _keys(self, x: torch.Tensor) -> list[int]:
-        """The stream state for a draw over all of ``x``, and the state moved past it."""
-        return [self._advance(x.numel())]
+    def _keys(self, x: torch.Tensor, per_element: int = 1) -> list[int]:
+        """The stream state for a draw over all of ``x`` (``per_element`` outputs each), and the state moved
+        past it."""
+        return [self._advance(per_element * x.numel())]
 
     def _advance(self, n: int) -> int:
         key = self._counter
@@ -122,10 +130,10 @@ class SplitRng(Rng):
             raise ConfigError(f"{n} rows cannot be split evenly over {k} {self.blocks_name}")
         return n // k
 
-    def _keys(self, x: torch.Tensor) -> list[int]:
+    def _keys(self, x: torch.Tensor, per_element: int = 1) -> list[int]:
         """Each stream draws for its block of rows, as a separate run of that block would."""
         self._blocks(x.shape[0])
-        k = x.numel() // len(self.streams)
+        k = per_element * (x.numel() // len(self.streams))
         return [s._advance(k) for s in self.streams]
 
     def _torch_uniforms(self, like: torch.Tensor) -> torch.Tensor:

@@ -67,9 +67,8 @@ class GaussianLayer(Layer):
         return (1.0 / (beta * self.precision)).expand_as(inputs)
 
     def sample_(self, inputs: torch.Tensor, beta: float, rng: Rng) -> torch.Tensor:
-        prec = self.precision.detach()
-        noise = rng.normal(tuple(inputs.shape), inputs.dtype)
-        return inputs.add_(self.bias.detach()).div_(prec).add_(noise.mul_(torch.rsqrt(beta * prec)))
+        prec = self.precision.detach()  # mean (I + theta) / gamma, variance 1 / (beta gamma)
+        return rng.gaussian_(inputs, self.bias.detach(), 1.0 / prec, torch.rsqrt(beta * prec))
 
     def random_state(self, n: int, rng: Rng) -> torch.Tensor:
         zeros = torch.zeros(n, self.n_units, dtype=self.dtype, device=self.device)
