@@ -106,8 +106,8 @@ def _fused(name: str, *args) -> bool:
         if not _is_compile_failure(exc):
             raise
         _eager_only = True
-        warnings.warn(f"torch.compile is unavailable here ({type(exc).__name__}); binary and spin draws run "
-                      "unfused and slower, with the same results", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"torch.compile is unavailable here ({type(exc).__name__}); binary, spin and Gaussian "
+                      "draws run unfused and slower, with the same results", RuntimeWarning, stacklevel=3)
         return False
 
 
