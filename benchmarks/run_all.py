@@ -34,6 +34,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     results = {"machine": platform.platform(),
                "gibbs": gibbs_throughput.main(["--out", str(out / "gibbs.json")]),
+               "gibbs_gaussian": gibbs_throughput.main(["--visible", "gaussian",
+                                                        "--out", str(out / "gibbs_gaussian.json")]),
                "mnist_vs_sklearn": mnist_vs_sklearn.main(["--out", str(out / "mnist_vs_sklearn.json")]),
                "ais_vs_rbms": ais_vs_rbms.main(["--model", str(out / "mnist-784x500.pt"), "--repeats", "3",
                                                 "--out", str(out / "ais_vs_rbms.json")]),
@@ -55,6 +57,8 @@ def main() -> None:
             f"| {g.get('speedup_vs_rbms', float('nan')):.2f}x |",
             f"| fraction of the two-matmul floor | {g['ratio_to_floor']['boltzlab']:.3f} "
             f"| rbms {g['ratio_to_floor'].get('rbms', float('nan')):.3f} | |",
+            f"| Gaussian-binary block Gibbs 784x500, fraction of the floor "
+            f"| {results['gibbs_gaussian']['ratio_to_floor']['boltzlab']:.3f} | (no peer) | |",
             f"| PCD-{p['k']} update 784x500, {p['chains']} chains, batch {p['batch_size']} (s) "
             f"| {p['seconds_per_update']['boltzlab']:.3f} | rbms {p['seconds_per_update']['rbms']:.3f} "
             f"| {p['speedup_vs_rbms']:.2f}x |",
