@@ -28,6 +28,7 @@ def model_payload(model: EnergyModel) -> dict[str, Any]:
 
 def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch.dtype | None = None,
                        ) -> EnergyModel:
+    _check_declared_size(payload)
     try:
         model = model_from_config(payload["config"])
         state = payload["state"]
@@ -41,6 +42,24 @@ def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch
     if dtype is not None:
         model = model.to(dtype=dtype)
     return model.to(device) if device is not None else model
+
+
+def _check_declared_size(payload: dict[str, Any]) -> None:
+    """Refuse, before allocating it, a model whose description declares far more parameters than the file
+    stores (a crafted or damaged file), and one that would not fit in memory."""
+    from .rundir import require_memory
+    try:
+        config, state = payload["config"], payload["state"]
+        sizes = [int(layer.get("n_units", 1)) * int(layer.get("n_states") or 1)
+                 for layer in (config.get("visible"), config.get("hidden")) if isinstance(layer, dict)]
+        stored = sum(int(t.numel()) for t in state.values())
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"the model description in the file is incomplete: {exc}") from None
+    declared = sizes[0] * (sizes[1] if len(sizes) > 1 else sizes[0]) if sizes else 0
+    if declared > 4 * stored + 1024:
+        raise CheckpointError(f"the file describes a model of about {declared} parameters but stores {stored}; "
+                              "it is damaged or crafted")
+    require_memory(8 * declared, f"the model in the file ({declared} parameters)")
 
 
 def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
@@ -71,6 +90,9 @@ def load_model_file(path: str | os.PathLike, *, device: Any = None, dtype: torch
     if zipfile.is_zipfile(path) and path.suffix != ".pt":
         return _load_npz(path, device, dtype), None
     payload = load_payload(path)
+    if payload.get("kind") not in ("model", "checkpoint") or not isinstance(payload.get("model"), dict):
+        raise CheckpointError(f"{path}: holds a {payload.get('kind', 'non-model')} state, not an energy model "
+                              "(VMC states are read by 'boltzlab vmc ... --resume')")
     return model_from_payload(payload["model"], device, dtype), payload
 
 

@@ -65,6 +65,7 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--checkpoint", default=None, help="checkpoint file (written every --checkpoint-every its)")
     q.add_argument("--checkpoint-every", type=positive_int, default=10)
     q.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    q.add_argument("--overwrite", action="store_true", help="start over even if --checkpoint exists")
     q.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     q.set_defaults(func=cmd_qdot)
 
@@ -80,6 +81,9 @@ def cmd_qdot(args: argparse.Namespace) -> int:
     from ..quantum.qdot import QDotConfig, run_qdot
     if args.resume and not args.checkpoint:
         raise ConfigError("--resume needs --checkpoint FILE")
+    if args.checkpoint and (Path(args.checkpoint).exists() or args.overwrite):
+        from .vmc_spins_cmds import check_vmc_checkpoint
+        check_vmc_checkpoint(Path(args.checkpoint), "vmc-qdot", args)
     interaction = not args.no_interaction
     ansatz = args.ansatz if args.ansatz != "auto" else auto_ansatz(args.particles, interaction and args.dim > 1)
     if args.dim == 1 and interaction and args.particles > 1:

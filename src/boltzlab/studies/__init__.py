@@ -1,0 +1,1 @@
+"""Studies: pipelines that compute, plot and write the results of a command or a paper reproduction."""
