@@ -61,7 +61,7 @@ def vmc_qdot_two(out: Path, quick: bool) -> dict[str, Any]:
     """Two interacting electrons, D = 2, omega = 1.  Published: plain RBM 3.0803(2), RBM + PJ 2.999587(5)
     (~80 error bars below the exact 3, flagged by below_exact)."""
     from ..quantum.qdot import PUBLISHED, QDotConfig
-    from ..quantum.stats import below_exact
+    from ..stats import below_exact
     rbm = QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=8, train_sigma=True, optimizer="sr", lr=0.05,
                      iterations=100 if quick else 600, walkers=256, steps=10,
                      eval_steps=500 if quick else 20000, eval_burn_in=200)
@@ -124,7 +124,7 @@ def vmc_qdot_omega(out: Path, quick: bool) -> dict[str, Any]:
 @entry("vmc-blocking-honesty", "blocking error bars on AR(1) chains: coverage over many seeds vs the naive error")
 def vmc_blocking_honesty(out: Path, quick: bool) -> dict[str, Any]:
     from ..plots import plt, save_figure
-    from ..quantum.stats import ar1_chain, ar1_mean_sd, blocking
+    from ..stats import ar1_chain, ar1_mean_sd, blocking
     seeds = 200 if quick else 1000
     rows = []
     for phi, n in ((0.5, 2 ** 12), (0.9, 2 ** 13), (0.9, 2 ** 16), (0.99, 2 ** 16)):
