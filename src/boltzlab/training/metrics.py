@@ -49,7 +49,8 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
         out["log_z"] = log_z
         out["train_log_likelihood"] = _mean(exact_log_prob(m64, sub, log_z=log_z), sub_w)
         if test is not None:
-            out["test_log_likelihood"] = _mean(exact_log_prob(m64, test, log_z=log_z), test_weights)
+            rows = test if isinstance(test, torch.Tensor) else test[:]  # streamed rows: read them (small model)
+            out["test_log_likelihood"] = _mean(exact_log_prob(m64, rows, log_z=log_z), test_weights)
     except IntractableError:
         pass
     if model.visible.discrete and sub.shape[0]:  # one random site per sample, rescaled by n_visible

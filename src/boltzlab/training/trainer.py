@@ -31,6 +31,7 @@ from ..io import model_from_payload, model_payload
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
+from ..data.stream import StreamedRows, streamed_rows
 from ..checkpoint import load_payload, save_payload
 from .config import TrainConfig
 from .metrics import epoch_metrics
@@ -43,9 +44,19 @@ class TrainingDiverged(BoltzlabError):
     """Parameters became NaN or infinite."""
 
 
-def data_fingerprint(data: torch.Tensor) -> str:
-    return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16] + \
-        f":{tuple(data.shape)}"
+def data_fingerprint(data: torch.Tensor | StreamedRows) -> str:
+    """Hash of the data's bytes (streamed data are hashed chunk by chunk, to the same value)."""
+    digest = hashlib.sha256()
+    for chunk in data.chunks() if isinstance(data, StreamedRows) else (data,):
+        digest.update(chunk.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16] + f":{tuple(data.shape)}"
+
+
+def data_rows(data: Any, model: EnergyModel, name: str) -> torch.Tensor | StreamedRows:
+    """In-memory data as a checked tensor; a Dataset, DataLoader or memory map as rows read batch by batch."""
+    rows = streamed_rows(data, dtype=model.dtype, device=model.device,
+                         validate=lambda x: model.visible.validate(x, name))
+    return rows if rows is not None else model.visible_tensor(data, name)
 
 
 def sample_weights(weights: Any, data: torch.Tensor, name: str) -> torch.Tensor | None:
@@ -79,7 +90,9 @@ class Trainer:
     """Train ``model`` on ``train`` data with the hyperparameters of ``config``.
 
     ``out_dir`` (optional) receives ``checkpoint.pt`` every ``checkpoint_every`` epochs and one JSON line
-    of metrics per epoch in ``metrics.jsonl``.
+    of metrics per epoch in ``metrics.jsonl``.  ``train`` and ``test`` are arrays or tensors, or data larger
+    than memory: a ``torch.utils.data`` Dataset, a DataLoader (its dataset is used; the trainer draws its
+    own seeded minibatches) or a memory map (:func:`boltzlab.data.open_array`), read one minibatch at a time.
     """
 
     def __init__(self, model: EnergyModel, train: torch.Tensor, config: TrainConfig, *,
@@ -88,8 +101,8 @@ class Trainer:
                  weights: Any = None, test_weights: Any = None) -> None:
         self.model = model
         self.config = cfg = config
-        self.train = model.visible_tensor(train, "training data")
-        self.test = None if test is None else model.visible_tensor(test, "test data")
+        self.train = data_rows(train, model, "training data")
+        self.test = None if test is None else data_rows(test, model, "test data")
         # Per-sample weights (e.g. sequence reweighting), scaled to mean 1 so that the weighted minibatch
         # mean is an unbiased estimate of the weighted data average.
         self.weights = sample_weights(weights, self.train, "weights")
@@ -146,7 +159,8 @@ class Trainer:
                                                 self_interaction=config.self_interaction,
                                                 dtype=getattr(torch, config.dtype), device=config.device)
             return cls(model, train, config, **kwargs)
-        x = torch.as_tensor(train)
+        x = streamed_rows(train)
+        x = torch.as_tensor(train) if x is None else x
         n_states = config.n_states or (int(x.max()) + 1 if config.visible_units == "potts" else None)
         model = make_rbm(x.shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
@@ -154,7 +168,8 @@ class Trainer:
                          gauge=config.gauge)
         trainer = cls(model, train, config, **kwargs)
         if config.init_visible_from_data:  # on the data the trainer has already checked
-            model.visible.init_from_data(trainer.train, weights=trainer.weights)
+            rows, weights = trainer.data_sample()
+            model.visible.init_from_data(rows, weights=weights)
         model.apply_gauge_()
         return trainer
 
@@ -184,6 +199,13 @@ class Trainer:
                                   f"({trainer.fingerprint} vs {st['data_fingerprint']})")
         trainer._load_state(st)
         return trainer
+
+    def data_sample(self, n_streamed: int = 10_000) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training rows and their weights; for streamed data, ``n_streamed`` rows evenly spread."""
+        if not isinstance(self.train, StreamedRows):
+            return self.train, self.weights
+        idx = torch.linspace(0, self.train.shape[0] - 1, min(n_streamed, self.train.shape[0])).round().long()
+        return self.train[idx], None if self.weights is None else self.weights[idx.to(self.weights.device)]
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
