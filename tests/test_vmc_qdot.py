@@ -11,7 +11,8 @@ from scipy import integrate, stats
 
 from boltzlab.cli.main import main
 from boltzlab.errors import CheckpointError, ConfigError
-from boltzlab.quantum import optim, stats as qstats
+from boltzlab import stats as qstats
+from boltzlab.quantum import optim
 from boltzlab.quantum.qdot import (Ansatz, GaussianBinaryRBM, HarmonicTrap, PadeJastrow, ProductAnsatz, QDotConfig,
                                    Sampler, SlaterHermite, build_ansatz, build_vmc, default_spins, run_qdot,
                                    sherman_morrison_update)

@@ -41,7 +41,7 @@ import torch
 from ..checkpoint import load_payload, save_payload
 from ..errors import CheckpointError, ConfigError, require
 from .optim import ToleranceStop, energy_gradient
-from .stats import below_exact, blocking
+from ..stats import below_exact, blocking
 
 __all__ = ["VMC", "Estimate", "autograd_log_derivatives", "trainable_parameters"]
 
@@ -70,7 +70,7 @@ def autograd_log_derivatives(module: torch.nn.Module, x: torch.Tensor, chunk_siz
 
 @dataclass
 class Estimate:
-    """The energy at fixed parameters with its blocking error bar (see :func:`boltzlab.quantum.stats.blocking`)."""
+    """The energy at fixed parameters with its blocking error bar (see :func:`boltzlab.stats.blocking`)."""
 
     energy: float
     stderr: float

@@ -5,7 +5,7 @@ optimises it and measures the energy and the densities.
 :class:`~boltzlab.quantum.qdot.sampler.Sampler` (``steps`` sweeps of every walker per iteration), the
 :class:`~boltzlab.quantum.qdot.hamiltonian.HarmonicTrap` local energy and the ansatz of :func:`build_ansatz`.
 The final energy is measured with the parameters frozen, after ``eval_burn_in`` sweeps, with the blocking error
-bar; :func:`boltzlab.quantum.stats.below_exact` flags an energy more than 3 standard errors below a known exact
+bar; :func:`boltzlab.stats.below_exact` flags an energy more than 3 standard errors below a known exact
 value.  Checkpoints are the driver's (a resumed run continues exactly as the uninterrupted one).
 """
 
