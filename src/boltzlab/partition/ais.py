@@ -59,6 +59,7 @@ from .._tensor import as_tensor
 from ..errors import ConfigError
 from ..random import Rng
 from ..sampling.path import RBMPath
+from ..stats import log_mean_exp
 from .schedules import SCHEDULES, make_schedule, salakhutdinov_murray, thermodynamic_schedule
 
 PRESETS = ("salakhutdinov-murray",)
@@ -120,18 +121,6 @@ class AISResult:
                 "n_runs": self.n_runs, "n_betas": self.n_betas, "base": self.base,
                 "log_z_base": self.log_z_base, "seconds": round(self.seconds, 4),
                 "log_weights": self.log_weights.tolist(), **self.extra}
-
-
-def log_mean_exp(log_w: torch.Tensor) -> tuple[float, float, float]:
-    """(ln mean w, standard error of ln mean w, ESS) from log weights, without overflow."""
-    lw = log_w.double()
-    n = lw.numel()
-    m = float(lw.max())
-    w = torch.exp(lw - m)
-    mean = float(w.mean())
-    ess = float(w.sum() ** 2 / (w * w).sum())
-    se = float(w.std(unbiased=True)) / (mean * math.sqrt(n)) if n > 1 else float("inf")
-    return m + math.log(mean), se, ess
 
 
 def _progress(total: int, enabled: bool, desc: str):

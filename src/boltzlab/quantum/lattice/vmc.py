@@ -17,7 +17,7 @@ down to that length; near convergence it is inactive.
 Each iteration: every chain makes ``sweeps`` sweeps, giving one sample per chain (chains are independent, so
 the per-iteration error bar is the plain standard error over chains); the final energy comes from
 ``eval_steps`` further sampling rounds at fixed parameters, with the blocking error bar of
-:func:`boltzlab.quantum.stats.blocking` over the rounds (chains averaged per round).
+:func:`boltzlab.stats.blocking` over the rounds (chains averaged per round).
 
 Checkpoints (:meth:`SpinVMC.save` / :meth:`SpinVMC.load`) hold the ansatz's ``state_dict``, the sampler's spins
 and random state, the optimiser's state and the history: a run resumed from one continues exactly as if it had
@@ -39,7 +39,7 @@ import torch
 from ...checkpoint import load_payload, save_payload
 from ...errors import CheckpointError, ConfigError, require
 from ..optim import Adam, SGD, StochasticReconfiguration, cosine
-from ..stats import below_exact, blocking
+from ...stats import below_exact, blocking
 from .ansatz import SpinAnsatz
 from .hamiltonians import SpinHamiltonian
 from .sampler import MetropolisSpinSampler

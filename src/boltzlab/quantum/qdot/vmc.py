@@ -5,7 +5,7 @@ Optimisation (../shared/papers/ml-for-quantum-many-body-talk.md, "Derivatives of
 O_k = d ln Psi / d theta_k, and lets an optimiser of :mod:`boltzlab.quantum.optim` turn them into an
 update (SGD/Adam on 2(<E_L O> - <E_L><O>), or stochastic reconfiguration).  The final energy is measured
 with the parameters frozen, on a fresh chain after burn-in, and its error bar is the blocking error of
-:func:`boltzlab.quantum.stats.blocking`; :func:`boltzlab.quantum.stats.below_exact` flags an energy more
+:func:`boltzlab.stats.blocking`; :func:`boltzlab.stats.below_exact` flags an energy more
 than 3 standard errors below a known exact value.
 
 Checkpoints (:func:`save_checkpoint`) hold the ansatz ``state_dict``, the sampler state (walkers, step,
@@ -28,7 +28,7 @@ import torch
 from ...checkpoint import load_payload, save_payload
 from ...errors import CheckpointError, require
 from ..optim import ToleranceStop, make_optimizer
-from ..stats import below_exact, blocking
+from ...stats import below_exact, blocking
 from .ansatz import Ansatz, GaussianBinaryRBM, PadeJastrow, ProductAnsatz, default_spins
 from .hamiltonian import HarmonicTrap
 from .sampler import Sampler

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .reproduce import entry
+from .registry import Study, entry
 
 
 def two_mode_data(n_visible: int, n: int, weight: float = 0.75, noise: float = 0.05, seed: int = 1):
@@ -29,9 +29,10 @@ def two_mode_data(n_visible: int, n: int, weight: float = 0.75, noise: float = 0
 
 
 @entry("ptt-two-modes", "trajectory tempering vs block Gibbs on two separated modes; trajectory AIS vs exact")
-def ptt_two_modes(out: Path, quick: bool) -> dict[str, Any]:
+def ptt_two_modes(study: Study) -> dict[str, Any]:
     """Issue 11's checks of PTT: mode weights within 2% of exact where Gibbs fails, and the log-likelihood
     tracked along training within 0.1 nats of exact at every saved model."""
+    out, quick = study.out, study.quick
     import boltzlab as bl
     from ..partition.pseudolikelihood import fit_pseudolikelihood
     from ..plots import plt, save_figure
@@ -104,7 +105,8 @@ def ptt_two_modes(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("pl-training", "maximum pseudo-likelihood vs exact maximum likelihood on a small RBM (exact LL along both)")
-def pl_training(out: Path, quick: bool) -> dict[str, Any]:
+def pl_training(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     import boltzlab as bl
     from ..partition.pseudolikelihood import fit_pseudolikelihood, pseudo_log_likelihood
     from ..plots import plt, save_figure
