@@ -5,21 +5,19 @@ amplitudes have phases or signs).  Everything else the VMC needs has a generic i
 ``log_psi`` (one forward pass per proposal, ``torch.func`` for the log-derivatives), so an ansatz written in a
 notebook only defines ``log_psi``.  :class:`RBMSpinState` overrides the hot paths with closed forms:
 
-* the binary RBM amplitude (../shared/papers/ml-for-quantum-many-body-talk.md, "Binary-Binary RBM" energy and
-  "Representing the wave function"; the hidden units traced out with values h = +/-1 as in Carleo & Troyer 2017)
+* the binary RBM amplitude of Carleo & Troyer, Science 355, 602 (2017), eq. 2 (hidden spins h = +/-1 traced out)
 
       Psi(s) = exp(a . s) prod_j 2 cosh(theta_j),   theta = b + W^T s,
 
-  with real or complex parameters.  (The talk writes |Psi|^2 = P_rbm; for spins we use Psi = the RBM marginal
-  itself, Carleo & Troyer's convention and NetKet's, which is what makes complex parameters and signs possible.)
+  with real or complex parameters; the product over the hidden units is the log-partition of a
+  :class:`boltzlab.units.SpinLayer` under the field W^T s (its bias is b).
 * cached hidden inputs theta (as tanh theta): flipping the sites G changes theta by -2 sum_{i in G} W_i s_i, so a
   proposal costs O(|G| M) instead of a forward pass O(N M), and the ratio is
   Psi(s')/Psi(s) = exp(-2 sum_{i in G} a_i s_i) prod_j cosh(theta'_j) / cosh(theta_j)  (see
   :meth:`RBMSpinState.move_tables` for the product form without transcendental functions);
 * log-derivatives O_k = d ln Psi / d p_k: s_i (visible biases), tanh(theta_j) (hidden biases), s_i tanh(theta_j)
-  (weights) -- the ``d Psi / d alpha_i / Psi`` of the talk's energy gradient (section "Derivatives of the local
-  energy").
-* the Marshall sign rule for the Heisenberg antiferromagnet: Psi(s) = (-1)^{N_up(A)} Psi_RBM(s), with N_up(A)
+  (weights) -- the ``d Psi / d alpha_i / Psi`` of the energy gradient.
+* the Marshall sign rule for the Heisenberg antiferromagnet (Marshall, Proc. R. Soc. A 232, 48 (1955)): Psi(s) = (-1)^{N_up(A)} Psi_RBM(s), with N_up(A)
   the number of up spins on sublattice A; it makes the ground state of a bipartite antiferromagnet positive up to
   the RBM part, so a real RBM can represent it.  The sign enters the local energy as the factor
   (-1)^{|G n A|} of each flip group (:meth:`RBMSpinState.flip_ratios`).
@@ -34,19 +32,8 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError, ShapeError
-
-LOG2 = math.log(2.0)
-
-
-def log_cosh(z: torch.Tensor) -> torch.Tensor:
-    """ln cosh z, stable for large |Re z| (real or complex): |z| + ln(1 + e^{-2|z|}) - ln 2 with z -> -z when
-    Re z < 0 (cosh is even; for complex z the imaginary part is defined modulo 2 pi, which exp() ignores)."""
-    if z.is_complex():
-        z = torch.where(z.real < 0, -z, z)
-        return z + torch.log1p(torch.exp(-2 * z)) - LOG2
-    a = z.abs()
-    return a + torch.log1p(torch.exp(-2 * a)) - LOG2
-
+from ...units.spin import SpinLayer
+from ..vmc import autograd_log_derivatives, trainable_parameters
 
 def flip(s: torch.Tensor, sites: torch.Tensor) -> torch.Tensor:
     """Copy of ``s`` (C, N) with the sites ``sites`` (C, r) of each row flipped."""
@@ -135,44 +122,12 @@ class SpinAnsatz(nn.Module):
         return torch.exp(lp - cache[0].unsqueeze(1))
 
     def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        """(C, P) per-sample O_k = d ln Psi(s) / d p_k over :meth:`parameter_vector` (complex if ln Psi is)."""
-        params = {k: v.detach() for k, v in self.named_parameters()}
-        names = list(params)
-
-        def f(p: dict, x: torch.Tensor) -> torch.Tensor:
-            out = torch.func.functional_call(self, p, (x.unsqueeze(0),), strict=False)
-            out = out.reshape(())
-            if out.is_complex():
-                return torch.stack([out.real, out.imag])
-            return out.unsqueeze(0)
-
-        jac = torch.func.vmap(torch.func.jacrev(f), in_dims=(None, 0))(params, s)
-        flat = torch.cat([jac[n].reshape(s.shape[0], jac[n].shape[1], -1) for n in names], dim=2)  # (C, 1|2, P)
-        if flat.shape[1] == 2:
-            return torch.complex(flat[:, 0], flat[:, 1])
-        return flat[:, 0]
-
-    # -------------------------------------------------------------- flat parameters
-    def parameter_list(self) -> list[nn.Parameter]:
-        """The parameters in the order of the flat vector (that of ``named_parameters`` unless overridden)."""
-        return list(self.parameters())
-
-    def parameter_vector(self) -> torch.Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self.parameter_list()])
-
-    @torch.no_grad()
-    def set_parameter_vector(self, vec: torch.Tensor) -> None:
-        i = 0
-        for p in self.parameter_list():
-            n = p.numel()
-            p.copy_(vec[i:i + n].reshape(p.shape).to(p.dtype))
-            i += n
-        if i != vec.numel():
-            raise ShapeError(f"parameter vector has {vec.numel()} entries, the ansatz {i}")
+        """(C, P) per-sample O_k = d ln Psi(s) / d p_k over the trainable parameters (complex if ln Psi is)."""
+        return autograd_log_derivatives(self, s)
 
     @property
     def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameter_list())
+        return sum(p.numel() for p in trainable_parameters(self))
 
     def describe(self) -> dict[str, Any]:
         return {"ansatz": type(self).__name__, "n_sites": self.n_sites, "n_parameters": self.n_parameters,
@@ -215,8 +170,8 @@ class RBMSpinState(SpinAnsatz):
             return x.to(pdt).to(device)
 
         self.visible_bias = nn.Parameter(init(n_sites))
-        self.hidden_bias = nn.Parameter(init(m))
         self.weights = nn.Parameter(init(n_sites, m))
+        self.hidden = SpinLayer(m, init(m), dtype=pdt, device=device)
         if marshall:
             if sublattice is None:
                 raise ConfigError("the Marshall sign needs the sublattice of the lattice")
@@ -227,9 +182,6 @@ class RBMSpinState(SpinAnsatz):
         self.register_buffer("sublattice", (sublattice if marshall else torch.zeros(n_sites, dtype=torch.bool))
                              .to(device))
 
-    def parameter_list(self) -> list[nn.Parameter]:
-        return [self.visible_bias, self.hidden_bias, self.weights]
-
     def _cast(self, s: torch.Tensor) -> torch.Tensor:
         if s.dim() != 2 or s.shape[1] != self.n_sites:
             raise ShapeError(f"spin configurations must have shape (C, {self.n_sites}), got {tuple(s.shape)}")
@@ -237,8 +189,7 @@ class RBMSpinState(SpinAnsatz):
 
     def log_psi(self, s: torch.Tensor) -> torch.Tensor:
         x = self._cast(s)
-        theta = self.hidden_bias + x @ self.weights
-        out = x @ self.visible_bias + log_cosh(theta).sum(1)
+        out = x @ self.visible_bias + self.hidden.log_partition(x @ self.weights)
         if self.marshall:
             n_up = ((s[:, self.sublattice] > 0).sum(1)).to(s.dtype)
             out = out.to(torch.complex128 if out.dtype in (torch.float64, torch.complex128) else torch.complex64)
@@ -250,7 +201,7 @@ class RBMSpinState(SpinAnsatz):
     def init_cache(self, s: torch.Tensor) -> tuple:
         """(theta, [tanh theta, 1]) of every chain, from scratch.  The extra column of ones carries the visible
         factor exp(-2 sigma A) = cosh(2A) - sigma sinh(2A) through the same product as the hidden units."""
-        theta = self.hidden_bias + self._cast(s) @ self.weights
+        theta = self.hidden.bias + self._cast(s) @ self.weights
         t = torch.cat([torch.tanh(theta), torch.ones_like(theta[:, :1])], dim=1)
         return theta, t
 
@@ -320,10 +271,10 @@ class RBMSpinState(SpinAnsatz):
 
     @torch.no_grad()
     def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        t = cache[1][:, :-1] if cache is not None else torch.tanh(self.hidden_bias + self._cast(s) @ self.weights)
+        t = cache[1][:, :-1] if cache is not None else torch.tanh(self.hidden.bias + self._cast(s) @ self.weights)
         x = s.to(self.param_dtype)
         C = s.shape[0]
-        return torch.cat([x, t, (x.unsqueeze(2) * t.unsqueeze(1)).reshape(C, -1)], dim=1)
+        return torch.cat([x, (x.unsqueeze(2) * t.unsqueeze(1)).reshape(C, -1), t], dim=1)  # parameters() order
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n_hidden": self.n_hidden, "alpha": self.n_hidden / self.n_sites,

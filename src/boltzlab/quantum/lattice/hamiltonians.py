@@ -1,13 +1,12 @@
 """Periodic lattices and the spin Hamiltonians of the lattice VMC (issue 8).
 
-Spins are the eigenvalues s_i = +1 / -1 of the Pauli matrix Z_i (the sigma^z basis used by
-../shared/papers/ml-for-quantum-many-body-talk.md, "binary-binary RBM", with the visible units x_i = s_i; this is
-also the convention of Carleo & Troyer, Science 355, 602 (2017) and of NetKet).
+Spins are the eigenvalues s_i = +1 / -1 of the Pauli matrix Z_i (the sigma^z basis of Carleo & Troyer, Science
+355, 602 (2017) and of NetKet), the visible units of the RBM wave function.
 
 Each Hamiltonian is written as ``H = D(s) + sum_k m_k(s) |s^(k)><s|``: a diagonal part ``D(s)`` and off-diagonal
 terms that flip the group of sites ``flip_sites[k]`` (one site for the transverse field, the two sites of a bond for
 the exchange term) with the matrix element ``m_k(s)`` (zero when the term does not connect ``s`` to anything).  The
-local energy E_L(s) = (H Psi)(s) / Psi(s) (talk, "Quantum Monte Carlo Motivation", definition of E_L) is then
+local energy E_L(s) = (H Psi)(s) / Psi(s) is then
 ``D(s) + sum_k m_k(s) Psi(s^(k)) / Psi(s)``, and the ratios need only the flipped sites (see ``ansatz.py``).
 
 * Transverse-field Ising model: ``H = -J sum_<ij> Z_i Z_j - h sum_i X_i``.
@@ -109,6 +108,13 @@ class SpinHamiltonian:
 
     def describe(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def local_energy(self, ansatz, s: torch.Tensor, cache: tuple) -> torch.Tensor:
+        """E_L(s) = D(s) + sum_k m_k(s) Psi(s^(k)) / Psi(s) for a batch (C, N); complex when the ratios are."""
+        with torch.no_grad():
+            ratios = ansatz.flip_ratios(s, cache, self.flip_sites)
+            off = (self.off_diagonal(s).to(ratios.dtype) * ratios).sum(1)
+            return self.diagonal(s).to(off.dtype) + off
 
 
 class TransverseFieldIsing(SpinHamiltonian):
