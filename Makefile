@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.boltzlab-installed
 
-.PHONY: setup test demo bench bench-setup fashion-mnist clean
+.PHONY: setup test demo bench bench-setup fashion-mnist hmmer-examples docs examples clean
 
 setup: $(STAMP)
 
