@@ -15,7 +15,7 @@ from . import _startup
 
 _startup.install()  # the boltzlab command only: a signal while importing ends it in one line
 
-from . import partition, sampling, units
+from . import partition, sampling, stats, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
 from .io import load_model, save_model
@@ -35,6 +35,8 @@ from .training.lowrank import fit_lowrank, lowrank_rbm
 from . import field
 from .field import ScalarFieldRBM
 from . import quantum
+from . import interchange
+from .interchange import from_sklearn, load_rbms
 
 __version__ = "0.1.0"
 
@@ -50,6 +52,7 @@ __all__ = [
     "fit_pseudolikelihood", "fit_lowrank", "lowrank_rbm",
     "field", "ScalarFieldRBM",
     "quantum",
+    "interchange", "from_sklearn", "load_rbms",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..studies import toolbox as study
+from ..studies import toolbox_runs as study
 from .common import add_run_options, integer, number, positive_float, positive_int, reporting
 from .model_cmds import add_data_options
 

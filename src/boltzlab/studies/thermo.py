@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..models import BinaryRBM
-from .reproduce import entry
+from .registry import Study, entry
 
 
 def _rbm(nv: int, nh: int, scale: float, seed: int) -> BinaryRBM:
@@ -33,11 +33,12 @@ def _rbm(nv: int, nh: int, scale: float, seed: int) -> BinaryRBM:
 
 @entry("thermo-detailed-balance", "exact 4x3 RBM: the plain Gibbs sweep breaks detailed balance and the XFT; "
                                   "the palindromic sweep holds both to rounding error")
-def thermo_detailed_balance(out: Path, quick: bool) -> dict[str, Any]:
+def thermo_detailed_balance(study: Study) -> dict[str, Any]:
     """Exact K-step transition matrices of every kernel on a 4x3 binary RBM (128 joint states): the largest
     |ln p(s)T(s->s') - ln p(s')T(s'->s)|, and the exact heat distribution of one T2 = 2 step from T1 = 1:
     max_q |ln P(q)/P(-q) - (beta1 - beta2) q| for each kernel, and for the plain sweep paired with its
     time reversal A_v A_h (the corrected relation)."""
+    out, quick = study.out, study.quick
     from ..plots import plt, save_figure
     from ..thermo.exact import detailed_balance, heat_distribution, transition_matrix, xft_deviation
     rbm = _rbm(4, 3, 1.5, 0)
@@ -93,10 +94,11 @@ def thermo_detailed_balance(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("thermo-xft-sampled", "sampled heat exchange on a 6x4 RBM against its exact P(Q); a wrong-temperature "
                              "sampler fails")
-def thermo_xft_sampled(out: Path, quick: bool) -> dict[str, Any]:
+def thermo_xft_sampled(study: Study) -> dict[str, Any]:
     """heat_exchange with exact T1 equilibrium reached by 200 sweeps, T2 = 2 and 0.7, 200,000 chains (20,000
     with --quick); the fitted slope against beta1 - beta2 and the exact P(Q); then the same experiment with
     the T2 kernel secretly at 1.3 / T2."""
+    out, quick = study.out, study.quick
     from ..sampling.kernels import PalindromicSweep
     from ..thermo.exact import heat_distribution
     from ..thermo.xft import heat_exchange, plot_xft
@@ -126,10 +128,11 @@ def thermo_xft_sampled(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("thermo-work", "Jarzynski and Crooks on an inverse-temperature ramp, exact per kernel and sampled")
-def thermo_work(out: Path, quick: bool) -> dict[str, Any]:
+def thermo_work(study: Study) -> dict[str, Any]:
     """beta 0.2 -> 1 in 5 steps on a 5x4 RBM: exact Jarzynski and Crooks residuals (generating functions) for
     each kernel (the plain sweep satisfies Jarzynski but not Crooks), and 100,000 sampled forward and reverse
     works (10,000 with --quick) with the palindromic sweep against the exact Delta f."""
+    out, quick = study.out, study.quick
     from ..thermo import BetaRamp, crooks_exact_check, plot_work, work_experiment
     rbm = _rbm(5, 4, 1.5, 2)
     proto = BetaRamp.linear(rbm, 0.2, 1.0, 5)
@@ -144,9 +147,10 @@ def thermo_work(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("thermo-curves", "free energy, energy, entropy and heat capacity against T: exact and AIS (12x8 RBM)")
-def thermo_curves(out: Path, quick: bool) -> dict[str, Any]:
+def thermo_curves(study: Study) -> dict[str, Any]:
     """Exact curves (autograd through the enumerated free energy) and one AIS pass along the inverse-
     temperature path (500 runs, 2,000 steps; 200 and 500 with --quick), with the z-scores of AIS."""
+    out, quick = study.out, study.quick
     from ..thermo import ais_curves, exact_curves, plot_curves
     rbm = _rbm(12, 8, 1.0, 3)
     betas = np.sort(1 / np.geomspace(0.4, 3.0, 12))
@@ -160,9 +164,10 @@ def thermo_curves(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("thermo-cd", "contrastive divergence as a relaxation along a CD-1 training run, exactly (9x4 on Ising 3x3)")
-def thermo_cd(out: Path, quick: bool) -> dict[str, Any]:
+def thermo_cd(study: Study) -> dict[str, Any]:
     """Train a 9x4 binary RBM with CD-1 on 2,000 exact samples of the 3x3 Ising model (beta 0.4) and evaluate
     CD_n = KL(p_D||p) - KL(p_n||p) and its energy and entropy terms at every epoch, exactly."""
+    out, quick = study.out, study.quick
     from ..data import load_dataset
     from ..thermo import cd_along_run, plot_cd
     from ..training import TrainConfig, Trainer

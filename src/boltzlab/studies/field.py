@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .reproduce import entry
+from .registry import Study, entry
 
 M2 = 4.0
 
@@ -28,9 +28,10 @@ def _slim(r: dict[str, Any]) -> dict[str, Any]:
 
 @entry("field-random-start", "1D free field, N_v = N_h = 10, m^2 = 4, mu^2 = 9: PCD from W ~ N(0, 0.1) with lr decay "
                              "learns every kappa (Figs. 5, 18); action-density histograms")
-def random_start(out: Path, quick: bool) -> dict[str, Any]:
+def random_start(study: Study) -> dict[str, Any]:
     """Sec. V B: PCD (128 chains, one sweep per epoch, eta_0 = 0.1, r = 0.99 every 128 epochs) from a random
     start; the exact-gradient run of the same problem; the action density of RBM samples (Fig. 5)."""
+    out, quick = study.out, study.quick
     from ..field.analysis import action_histograms, make_model, train_lattice
     pcd = train_lattice(out, (10,), M2, 9.0, 10, config=_cfg(8_000 if quick else 60_000), tag="pcd")
     exact = train_lattice(out, (10,), M2, 9.0, 10, config=_cfg(3_000, "exact", lr=0.2, decay=1.0), tag="exact")
@@ -45,7 +46,8 @@ def random_start(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("field-exact-inits", "Cholesky and symmetric initialisations stay at the exact solution under PCD (Figs. 3-4)")
-def exact_inits(out: Path, quick: bool) -> dict[str, Any]:
+def exact_inits(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import train_lattice
     res: dict[str, Any] = {"plots": []}
     for init in ("cholesky", "symmetric"):
@@ -60,7 +62,8 @@ def exact_inits(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("field-mu2-cutoff", "UV cutoff by mu^2 = 6 (1D, N_v = N_h = 10): eigenvalues above 6 stay at mu^2, those below "
                            "are learnt (Fig. 10)")
-def mu2_cutoff(out: Path, quick: bool) -> dict[str, Any]:
+def mu2_cutoff(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import train_lattice
     r = train_lattice(out, (10,), M2, 6.0, 10, config=_cfg(8_000 if quick else 40_000))
     lam = np.asarray(r["eigenvalues"])
@@ -73,7 +76,8 @@ def mu2_cutoff(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("field-hidden-cutoff", "UV cutoff by N_h = 9, 8, 7, 6 (1D, N_v = 10, mu^2 = 9): the top N_v - N_h eigenvalues "
                               "stay at mu^2 (Fig. 11)")
-def hidden_cutoff(out: Path, quick: bool) -> dict[str, Any]:
+def hidden_cutoff(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import uv_regularisation
     r = uv_regularisation(out, (10,), M2, [], [6] if quick else [9, 8, 7, 6], 9.0, _cfg(8_000 if quick else 40_000))
     for run in r["runs"]:
@@ -87,7 +91,8 @@ def hidden_cutoff(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("field-2d", "4x4 lattice, m^2 = 4, mu^2 = 16: the degenerate eigenvalues 6, 8, 10 within 1% with lr decay "
                    "(Fig. 9); UV cutoffs mu^2 = 9 and N_h = 8 (Fig. 12)")
-def lattice_2d(out: Path, quick: bool) -> dict[str, Any]:
+def lattice_2d(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import train_lattice, uv_regularisation
     decay = train_lattice(out, (4, 4), M2, 16.0, 16, config=_cfg(10_000 if quick else 80_000), tag="decay")
     const = train_lattice(out, (4, 4), M2, 16.0, 16, config=_cfg(5_000 if quick else 20_000, lr=0.1, decay=1.0),
@@ -110,14 +115,16 @@ def lattice_2d(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("field-kl", "analytic KL of eq. (B8) against the numerically evaluated KL of trained RBMs (1D, mu^2 = 9)")
-def kl(out: Path, quick: bool) -> dict[str, Any]:
+def kl(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import kl_check
     return kl_check(out, (10,), M2, 9.0, [9, 6] if quick else [10, 9, 8, 7, 6, 5, 4],
                     _cfg(5_000, "exact", lr=0.2, decay=1.0), n_mc=50_000 if quick else 400_000)
 
 
 @entry("field-flow", "continuous-time learning equations (eq. 26, 81) laid over exact-gradient and PCD training (Fig. 6)")
-def flow(out: Path, quick: bool) -> dict[str, Any]:
+def flow(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import flow_overlay
     ex = flow_overlay(out / "exact", (10,), M2, 9.0, 10, _cfg(4_000, "exact", lr=0.05, decay=1.0))
     pcd = flow_overlay(out / "pcd", (10,), M2, 9.0, 10, _cfg(4_000 if quick else 20_000, lr=0.02, decay=1.0))
@@ -125,14 +132,16 @@ def flow(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("field-two-node", "N_v = 2: eq. (53)-(57) vs PCD, fixed points (59-62) and relaxation rates (67) (Fig. 2)")
-def two_node(out: Path, quick: bool) -> dict[str, Any]:
+def two_node(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import two_node_study
     return two_node_study(out)
 
 
 @entry("field-mnist", "MNIST correlation spectrum and modes below mu^2 = 100 (Fig. 13), KL vs N_h (eq. 86, Fig. 17), "
                       "regenerated images (Fig. 16)")
-def mnist(out: Path, quick: bool) -> dict[str, Any]:
+def mnist(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..data import load_dataset
     from ..field.analysis import kl_vs_hidden, mnist_spectrum, regenerate_images
     data = load_dataset("/work/shared/data/mnist")
@@ -150,6 +159,7 @@ def mnist(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("field-bernoulli", "Gaussian-Bernoulli RBM (h = +-1): sampling vs quadrature, effective action, quartic "
                           "couplings (eq. 91-95), training")
-def bernoulli(out: Path, quick: bool) -> dict[str, Any]:
+def bernoulli(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..field.analysis import bernoulli_study
     return bernoulli_study(out, n_samples=20_000 if quick else 200_000, epochs=200 if quick else 500)

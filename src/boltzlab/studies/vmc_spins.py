@@ -9,15 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .reproduce import entry
+from .registry import Study, entry
 
 
 @entry("vmc-spins-chains", "RBM VMC of the TFIM chain (h = 1; 12 and 16 sites) and the Heisenberg chain (12 sites) "
                            "against Lanczos")
-def vmc_spins_chains(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_spins_chains(study: Study) -> dict[str, Any]:
     """``SpinVMC`` with the CLI's defaults (1000 chains, SR lr 0.05 cosine to 0.005, shift 0.01; TFIM alpha 1,
     300 iterations; Heisenberg alpha 2, Marshall sign, exchange moves, 600 iterations); ``quick``: 8 sites,
     300 chains, a third of the iterations."""
+    out, quick = study.out, study.quick
     from ..quantum.lattice import RBMSpinState, SpinVMC, SpinVMCConfig, ground_state, make_hamiltonian, plot_history
     cases = [("tfim", 12), ("tfim", 16), ("heisenberg", 12)] if not quick else [("tfim", 8), ("heisenberg", 8)]
     results: dict[str, Any] = {}

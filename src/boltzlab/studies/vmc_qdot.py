@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .reproduce import entry
+from .registry import Study, entry
 
 _KEYS = ("energy", "stderr", "variance", "block_size", "n_samples", "acceptance", "exact", "below_exact_flag",
          "error_vs_exact", "reference", "iterations_run", "seconds", "ansatz", "n_params", "blocking_converged")
@@ -31,37 +31,36 @@ def _run(cfg, out: Path, name: str) -> dict[str, Any]:
 
 
 @entry("vmc-qdot-free", "free particles in a trap: E = D/2 (N = 1) and E = 2 with zero variance (N = 2, D = 2)")
-def vmc_qdot_free(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_qdot_free(study: Study) -> dict[str, Any]:
     """From random RBM parameters, SR drives one particle in D = 1, 2, 3 to E = D/2 and two free particles
     in 2D to E = 2; the energy variance falls towards zero (zero-variance principle).  At the optimum
     (a = 0, W = 0) the local energy is constant: E = 2 and variance 0 exactly."""
+    out, quick = study.out, study.quick
     import torch
-    from ..quantum.qdot import HarmonicTrap, QDotConfig, Sampler, build_ansatz, evaluate
+    from ..quantum.qdot import QDotConfig
     base = QDotConfig(interaction=False, ansatz="rbm", hidden=2, init_scale=0.5, optimizer="sr", lr=0.3,
                       iterations=120 if quick else 400, walkers=128, steps=10, eval_steps=300 if quick else 2000)
     result: dict[str, Any] = {"runs": {}}
     for n, d in ((1, 1), (1, 2), (1, 3), (2, 2)):
         r = _run(replace(base, particles=n, dim=d), out, f"N{n}_D{d}")
         result["runs"][f"N{n}_D{d}"] = r
-    cfg = replace(base, particles=2, dim=2, init_scale=0.0)
-    ans = build_ansatz(cfg)
+    from ..quantum.qdot import build_vmc
+    vmc = build_vmc(replace(base, particles=2, dim=2, init_scale=0.0, burn_in=100))
     with torch.no_grad():
-        for p in ans.parameters():
-            if p.requires_grad:
-                p.zero_()
-    sam = Sampler(ans, 256, seed=1)
-    sam.burn_in(100)
-    ex = evaluate(ans, HarmonicTrap(2, 2, 1.0, False), sam, 500, exact=2.0)
+        for p in vmc.params:
+            p.zero_()
+    ex = vmc.estimate(500).to_dict()
     result["optimum_N2_D2"] = {k: ex[k] for k in ("energy", "stderr", "variance")}
     return result
 
 
 @entry("vmc-qdot-two", "two electrons in 2D (exact E = 3): plain RBM and RBM + Pade-Jastrow, flagged below exact")
-def vmc_qdot_two(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_qdot_two(study: Study) -> dict[str, Any]:
     """Two interacting electrons, D = 2, omega = 1.  Published: plain RBM 3.0803(2), RBM + PJ 2.999587(5)
     (~80 error bars below the exact 3, flagged by below_exact)."""
+    out, quick = study.out, study.quick
     from ..quantum.qdot import PUBLISHED, QDotConfig
-    from ..quantum.stats import below_exact
+    from ..stats import below_exact
     rbm = QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=8, train_sigma=True, optimizer="sr", lr=0.05,
                      iterations=100 if quick else 600, walkers=256, steps=10,
                      eval_steps=500 if quick else 20000, eval_burn_in=200)
@@ -83,7 +82,8 @@ def _fermions(n: int, quick: bool, iterations: int, eval_steps: int, hidden: int
 
 
 @entry("vmc-qdot-six", "six electrons in 2D: Slater x RBM x Pade-Jastrow vs published RBM 20.1832(2) and DMC")
-def vmc_qdot_six(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_qdot_six(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     r = _run(_fermions(6, quick, 500, 6000), out, "N6")
     r.update({"published_rbm_jastrow": 20.1832, "dmc": 20.15932,
               "below_published": r["energy"] + 2 * r["stderr"] < 20.1832,
@@ -92,7 +92,8 @@ def vmc_qdot_six(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("vmc-qdot-large", "12 and 20 electrons in 2D against DMC 65.7001(1) and 155.8822(1) (long)")
-def vmc_qdot_large(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_qdot_large(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     res: dict[str, Any] = {}
     for n, its, ev in ((12, 150, 1500), (20, 100, 800)):
         r = _run(_fermions(n, quick, its, ev), out, f"N{n}")
@@ -104,7 +105,8 @@ def vmc_qdot_large(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("vmc-qdot-omega", "two electrons in 2D: energy against the trap frequency (RBM + Pade-Jastrow)")
-def vmc_qdot_omega(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_qdot_omega(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..quantum.qdot import QDotConfig
     from ..quantum.qdot.plots import plot_energy_vs_omega
     omegas = [0.25, 0.5, 1.0] if quick else [0.1, 0.25, 0.5, 1.0, 2.0]
@@ -122,9 +124,10 @@ def vmc_qdot_omega(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("vmc-blocking-honesty", "blocking error bars on AR(1) chains: coverage over many seeds vs the naive error")
-def vmc_blocking_honesty(out: Path, quick: bool) -> dict[str, Any]:
+def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
+    out, quick = study.out, study.quick
     from ..plots import plt, save_figure
-    from ..quantum.stats import ar1_chain, ar1_mean_sd, blocking
+    from ..stats import ar1_chain, ar1_mean_sd, blocking
     seeds = 200 if quick else 1000
     rows = []
     for phi, n in ((0.5, 2 ** 12), (0.9, 2 ** 13), (0.9, 2 ** 16), (0.99, 2 ** 16)):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .reproduce import entry
+from .registry import Study, entry
 
 
 def mnist_dir() -> Path:
@@ -30,7 +30,7 @@ def mnist_dir() -> Path:
 
 def _run(argv: list[str]) -> None:
     """Run a boltzlab command in-process (its JSON lands in its --out directory)."""
-    from .main import main
+    from ..cli.main import main
     code = main(argv)
     if code != 0:
         raise RuntimeError(f"boltzlab {' '.join(argv)} failed with exit code {code}")
@@ -38,12 +38,13 @@ def _run(argv: list[str]) -> None:
 
 @entry("reciprocal-mp", "fresh RBMs 784 x {500,784,1200,3000}: singular values vs Marchenko-Pastur (KS), "
                         "the density maximum, rotation test (Figs. 3a-d, 4)")
-def reciprocal_mp(out: Path, quick: bool) -> dict[str, Any]:
+def reciprocal_mp(study: Study) -> dict[str, Any]:
     """Singular values of fresh 784 x M RBMs (W ~ N(0, 0.01^2)) against eq. 20 with the KS distance; the
     maximum of the density (the paper's sigma sqrt|N - M| against a numerical maximisation and the
     histogram's fullest bin) and the edges lambda_pm against the extreme singular values; the rotation test
     (Jensen-Shannon divergence against the symmetric null), which must find no symmetry breaking.  The
     sample's own maximum (a Gaussian KDE of the singular values) is noisy where the density is flat."""
+    out, quick = study.out, study.quick
     from scipy import stats
 
     from ..models import make_rbm
@@ -76,9 +77,10 @@ def reciprocal_mp(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("reciprocal-kurtosis", "kurtosis of hidden reciprocal variables of fresh RBMs vs hidden size (Fig. 3e)")
-def reciprocal_kurtosis(out: Path, quick: bool) -> dict[str, Any]:
+def reciprocal_kurtosis(study: Study) -> dict[str, Any]:
     """Monte Carlo kurtosis of y_i over random hidden states for 784 x M RBMs against the exact
     3 - 2 sum_j V_ji^4 and the Haar expectation 3 - 6/(M + 2); the 1/M fit extrapolates to 3."""
+    out, quick = study.out, study.quick
     hidden = "500,784,1200" if quick else "500,700,784,1200,2000"
     samples = "5000" if quick else "20000"
     _run(["reciprocal", "kurtosis", "--hidden", hidden, "--samples", samples, "--out", str(out), "--no-progress"])
@@ -87,14 +89,15 @@ def reciprocal_kurtosis(out: Path, quick: bool) -> dict[str, Any]:
 
 @entry("reciprocal-training", "an MNIST RBM along training: spectrum, symmetry breaking, modes, Landau free energy, "
                               "hierarchical learning (Figs. 2-7)")
-def reciprocal_training(out: Path, quick: bool) -> dict[str, Any]:
+def reciprocal_training(study: Study) -> dict[str, Any]:
     """Train a 784 x 500 binary RBM (PCD-1, 8,000 MNIST images, checkpoints kept every epoch, and one of the
     initial model at update 0), then run ``boltzlab reciprocal spectrum | symmetry | landau | hierarchy |
     landscape | variables`` on the checkpoints; the numbers of each are collected here."""
+    out, quick = study.out, study.quick
     import torch
 
     from ..training import TrainConfig, Trainer
-    from .train import load_data
+    from ..cli.train import load_data
     data = str(mnist_dir())
     run = out / "run"
     hidden, epochs = (200, 2) if quick else (500, 6)
@@ -128,8 +131,9 @@ def reciprocal_training(out: Path, quick: bool) -> dict[str, Any]:
 
 
 @entry("reciprocal-replicas", "replica study: AIS / reverse-AIS log-likelihood vs updates, 3 replicas x 2 sizes (Fig. 1)")
-def reciprocal_replicas(out: Path, quick: bool) -> dict[str, Any]:
+def reciprocal_replicas(study: Study) -> dict[str, Any]:
     """The CPU-scale study of examples/replica-study.toml (``--quick``: 2 replicas of one small size)."""
+    out, quick = study.out, study.quick
     from ..reciprocal import run_study
     from ..reciprocal.replica import CPU_STUDY, study_from_dict
     raw = json.loads(json.dumps(CPU_STUDY))

@@ -16,15 +16,16 @@ import matplotlib.ticker
 import numpy as np
 import torch
 
-from .reproduce import entry
+from .registry import Study, entry
 
 DT = torch.float64
 
 
 @entry("theory-scaling", "first-order BM on weakly correlated data (12 units): error vs coupling has slope 2")
-def theory_scaling(out: Path, quick: bool) -> dict[str, Any]:
+def theory_scaling(study: Study) -> dict[str, Any]:
     """Exact samples of the 4x4 Ising model at beta = 0.3 (the first 12 sites), made weakly correlated by the
     zoom-in trick with delta = 0.36 (all |Pearson| < 0.05); the full theory report on them."""
+    out, quick = study.out, study.quick
     from ..data import load_dataset
     from ..theory import data_moments, zoom_in
     from ..theory.report import run_report
@@ -61,9 +62,10 @@ def _rand_rbm(t: float, seed: int = 9, random_h_hat: bool = False):
 
 
 @entry("theory-checks", "every statement of the EBM theory paper against exact enumeration, with corrections")
-def theory_checks(out: Path, quick: bool) -> dict[str, Any]:
+def theory_checks(study: Study) -> dict[str, Any]:
     """Errors and log-log slopes of every expansion in ../shared/papers/energy-based-models-theory.md, in the
     corrected form and, where the paper's printed form differs, in that form too."""
+    out, quick = study.out, study.quick
     from .. import theory as th
     from ..models import BoltzmannMachine
     from ..plots import plt, save_figure
