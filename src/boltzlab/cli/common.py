@@ -8,7 +8,9 @@ a single output file has a flag of its own; bad input is one ``boltzlab: error: 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import shutil
 import sys
 import tomllib
 from pathlib import Path
@@ -24,8 +26,16 @@ MAX_SEED = 2**63 - 1
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr and exit code 2."""
 
+    def _get_formatter(self) -> argparse.HelpFormatter:  # the terminal width looked up once, not per flag
+        return self.formatter_class(prog=self.prog, width=_width())
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"boltzlab: error: {message} (see '{self.prog} --help')\n")
+
+
+@functools.lru_cache(maxsize=1)
+def _width() -> int:
+    return shutil.get_terminal_size().columns - 2
 
 
 def emit_json(obj: Any) -> None:
@@ -43,11 +53,6 @@ def say(msg: str, quiet: bool = False) -> None:
     """A log line on stderr."""
     if not quiet:
         print(msg, file=sys.stderr)
-
-
-def result(msg: str) -> None:
-    """A result line on stdout."""
-    print(msg)
 
 
 # ---------------------------------------------------------------------------------------------- types
@@ -139,6 +144,8 @@ def out_dir(text: str) -> Path:
     p = Path(text)
     if p.exists() and not p.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; --out names a directory")
+    if any(q.exists() and not q.is_dir() for q in p.parents):
+        raise argparse.ArgumentTypeError(f"{text}: a folder above it is a file")
     return p
 
 

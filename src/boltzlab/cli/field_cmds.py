@@ -28,8 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Scalar-field RBMs: training on free "
                                    "lattice fields and data correlation matrices, spectra, UV cutoffs by mu^2 and N_h, "
                                    "learning flow, KL divergences, the Gaussian-Bernoulli RBM.  See docs/field-theory.md.")
-    fs = p.add_subparsers(dest="field_command", metavar="ANALYSIS", parser_class=Parser)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    fs = p.add_subparsers(dest="field_command", metavar="ANALYSIS", parser_class=Parser, required=True)
 
     def common(q: argparse.ArgumentParser, name: str) -> None:
         add_output_options(q, f"runs/field/{name}")

@@ -8,6 +8,7 @@ checkpoints are written atomically, so the last one written is intact.
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
@@ -28,7 +29,9 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the command is, so that it ends as an interrupted one does."""
 
 
+@functools.lru_cache(maxsize=1)
 def build_parser() -> Parser:
+    """The parser of every command, built once per process (parsing does not change it)."""
     parser = Parser(prog="boltzlab", description="Boltzmann machines studied as physical systems: train, "
                                                  "sample, evaluate and analyse them.")
     from .. import __version__
@@ -78,8 +81,7 @@ def _main(argv: list[str] | None) -> int:
         except SystemExit as exc:  # --help, --version and usage errors (already printed)
             return int(exc.code or 0)
         if not getattr(args, "func", None):
-            parser.print_help(sys.stderr)
-            return 2
+            return _error("give a command (see 'boltzlab --help')")
         code = int(args.func(args) or 0)
         shutdown()  # leave the torchrun process group of a --distributed command (a no-op otherwise)
         return code

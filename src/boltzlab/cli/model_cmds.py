@@ -14,8 +14,8 @@ from ..io import load_model, load_model_file
 from ..partition import exact_log_z
 from ..random import Rng
 from ..rundir import RunLock, require_memory
-from ..studies.model_reports import (bracket_text, log_likelihood_figure, log_z_record, weights_figure,
-                                     weights_record)
+from ..studies.model_reports import (bracket_text, log_likelihood_figure, log_z_record, model_info,
+                                     weights_figure, weights_record)
 from ..studies.train_run import model_data as load_model_data, run_split_data
 from .common import (add_device_options, add_seed_option, check_image_shape, emit_json, file_with_suffix, image_shape,
                      out_dir, positive_float, positive_int, row_range)
@@ -283,24 +283,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    model, payload = load_model_file(args.model)
-    info: dict = {"path": str(args.model), "class": type(model).__name__, "visible_units": model.visible.type_name,
-                  "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
-                  "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
-                  "dtype": str(model.dtype).replace("torch.", ""),
-                  "n_parameters": sum(p.numel() for p in model.parameters())}
-    if hasattr(model, "weights"):
-        w = model.weights.detach()
-        info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
-        info["centered"] = bool(getattr(model, "centered", False))
-    log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
-    info["exact_log_z_tractable"] = bool(log2 <= 24)
-    info["enumeration_states_log2"] = None if math.isinf(log2) else log2
-    if payload is not None and payload.get("kind") == "checkpoint":
-        st = payload["trainer"]
-        info.update(step=st["step"], epoch=st["epoch"], config=st["config"])
-        if st["history"]:
-            info["last_metrics"] = st["history"][-1]
+    info = model_info(*load_model_file(args.model), str(args.model))
     if args.json:
         emit_json(info)
         return 0

@@ -27,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Marchenko-Pastur law, rotational symmetry breaking, reciprocal variables, "
                                    "energy landscapes, hierarchical learning, the Landau free energy of a mode, "
                                    "and replica studies.  See docs/reciprocal-space.md.")
-    rs = p.add_subparsers(dest="reciprocal_command", metavar="ANALYSIS", parser_class=Parser)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    rs = p.add_subparsers(dest="reciprocal_command", metavar="ANALYSIS", parser_class=Parser, required=True)
 
     def common(q: argparse.ArgumentParser, name: str, models: bool = True) -> None:
         if models:

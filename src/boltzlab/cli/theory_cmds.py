@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("theory", help="numerical checks of the theory of energy-based models on a data set",
                        description="Perturbative solutions of Boltzmann machines and RBMs, the zoom-in trick "
                                    "and the effective BM of an RBM (see docs/theory.md).")
-    tsub = p.add_subparsers(dest="theory_command", metavar="SUBCOMMAND", parser_class=Parser)
+    tsub = p.add_subparsers(dest="theory_command", metavar="SUBCOMMAND", parser_class=Parser, required=True)
 
     r = tsub.add_parser("report", help="perturbative vs trained BM, marginals, error vs coupling strength",
                         description="On binary data with at most 16 units (select them with --units or "
@@ -67,7 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace the model file if it exists")
     e.add_argument("--json", action="store_true", help="print the numbers as one JSON object on stdout")
     e.set_defaults(func=reporting(study.rbm_to_bm))
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("thermo", help="stochastic thermodynamics: heat exchange, work, equilibrium curves, CD",
                        description="Fluctuation theorems, work and heat of RBMs "
                                    "(see docs/thermodynamics.md).")
-    tsub = p.add_subparsers(dest="thermo_command", metavar="SUBCOMMAND", parser_class=Parser)
+    tsub = p.add_subparsers(dest="thermo_command", metavar="SUBCOMMAND", parser_class=Parser, required=True)
 
     x = tsub.add_parser("xft", help="heat-exchange fluctuation theorem P(Q)/P(-Q) = exp((1/T1 - 1/T2) Q)",
                         description="Equilibrate an ensemble at T1 (block-Gibbs sweeps from random starts or "
@@ -136,6 +136,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--beta", type=positive_float, default=1.0, help="inverse temperature (default 1)")
     add_run_options(d, "runs/thermo/cd")
     d.set_defaults(func=reporting(study.cd))
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 

@@ -148,8 +148,9 @@ def _data_for(args: argparse.Namespace) -> np.ndarray:
 def mnist_spectrum(args: argparse.Namespace) -> int:
     from ..field.analysis import mnist_spectrum
     out = Path(args.out)
+    data = _data_for(args)
     out.mkdir(parents=True, exist_ok=True)
-    return _finish(args, out, mnist_spectrum(out, _data_for(args), args.mu2), "mnist_spectrum")
+    return _finish(args, out, mnist_spectrum(out, data, args.mu2), "mnist_spectrum")
 
 
 def kl_hidden(args: argparse.Namespace) -> int:

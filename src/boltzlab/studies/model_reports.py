@@ -73,3 +73,25 @@ def log_likelihood_figure(model: Any, data: Any, log_z: float, ll: float, err: f
     ax.set_title(f"log-likelihood of {len(lp)} samples")
     ax.legend()
     return fig
+
+
+def model_info(model: Any, payload: dict[str, Any] | None, path: str) -> dict[str, Any]:
+    """Structure, parameter statistics, tractability and training state of a model (`boltzlab info`)."""
+    info: dict[str, Any] = {"path": path, "class": type(model).__name__, "visible_units": model.visible.type_name,
+                            "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
+                            "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
+                            "dtype": str(model.dtype).replace("torch.", ""),
+                            "n_parameters": sum(p.numel() for p in model.parameters())}
+    if hasattr(model, "weights"):
+        w = model.weights.detach()
+        info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
+        info["centered"] = bool(getattr(model, "centered", False))
+    log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
+    info["exact_log_z_tractable"] = bool(log2 <= 24)
+    info["enumeration_states_log2"] = None if math.isinf(log2) else log2
+    if payload is not None and payload.get("kind") == "checkpoint":
+        st = payload["trainer"]
+        info.update(step=st["step"], epoch=st["epoch"], config=st["config"])
+        if st["history"]:
+            info["last_metrics"] = st["history"][-1]
+    return info

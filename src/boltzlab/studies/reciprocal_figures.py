@@ -65,8 +65,14 @@ def _progress(items: Any, args: argparse.Namespace, desc: str):
 
 
 def _out(args: argparse.Namespace) -> Path:
-    args.out.mkdir(parents=True, exist_ok=True)
+    """The output directory, created when the first figure is written (bad input leaves nothing behind)."""
     return args.out
+
+
+def _save(fig: Any, path: Path, title: str = "") -> Path:
+    from ..plots import save_figure
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path, title)
 
 
 def _finish(args: argparse.Namespace, out: Path, name: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -108,10 +114,10 @@ def _hidden_of(model: Any, v: torch.Tensor, seed: int) -> torch.Tensor:
 
 # ---------------------------------------------------------------------------------------------- spectrum
 def spectrum(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import plt
     from ..reciprocal import analyze
-    out = _out(args)
     items = load_series(args.models, args.device)
+    out = _out(args)
     rows = []
     for it in _progress(items, args, "spectrum"):
         r = analyze(it["model"], sigma=args.sigma)
@@ -134,7 +140,7 @@ def spectrum(args: argparse.Namespace) -> int:
         tag = f"update {it['step']}" if it["step"] is not None else Path(it["path"]).name
         ax.set_title(f"{tag}: KS = {r.mp_ks:.4f}, {r.n_above_edge} above lambda_+", fontsize=9)
         ax.legend(fontsize=7)
-    plots = [str(save_figure(fig, out / "spectrum.png", f"{r.shape[0]} x {r.shape[1]}: singular values vs eq. 20"))]
+    plots = [str(_save(fig, out / "spectrum.png", f"{r.shape[0]} x {r.shape[1]}: singular values vs eq. 20"))]
     if len(items) > 1:
         xs, xlabel = _x_axis(items)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -151,20 +157,20 @@ def spectrum(args: argparse.Namespace) -> int:
         a2.set_ylabel("KS distance to Marchenko-Pastur")
         for a in (a1, a2):
             a.grid(alpha=0.3)
-        plots.append(str(save_figure(fig, out / "spectrum_track.png", "Spectrum along training")))
+        plots.append(str(_save(fig, out / "spectrum_track.png", "Spectrum along training")))
     return _finish(args, out, "spectrum", {"models": rows, "plots": plots})
 
 
 # ---------------------------------------------------------------------------------------------- symmetry
 def symmetry(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import plt
     from ..reciprocal import rotation_test
     if args.null_draws < 2:
         raise ConfigError("--null-draws must be >= 2")
     if args.fraction > 10:
         raise ConfigError(f"--fraction must lie in (0, 10]; got {args.fraction}")
-    out = _out(args)
     items = load_series(args.models, args.device)
+    out = _out(args)
     rows = []
     for it in _progress(items, args, "rotation test"):
         r = rotation_test(_transform(it["model"]), args.fraction, args.method, args.seed, args.null_draws)
@@ -186,7 +192,7 @@ def symmetry(args: argparse.Namespace) -> int:
         verdict = "broken" if r.broken else "intact"
         ax.set_title(f"{tag}: JS = {r.js:.2e} ({r.ratio:.1f} x null): {verdict}", fontsize=9)
         ax.legend(fontsize=7)
-    plots = [str(save_figure(fig, out / "weights_pdf.png", "Weight distribution before and after random rotations"))]
+    plots = [str(_save(fig, out / "weights_pdf.png", "Weight distribution before and after random rotations"))]
     if len(items) > 1:
         xs, xlabel = _x_axis(items)
         fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -200,7 +206,7 @@ def symmetry(args: argparse.Namespace) -> int:
         ax.set_ylabel("Jensen-Shannon divergence (bits)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        plots.append(str(save_figure(fig, out / "symmetry_track.png", "Rotational symmetry along training (Fig. 4)")))
+        plots.append(str(_save(fig, out / "symmetry_track.png", "Rotational symmetry along training (Fig. 4)")))
     return _finish(args, out, "symmetry", {"models": rows, "plots": plots})
 
 
@@ -208,11 +214,11 @@ def symmetry(args: argparse.Namespace) -> int:
 def variables(args: argparse.Namespace) -> int:
     from scipy import stats
 
-    from ..plots import plt, save_figure
+    from ..plots import plt
     from ..random import Rng
     from ..reciprocal import compare_to_reference, exact_kurtosis
-    out = _out(args)
     items = load_series(args.models, args.device)
+    out = _out(args)
     rows, plots = [], []
     for idx, it in enumerate(_progress(items, args, "variables")):
         model = it["model"]
@@ -259,14 +265,14 @@ def variables(args: argparse.Namespace) -> int:
                     if col == 0 and row == 0:
                         ax.legend(fontsize=6)
             tag = f"update{it['step']}" if it["step"] is not None else f"model{idx}"
-            plots.append(str(save_figure(fig, out / f"variables_{tag}.png",
+            plots.append(str(_save(fig, out / f"variables_{tag}.png",
                                          "Reciprocal variables against eq. 51 (Fig. 5)")))
     return _finish(args, out, "variables", {"models": rows, "plots": plots})
 
 
 # ---------------------------------------------------------------------------------------------- kurtosis
 def kurtosis(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import plt
     from ..reciprocal import kurtosis_vs_hidden
     out = _out(args)
     if any(h < 2 for h in args.hidden):
@@ -289,15 +295,15 @@ def kurtosis(args: argparse.Namespace) -> int:
     ax.set_ylabel("kurtosis of y_i")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    res["plots"] = [str(save_figure(fig, out / "kurtosis.png", f"{args.visible} visible units, sigma = {args.sigma:g} (Fig. 3e)"))]
+    res["plots"] = [str(_save(fig, out / "kurtosis.png", f"{args.visible} visible units, sigma = {args.sigma:g} (Fig. 3e)"))]
     return _finish(args, out, "kurtosis", res)
 
 
 # ---------------------------------------------------------------------------------------------- landscape
 def landscape(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
-    out = _out(args)
+    from ..plots import plt
     items = load_series(args.models, args.device)
+    out = _out(args)
     rows, plots = [], []
     for idx, it in enumerate(_progress(items, args, "landscape")):
         model = it["model"]
@@ -346,17 +352,17 @@ def landscape(args: argparse.Namespace) -> int:
             ax.axis("off")
         axes.flat[0].legend(fontsize=7, loc="upper right")
         tag = f"update{it['step']}" if it["step"] is not None else f"model{idx}"
-        plots.append(str(save_figure(fig, out / f"landscape_{tag}.png", "Energy landscapes E_i(x_i, y_i) (eq. 16, Fig. 2)")))
+        plots.append(str(_save(fig, out / f"landscape_{tag}.png", "Energy landscapes E_i(x_i, y_i) (eq. 16, Fig. 2)")))
         rows.append(rec)
     return _finish(args, out, "landscape", {"models": rows, "plots": plots})
 
 
 # ---------------------------------------------------------------------------------------------- hierarchy
 def hierarchy(args: argparse.Namespace) -> int:
-    from ..plots import guess_image_shape, plt, save_figure
+    from ..plots import guess_image_shape, plt
     from ..reciprocal import hierarchy_images
-    out = _out(args)
     items = load_series(args.models, args.device)
+    out = _out(args)
     results, plots = [], []
     for idx, it in enumerate(_progress(items, args, "hierarchy")):
         model = it["model"]
@@ -376,7 +382,7 @@ def hierarchy(args: argparse.Namespace) -> int:
                                   fontsize=8)
             txt.set_in_layout(False)  # a long row label must not shrink the images
         tag = f"update{it['step']}" if it["step"] is not None else f"model{idx}"
-        plots.append(str(save_figure(fig, out / f"hierarchy_{tag}.png", "Hierarchical learning (Fig. 6)")))
+        plots.append(str(_save(fig, out / f"hierarchy_{tag}.png", "Hierarchical learning (Fig. 6)")))
         change = {label: float(np.abs(imgs - rows["p(v|h), original U"]).mean()) for label, imgs in rows.items()
                   if label.startswith("p(v|h), U")}
         results.append({"path": it["path"], "step": it["step"], "planes_top": res["planes_top"],
@@ -386,11 +392,11 @@ def hierarchy(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- landau
 def landau(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import plt
     from ..random import Rng
     from ..reciprocal import mode_free_energy, project_mode
-    out = _out(args)
     items = load_series(args.models, args.device)
+    out = _out(args)
     variables = ["u", "w"] if args.variable == "both" else [args.variable]
     k = args.mode - 1
     rows = []
@@ -441,7 +447,7 @@ def landau(args: argparse.Namespace) -> int:
         ax.set_title(f"{var}_{args.mode}: positions along training (Fig. 7)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    plots.append(str(save_figure(fig, out / "landau_positions.png", f"Mode {args.mode}: minimum vs saddle point and data")))
+    plots.append(str(_save(fig, out / "landau_positions.png", f"Mode {args.mode}: minimum vs saddle point and data")))
     shown = items if len(items) <= 3 else [items[0], items[len(items) // 2], items[-1]]
     fig, axes = plt.subplots(len(variables), len(shown), figsize=(4.6 * len(shown), 3.6 * len(variables)), squeeze=False)
     for row, var in enumerate(variables):
@@ -467,5 +473,5 @@ def landau(args: argparse.Namespace) -> int:
             ax.set_xlabel(f"{var}_{args.mode}")
             if row == 0 and col == 0:
                 ax.legend(fontsize=6)
-    plots.append(str(save_figure(fig, out / "landau_free_energy.png", f"Mean-field free energy of mode {args.mode} (eq. 55)")))
+    plots.append(str(_save(fig, out / "landau_free_energy.png", f"Mean-field free energy of mode {args.mode} (eq. 55)")))
     return _finish(args, out, "landau", {"mode": args.mode, "beta": args.beta, "models": rows, "plots": plots})

@@ -23,11 +23,14 @@ def parse_units(text: str, n: int) -> list[int]:
     try:
         if ":" in text:
             a, _, b = text.partition(":")
-            cols = list(range(n))[slice(int(a) if a.strip() else None, int(b) if b.strip() else None)]
+            lo, hi = int(a) if a.strip() else 0, int(b) if b.strip() else n
+            if not 0 <= lo < hi <= n:
+                raise ValueError
+            cols = list(range(lo, hi))
         else:
             cols = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ConfigError(f"--units {text!r} is not 'START:STOP' or a comma list of column numbers") from None
+        raise ConfigError(f"--units {text!r}: give 'START:STOP' or a comma list of columns within 0..{n - 1}") from None
     if any(not 0 <= c < n for c in cols) or len(cols) < 2:
         raise ConfigError(f"--units {text!r} must select at least 2 valid columns of data with {n} columns")
     if len(set(cols)) != len(cols):
@@ -70,6 +73,10 @@ def report(args: argparse.Namespace) -> int:
     if args.points < 3:
         raise ConfigError(f"--points must be >= 3 to fit a slope; got {args.points}")
     x, cols = load_binary_data(args)
+    const = [c for c, m in zip(cols, x.mean(0)) if m in (0.0, 1.0)]
+    if const and args.zoom_delta is None:
+        raise DataError(f"{args.data}: column(s) {', '.join(map(str, const[:5]))} never change; a Boltzmann machine "
+                        "fits them only with infinite fields (leave them out with --units, or use --zoom-delta)")
     zoom = None
     source = None
     if args.zoom_delta is not None:
