@@ -247,3 +247,21 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(ws, monkeypatch, capsy
     assert code == 2, (argv, code, err[-500:])
     assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("boltzlab: error: "), (argv, err)
     assert _snapshot(ws) == before, argv
+
+
+def test_every_flag_says_what_it_does():
+    import argparse
+    import re
+
+    from boltzlab.cli.main import build_parser
+
+    def walk(p, name):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for n, sp in a.choices.items():
+                    yield from walk(sp, f"{name} {n}")
+            elif not isinstance(a, (argparse._HelpAction, argparse._VersionAction)):
+                yield name, a
+    bare = [(n, a.option_strings or a.dest) for n, a in walk(build_parser(), "boltzlab")
+            if len((a.help or "").strip()) < 10 or re.fullmatch(r"\(default [^)]*\)", a.help.strip())]
+    assert not bare, bare

@@ -44,6 +44,21 @@ def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch
     return model.to(device) if device is not None else model
 
 
+def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict; a missing, unreadable or invalid file is a one-line ConfigError."""
+    import tomllib
+    from .errors import ConfigError
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a {what}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})".splitlines()[0]) from None
+
+
 def _check_declared_size(payload: dict[str, Any]) -> None:
     """Refuse, before allocating it, a model whose description declares far more parameters than the file
     stores (a crafted or damaged file), and one that would not fit in memory."""

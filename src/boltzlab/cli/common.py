@@ -12,7 +12,6 @@ import functools
 import json
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -200,15 +199,8 @@ def add_run_options(p: argparse.ArgumentParser, out: str) -> None:
 # ---------------------------------------------------------------------------------------------- TOML options
 def read_toml(path: str, table: str) -> dict[str, Any]:
     """The keys of ``[table]`` (or the top level) of a TOML file, dashes and underscores alike."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: a directory, not a config file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})".splitlines()[0]) from None
+    from ..io import read_toml as read
+    raw = read(path)
     section = raw.get(table, raw)
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{table}] must be a table")

@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lattice(q)
     training(q, epochs=20_000)
     q.add_argument("--hidden", type=positive_int, default=None, help="N_h (default N_v)")
-    q.add_argument("--learn-mu2", action="store_true")
+    q.add_argument("--learn-mu2", action="store_true", help="learn mu^2 too (eq. 22)")
     q.set_defaults(func=reporting(study.flow), decay=1.0)
 
     q = fs.add_parser("two-node", help="N_v = 2: eq. (53)-(57), fixed points (59-62), relaxation rates (67) (Fig. 2)")
@@ -112,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = fs.add_parser("kl-hidden", help="data-averaged KL (eq. 86) vs N_h at fixed mu^2 (Fig. 17)")
     common(q, "kl-hidden")
     data_opts(q)
-    q.add_argument("--hidden-list", type=int_list, default=[8, 16, 32, 64, 100, 200, 289, 400, 784])
+    q.add_argument("--hidden-list", type=int_list, default=[8, 16, 32, 64, 100, 200, 289, 400, 784],
+                   help="N_h values of the KL scan (default 8,16,32,64,100,200,289,400,784)")
     q.add_argument("--epochs", type=integer(0), default=0, help="also train from random for this many exact-gradient "
                                                          "epochs (default 0: fixed points only; on MNIST the "
                                                          "stable rate is ~6e-6, so reaching them takes ~1e6 epochs)")
@@ -123,7 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = fs.add_parser("regenerate", help="images passed forward and back through RBMs with N_h hidden nodes (Fig. 16)")
     common(q, "regenerate")
     data_opts(q)
-    q.add_argument("--hidden-list", type=int_list, default=[8, 16, 32, 64, 128, 289, 784])
+    q.add_argument("--hidden-list", type=int_list, default=[8, 16, 32, 64, 128, 289, 784],
+                   help="N_h values whose regenerated images are shown (default 8,16,32,64,128,289,784)")
     q.add_argument("--n", type=positive_int, default=8, help="images (default 8)")
     q.set_defaults(func=reporting(study.regenerate))
 
@@ -131,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "couplings, training (Sec. VII)")
     common(q, "bernoulli")
     q.add_argument("--hidden", type=positive_int, default=3, help="N_h of the N_v = 1 system (default 3, <= 16)")
-    q.add_argument("--mu2", type=positive_float, default=2.0)
-    q.add_argument("--samples", type=positive_int, default=100_000)
-    q.add_argument("--epochs", type=positive_int, default=500)
+    q.add_argument("--mu2", type=positive_float, default=2.0, help="RBM mass parameter mu^2 (default 2)")
+    q.add_argument("--samples", type=positive_int, default=100_000, help="samples of the checks (default 100000)")
+    q.add_argument("--epochs", type=positive_int, default=500, help="training epochs of the check (default 500)")
     q.set_defaults(func=reporting(study.bernoulli))

@@ -261,7 +261,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ll, err = log_likelihood(model, data, z["log_z"], z["stderr"])
     sem = math.sqrt(max(err ** 2 - z["stderr"] ** 2, 0.0))
     result = {"log_likelihood": ll, "stderr": err, "n_samples": int(data.shape[0]), "split": args.split,
-              "log_z": z["log_z"], "log_z_stderr": z["stderr"], "log_z_method": z["method"],
+              "data": args.data, "log_z": z["log_z"], "log_z_stderr": z["stderr"], "logz_method": z["method"],
               "seconds": round(time.perf_counter() - t0, 4)}
     if args.logz == "bracket":  # the AIS (lower) ln Z gives the upper log-likelihood and conversely
         result.update(log_likelihood_upper=ll + z["log_z"] - z["lower"], log_likelihood_lower=ll + z["log_z"] - z["upper"],

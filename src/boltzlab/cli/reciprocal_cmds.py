@@ -129,7 +129,7 @@ def _threaded(fn):
         if args.json:
             emit_json(res)
         else:
-            say(f"wrote {res['json']} and " + ", ".join(Path(p).name for p in res.get("plots", [])))
+            print(f"wrote {res['json']} and " + ", ".join(Path(p).name for p in res.get("plots", [])))
         return 0
     return run
 

@@ -55,14 +55,15 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--burn-in", type=non_negative_int, default=100, help="burn-in sweeps, step adapts (default 100)")
     q.add_argument("--eval-steps", type=positive_int, default=2000, help="sweeps of the final measurement")
     q.add_argument("--eval-burn-in", type=non_negative_int, default=200, help="burn-in before the measurement")
-    q.add_argument("--method", choices=["importance", "metropolis"], default="importance", help="sampler")
+    q.add_argument("--method", choices=["importance", "metropolis"], default="importance",
+                   help="sampler: importance (Langevin drift) or metropolis (default importance)")
     q.add_argument("--moves", choices=["auto", "all", "single"], default="auto",
                    help="move all particles at once or one at a time (auto: one at a time when supported)")
     q.add_argument("--step", type=positive_float, default=None, help="initial step (dt for importance sampling)")
     q.add_argument("--tol", type=finite_float, default=0.0, help="stop when 10 successive energies span < tol")
     add_run_options(q, "runs/vmc-qdot")
     q.add_argument("--checkpoint", default=None, help="checkpoint file (written every --checkpoint-every its)")
-    q.add_argument("--checkpoint-every", type=positive_int, default=10)
+    q.add_argument("--checkpoint-every", type=positive_int, default=10, help="iterations between checkpoints (default 10)")
     q.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     q.add_argument("--overwrite", action="store_true", help="start over even if --checkpoint exists")
     q.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

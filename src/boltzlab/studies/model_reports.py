@@ -31,7 +31,7 @@ def log_z_record(res: Any) -> dict[str, Any]:
 
 
 def bracket_text(lower: float, lower_err: float, upper: float, upper_err: float, what: str = "ln Z") -> str:
-    text = (f"  forward AIS {lower:.6f} ± {lower_err:.3g} (lower bound in expectation), reverse AIS {upper:.6f} ± "
+    text = (f"  bracket: forward AIS {lower:.6f} ± {lower_err:.3g} (lower bound in expectation), reverse AIS {upper:.6f} ± "
             f"{upper_err:.3g} (upper bound in expectation): {what} lies between them on average over runs, not "
             "in every run")
     return text + ("; here the ends cross, so at least one is off by more than its error" if lower > upper else "")

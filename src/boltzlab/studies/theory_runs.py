@@ -40,15 +40,8 @@ def parse_units(text: str, n: int) -> list[int]:
 
 def load_binary_data(args: argparse.Namespace) -> tuple[np.ndarray, list[int]]:
     """The data as {0, 1} float64, rows and columns selected; (data, selected columns)."""
-    from ..data import binarize as _binarize
-    from ..data import load_dataset
-    x = load_dataset(args.data, seed=args.seed)
-    if args.rows is not None:
-        x = x[args.rows]
-    if x.shape[0] < 2:
-        raise DataError(f"{args.data}: need at least 2 rows, got {x.shape[0]}")
-    if args.binarize or not np.isin(x, (0, 1)).all():
-        x = _binarize(x, method=args.binarize or "threshold", seed=args.seed)
+    from .train_run import binary_data
+    x = binary_data(args.data, args.rows, args.binarize, args.seed, min_rows=2)
     n = x.shape[1]
     if args.units is not None and args.select is not None:
         raise ConfigError("give --units or --select, not both")

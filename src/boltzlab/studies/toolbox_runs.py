@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from ..checkpoint import atomic_write_json
-from ..errors import ConfigError, DataError, IntractableError
-from .train_run import model_data as load_model_data
+from ..errors import ConfigError, IntractableError
+from .train_run import binary_data, model_data as load_model_data
 
 
 def _finish(args: argparse.Namespace, path: Path, result: dict[str, Any], message: str) -> tuple[dict[str, Any], str]:
@@ -140,17 +140,8 @@ def trajectory_ll(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------ pretrain
 def _pretrain_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
-    from ..data import binarize as _binarize
-    from ..data import load_dataset, train_test_split
-    x = load_dataset(args.data, seed=args.seed)
-    if args.rows is not None:
-        x = x[args.rows]
-    if x.shape[0] < 4:
-        raise DataError(f"{args.data}: {x.shape[0]} rows selected; pretraining needs at least 4")
-    if args.binarize or not np.isin(x, (0, 1)).all():
-        if not ((x >= 0) & (x <= 1)).all():
-            raise DataError(f"{args.data}: values outside [0, 1]; give binary data or values to binarise")
-        x = _binarize(x, method=args.binarize or "threshold", seed=args.seed)
+    from ..data import train_test_split
+    x = binary_data(args.data, args.rows, args.binarize, args.seed, min_rows=4)
     train, test = train_test_split(x, test_fraction=args.test_fraction, seed=args.seed)
     return np.ascontiguousarray(train, dtype=np.float32), np.ascontiguousarray(test, dtype=np.float32)
 

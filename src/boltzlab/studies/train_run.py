@@ -165,6 +165,18 @@ def potts_report(trainer: Any, out: Path, alphabet: str | None) -> dict[str, str
     return plots
 
 
+def binary_data(spec: str, rows: slice | None, binarize: str | None, seed: int, min_rows: int) -> np.ndarray:
+    """{0, 1} data: rows selected, binarised when asked or when not binary, at least ``min_rows`` rows."""
+    from ..data import load_dataset
+    from ..errors import DataError
+    x = load_dataset(spec, seed=seed)
+    if rows is not None:
+        x = x[rows]
+    if x.shape[0] < min_rows:
+        raise DataError(f"{spec}: {x.shape[0]} rows selected; this needs at least {min_rows}")
+    return _prepare(x, binarize, "binary", seed, spec)
+
+
 def model_data(spec: str, model: Any, rows: slice | None = None, binarize: str | None = None,
                seed: int = 0) -> np.ndarray:
     """Data for a model's visible layer: read, rows selected, binarised if the units need it, mapped to spins."""
