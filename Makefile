@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 
 test: setup
 	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/boltzlab reproduce --all --quick --no-progress --out runs/reproduce-quick
 
 demo: setup
 	$(BIN)/boltzlab demo --out demo-output
