@@ -11,7 +11,7 @@ Quick tour::
     model = bl.load_model("run/checkpoint.pt")                     # or an .npz
 """
 
-from . import partition, sampling, units
+from . import partition, sampling, stats, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
 from .io import load_model, save_model

@@ -41,7 +41,7 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
     (a = 0, W = 0) the local energy is constant: E = 2 and variance 0 exactly."""
     out = study.out
     import torch
-    from ..quantum.qdot import HarmonicTrap, QDotConfig, Sampler, build_ansatz, evaluate
+    from ..quantum.qdot import QDotConfig
     base = QDotConfig(interaction=False, ansatz="rbm", hidden=2, init_scale=0.5, optimizer="sr", lr=0.3,
                       iterations=study.size(80, 400), walkers=128, steps=10, eval_steps=study.size(200, 2000))
     result: dict[str, Any] = {"runs": {}}
@@ -50,15 +50,12 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
         result["runs"][f"N{n}_D{d}"] = r
         study.figure(f"N = {n}, D = {d}: E vs N D / 2", r["energy"], n * d / 2, study.size(1e-2, 1e-5), "relative",
                      "harmonic oscillator ground state (exact)")
-    cfg = replace(base, particles=2, dim=2, init_scale=0.0)
-    ans = build_ansatz(cfg)
+    from ..quantum.qdot import build_vmc
+    vmc = build_vmc(replace(base, particles=2, dim=2, init_scale=0.0, burn_in=100))
     with torch.no_grad():
-        for p in ans.parameters():
-            if p.requires_grad:
-                p.zero_()
-    sam = Sampler(ans, 256, seed=1)
-    sam.burn_in(100)
-    ex = evaluate(ans, HarmonicTrap(2, 2, 1.0, False), sam, 500, exact=2.0)
+        for p in vmc.params:
+            p.zero_()
+    ex = vmc.estimate(500).to_dict()
     result["optimum_N2_D2"] = {k: ex[k] for k in ("energy", "stderr", "variance")}
     study.figure("N = 2, D = 2 at the optimum a = W = 0: E", ex["energy"], 2.0, 1e-10, "exact",
                  "zero-variance principle: the local energy is constant for the exact ground state")
@@ -73,7 +70,7 @@ def vmc_qdot_two(study: Study) -> dict[str, Any]:
     (~80 error bars below the exact 3, flagged by below_exact)."""
     out = study.out
     from ..quantum.qdot import PUBLISHED, QDotConfig
-    from ..quantum.stats import below_exact
+    from ..stats import below_exact
     rbm = QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=8, train_sigma=True, optimizer="sr", lr=0.05,
                      iterations=study.size(60, 600), walkers=256, steps=10,
                      eval_steps=study.size(300, 20000), eval_burn_in=200)
@@ -168,7 +165,7 @@ def vmc_qdot_omega(study: Study) -> dict[str, Any]:
 @entry("vmc-blocking-honesty", "blocking error bars on AR(1) chains: coverage over many seeds vs the naive error")
 def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
     from ..plots import subplots
-    from ..quantum.stats import ar1_chain, ar1_mean_sd, blocking
+    from ..stats import ar1_chain, ar1_mean_sd, blocking
     seeds = study.size(200, 1000)
     rows = []
     for phi, n in ((0.5, 2 ** 12), (0.9, 2 ** 13), (0.9, 2 ** 16), (0.99, 2 ** 16)):

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, IntractableError
-from ..partition.ais import log_mean_exp
+from ..stats import log_mean_exp
 from ..partition.exact import _choose, _float64_copy
 from ..random import Rng
 from ..sampling.path import RBMPath

@@ -31,7 +31,7 @@ from ..errors import ConfigError, IntractableError
 from ..random import Rng
 from ..sampling.kernels import describe_kernel, make_kernel
 from .protocols import Protocol, default_init, sample_work, scaled_copy
-from .stats import fit_crooks, jarzynski
+from ..stats import fit_crooks, jarzynski
 
 #: Largest joint state space (log2) for which :func:`work_experiment` adds the exact generating-function check.
 EXACT_LOG2 = 16

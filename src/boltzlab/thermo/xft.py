@@ -44,7 +44,7 @@ from ..errors import ConfigError
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
 from ..sampling.kernels import Kernel, describe_kernel, hidden_draw, joint_energy, make_kernel
-from .stats import fit_xft
+from ..stats import fit_xft
 
 #: Default chains per batch: bounded memory on the CPU, large batches on a GPU.
 CPU_BATCH = 16_384

@@ -17,7 +17,6 @@ run resumed from a checkpoint repeats the uninterrupted run exactly (on the CPU,
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from ..random import Rng
 from ..data.stream import StreamedRows, streamed_rows
 from ..checkpoint import load_payload, save_payload
 from .config import TrainConfig
-from .metrics import epoch_metrics
+from .metrics import JsonlLogger, MetricsLogger, epoch_metrics
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -90,7 +89,8 @@ class Trainer:
     """Train ``model`` on ``train`` data with the hyperparameters of ``config``.
 
     ``out_dir`` (optional) receives ``checkpoint.pt`` every ``checkpoint_every`` epochs and one JSON line
-    of metrics per epoch in ``metrics.jsonl``.  ``train`` and ``test`` are arrays or tensors, or data larger
+    of metrics per epoch in ``metrics.jsonl`` (``loggers`` replaces that default, e.g. with
+    ``[JsonlLogger(path), TensorBoardLogger(log_dir)]``).  ``train`` and ``test`` are arrays or tensors, or data larger
     than memory: a ``torch.utils.data`` Dataset, a DataLoader (its dataset is used; the trainer draws its
     own seeded minibatches) or a memory map (:func:`boltzlab.data.open_array`), read one minibatch at a time.
     """
@@ -98,7 +98,8 @@ class Trainer:
     def __init__(self, model: EnergyModel, train: torch.Tensor, config: TrainConfig, *,
                  test: torch.Tensor | None = None, out_dir: str | Path | None = None,
                  progress: bool = True, on_epoch: Callable[[dict[str, Any]], None] | None = None,
-                 weights: Any = None, test_weights: Any = None) -> None:
+                 weights: Any = None, test_weights: Any = None,
+                 loggers: list[MetricsLogger] | None = None) -> None:
         self.model = model
         self.config = cfg = config
         self.train = data_rows(train, model, "training data")
@@ -108,6 +109,8 @@ class Trainer:
         self.weights = sample_weights(weights, self.train, "weights")
         self.test_weights = None if self.test is None else sample_weights(test_weights, self.test, "test_weights")
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        default = [JsonlLogger(self.out_dir / METRICS)] if self.out_dir is not None else []
+        self.loggers = list(loggers) if loggers is not None else default
         self.progress = progress
         self.on_epoch = on_epoch
         if cfg.centered and not hasattr(model, "update_offsets"):
@@ -177,7 +180,7 @@ class Trainer:
     def resume(cls, path: str | Path, train: torch.Tensor, *, test: torch.Tensor | None = None,
                out_dir: str | Path | None = None, epochs: int | None = None, max_updates: int | None = None,
                progress: bool = True, device: Any = None, weights: Any = None,
-               test_weights: Any = None) -> "Trainer":
+               test_weights: Any = None, loggers: list[MetricsLogger] | None = None) -> "Trainer":
         """Continue a run from its checkpoint; ``epochs``/``max_updates`` may extend it (same data and weights)."""
         payload = load_payload(path)
         if payload.get("kind") != "checkpoint":
@@ -193,7 +196,7 @@ class Trainer:
         cfg = TrainConfig.from_dict(cfg_dict)
         model = model_from_payload(payload["model"], device=cfg.device)
         trainer = cls(model, train, cfg, test=test, out_dir=out_dir if out_dir is not None else Path(path).parent,
-                      progress=progress, weights=weights, test_weights=test_weights)
+                      progress=progress, weights=weights, test_weights=test_weights, loggers=loggers)
         if trainer.fingerprint != st["data_fingerprint"]:
             raise CheckpointError(f"{path}: the training data differ from those the run started with "
                                   f"({trainer.fingerprint} vs {st['data_fingerprint']})")
@@ -319,15 +322,24 @@ class Trainer:
                 self._after_update(time.perf_counter() - t0, bar)
         finally:
             bar.close()
+            self.finish_fit()
         return self.history
 
     def prepare_fit(self) -> None:
         """Before the first update of a (possibly resumed) run: the output folder, its metrics, the trajectory."""
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._rewrite_metrics()
+        if self.is_main:
+            for logger in self.loggers:
+                logger.start(self.history)
         if self.config.save_every and not self.trajectory:
             self.record_model()
+
+    def finish_fit(self) -> None:
+        """After the last update (or an interruption): close the loggers."""
+        if self.is_main:
+            for logger in self.loggers:
+                logger.close()
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The next minibatch (and its weights) of the current epoch's permutation, drawn at an epoch's start."""
@@ -365,19 +377,13 @@ class Trainer:
         shown = {k: rec[k] for k in ("test_log_likelihood", "train_log_likelihood", "pseudo_log_likelihood")
                  if rec.get(k) is not None}
         bar.set_postfix({"epoch": self.epoch, **{k.split("_")[0] + "_ll": f"{v:.3f}" for k, v in shown.items()}})
+        if self.is_main:
+            for logger in self.loggers:
+                logger.log(rec)
         if self.out_dir is not None:
-            if self.is_main:
-                with open(self.out_dir / METRICS, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
             last = self.step >= self.total_updates
             if last or self.epoch % cfg.checkpoint_every == 0:
                 kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
                 self.save(self.out_dir / CHECKPOINT, *kept)
         if self.on_epoch is not None:
             self.on_epoch(rec)
-
-    def _rewrite_metrics(self) -> None:
-        """Make metrics.jsonl hold exactly the epochs of the restored history (drop lines of a killed run)."""
-        path = self.out_dir / METRICS
-        if self.is_main and (self.history or path.exists()):
-            path.write_text("".join(json.dumps(r) + "\n" for r in self.history))
