@@ -6,8 +6,7 @@
   RBM whose P(Q) is exact.  Full tier: the project's 784x500 MNIST model (trained and cached here), 2x10^6
   chains on a GPU (20,000 on a CPU, stated in the result).
 
-:func:`mnist500_model` trains (once, cached) the project's 784x500 benchmark model: PCD-5, 200 persistent
-chains, 50 epochs of the first 8,000 binarised MNIST test images (benchmarks/RESULTS.md).
+The MNIST model is the headline model of :mod:`boltzlab.studies.mnist` (trained once and cached).
 """
 
 from __future__ import annotations
@@ -20,31 +19,11 @@ import torch
 
 from .registry import Study, entry
 
-MNIST500 = {"n_hidden": 500, "method": "pcd", "k": 5, "batch_size": 100, "n_chains": 200, "epochs": 50,
-            "lr": 0.01, "lr_schedule": "linear", "lr_decay": 0.1, "centered": True, "l2": 1e-4, "seed": 0}
 T2 = (2.0, 1.5, 0.8)
 
 
 def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def mnist500_model(study: Study, dev: str = "cpu"):
-    """The 784x500 MNIST model of benchmarks/RESULTS.md, trained once and cached under the study's cache root."""
-    from ..data import binarize, load_dataset
-    from ..io import load_model
-    from ..training import TrainConfig, Trainer
-    from .reciprocal import mnist_dir
-    d = study.cache_dir("mnist-784x500", {**MNIST500, "rows": "test 0:8000", "binarize": "threshold"})
-    path = d / "model.pt"
-    if not path.exists():
-        x = binarize(load_dataset(str(mnist_dir()))[:8000], "threshold")
-        cfg = TrainConfig(**MNIST500, device=dev)
-        trainer = Trainer.create(torch.as_tensor(x, dtype=torch.float32), cfg, out_dir=d / "run",
-                                 progress=study.progress)
-        trainer.fit()
-        trainer.save(path)
-    return load_model(path, device=dev)
 
 
 def _small_rbm():
@@ -66,7 +45,9 @@ def xft_paper_protocol(study: Study) -> dict[str, Any]:
         scale = "6x4 RBM, exact P(Q)"
     else:
         dev = device()
-        model = mnist500_model(study, dev)
+        from ..io import load_model
+        from .mnist import headline_model
+        model = load_model(headline_model(study), device=dev)
         chains = 2_000_000 if dev == "cuda" else 20_000
         t2s, ladder = T2, {"replicas": 4, "beta_min": 0.8, "sweeps": 200}
         scale = f"784x500 MNIST, {chains} chains on {dev}" + ("" if dev == "cuda" else
