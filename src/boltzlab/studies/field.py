@@ -167,8 +167,11 @@ def flow(study: Study) -> dict[str, Any]:
 
 @entry("field-two-node", "N_v = 2: eq. (53)-(57) vs PCD, fixed points (59-62) and relaxation rates (67) (Fig. 2)")
 def two_node(study: Study) -> dict[str, Any]:
+    from ..field import FieldTrainConfig
     from .pipelines.field import two_node_study
-    r = two_node_study(study.out)
+    # the PCD overlay (dots of Fig. 2) runs t / lr epochs; the quick tier takes 10x larger steps
+    r = two_node_study(study.out, FieldTrainConfig(epochs=4000, lr=study.size(0.02, 0.002), chains=512,
+                                                   record_every=20, seed=0))
     for case in r["cases"][:2]:
         study.figure(f"{case['label']}: flow end vs fixed point (eq. 59-62), max |d lambda|",
                      np.max(np.abs(np.subtract(case["flow_final_eigenvalues"],
