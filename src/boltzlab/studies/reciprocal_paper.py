@@ -1,6 +1,6 @@
 """Reproduction entries for Figs. 1, 3f, 4 and 8 of the reciprocal-space RBM paper at its hidden sizes.
 
-One replica study (:mod:`boltzlab.reciprocal.replica`) is run per tier and cached, and each entry reads its
+One replica study (:mod:`boltzlab.studies.pipelines.replica`) is run per tier and cached, and each entry reads its
 figure from it:
 
 * full tier with CUDA: ``GPU_GRID``, M = 500, 784, 1200, 3000 (the paper's sizes), sized for about four
@@ -50,7 +50,7 @@ REDUCTIONS_GPU = ("2 replicas (paper 5); 20 epochs of the 8,000 first MNIST test
 
 def grid_config(study: Study) -> tuple[dict[str, Any], str]:
     """The study configuration of this tier on this machine, and a statement of its scale."""
-    from ..reciprocal.replica import CPU_STUDY
+    from .pipelines.replica import CPU_STUDY
     if study.quick:
         return copy.deepcopy(QUICK_GRID), "quick: M = 16, 32 on 1,000 images"
     if torch.cuda.is_available():
@@ -62,8 +62,7 @@ def grid_config(study: Study) -> tuple[dict[str, Any], str]:
 
 def paper_grid(study: Study) -> dict[str, Any]:
     """Run (once per configuration, cached) the replica study of this tier; its results.json as a dict."""
-    from ..reciprocal import run_study
-    from ..reciprocal.replica import study_from_dict
+    from .pipelines.replica import run_study, study_from_dict
     raw, scale = grid_config(study)
     raw["data"]["path"] = str(study.mnist())
     key = {k: v for k, v in raw.items()}

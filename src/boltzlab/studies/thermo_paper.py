@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 
 from .registry import Study, entry
@@ -24,6 +23,14 @@ T2 = (2.0, 1.5, 0.8)
 
 def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def mnist500_model(study: Study, dev: str = "cpu"):
+    """The 784x500 MNIST model of benchmarks/RESULTS.md: the headline model of ``mnist-784x500`` (trained once
+    and cached under the study's cache root)."""
+    from ..io import load_model
+    from .mnist import headline_model
+    return load_model(headline_model(study), device=dev)
 
 
 def _small_rbm():
@@ -45,9 +52,7 @@ def xft_paper_protocol(study: Study) -> dict[str, Any]:
         scale = "6x4 RBM, exact P(Q)"
     else:
         dev = device()
-        from ..io import load_model
-        from .mnist import headline_model
-        model = load_model(headline_model(study), device=dev)
+        model = mnist500_model(study, dev)
         chains = 2_000_000 if dev == "cuda" else 20_000
         t2s, ladder = T2, {"replicas": 4, "beta_min": 0.8, "sweeps": 200}
         scale = f"784x500 MNIST, {chains} chains on {dev}" + ("" if dev == "cuda" else
