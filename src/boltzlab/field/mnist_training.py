@@ -1,8 +1,8 @@
 """Scalar-field RBMs trained on image data: the spectrum along training (Figs. 14-15) and N_h scans of trained
 models (Figs. 16-17).
 
-Source: G. Aarts, B. Lucini, C. Park et al., "Scalar field restricted Boltzmann machine as an ultraviolet
-regulator" (Phys. Rev. D 2024, arXiv:2309.15002), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
+Source: G. Aarts, B. Lucini, C. Park, "Scalar field restricted Boltzmann machine as an ultraviolet regulator",
+PRD 109, 034521 (2024), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
 
 Training is :func:`boltzlab.field.train.train_field` towards the data's two-point function (eq. 21, 85)
 with the diminishing learning rate of App. A.  The stable constant learning rate of the discrete update is

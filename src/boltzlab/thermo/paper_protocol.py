@@ -1,7 +1,7 @@
 """The heat-exchange experiment exactly as section 3.3 of the nonequilibrium-thermodynamics paper describes it.
 
-Source: the nonequilibrium thermodynamics of RBMs (Viviescas et al.), sec. 3.2-3.3: an ensemble in
-equilibrium at T1, one Gibbs step at T2 from each state, the heat Q = E(s') - E(s), and
+Source: D. Salazar, "Nonequilibrium thermodynamics of restricted Boltzmann machines", PRE 96, 022131 (2017),
+sec. 3.2-3.3: an ensemble in equilibrium at T1, one Gibbs step at T2 from each state, the heat Q = E(s') - E(s), and
 ln P(Q)/P(-Q) = (beta_1 - beta_2) Q.
 
 What this module adds to :func:`boltzlab.thermo.heat_exchange` (which runs the gentle process):
