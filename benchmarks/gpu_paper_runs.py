@@ -54,15 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mnist", default=None, help="MNIST directory (default: $BOLTZLAB_MNIST, ../shared/data/mnist)")
     ap.add_argument("--only", nargs="*", default=None, help="run only these entries")
     args = ap.parse_args(argv)
-    if args.smoke:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
     import torch
 
     from boltzlab.studies import run_entry
     out, cache = Path(args.out), Path(args.cache)
     out.mkdir(parents=True, exist_ok=True)
     cuda = torch.cuda.is_available()
-    device = torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})"
+    device = (f"CPU ({platform.processor() or platform.machine()}), quick tier" if args.smoke
+              else torch.cuda.get_device_name(0) if cuda else "CPU")
     if not cuda and not args.smoke:
         print("boltzlab: error: no CUDA device; run with --smoke to test the stages on the CPU", file=sys.stderr)
         return 2

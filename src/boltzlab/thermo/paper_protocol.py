@@ -169,7 +169,8 @@ def overlap(q: np.ndarray, expected_slope: float, relative_error: float = 0.05,
     if fit["slope"] is not None and expected_slope != 0:
         out["relative_error"] = fit["slope"] / expected_slope - 1.0
         out["z"] = (fit["slope"] - expected_slope) / fit["slope_stderr"]
-        out["chains_for_relative_error"] = math.ceil(len(q) * (fit["slope_stderr"] / (relative_error * abs(expected_slope))) ** 2)
+        ratio = fit["slope_stderr"] / (relative_error * abs(expected_slope))
+        out["chains_for_relative_error"] = math.ceil(len(q) * ratio ** 2)
     out["chains_for_relative_error_target"] = relative_error
     return out
 
@@ -184,7 +185,8 @@ def full_step_heat(model: Any, ensemble: Ensemble, t2: Sequence[float], kernels:
     """
     for k in kernels:
         if k not in PAPER_KERNELS:
-            raise ConfigError(f"the paper's step is a full Gibbs step: kernel must be one of {PAPER_KERNELS}; got {k!r}")
+            raise ConfigError(f"the paper's step is a full Gibbs step: kernel must be one of {PAPER_KERNELS}; "
+                              f"got {k!r}")
     rng = rng if rng is not None else Rng(seed, model.device)
     beta1 = 1.0 / ensemble.t1
     size = int(batch_size or (CUDA_BATCH if model.device.type == "cuda" else CPU_BATCH))
