@@ -28,10 +28,7 @@ def report(result: dict, out: str | None) -> dict:
 
 def floor_products(device: str = "cpu") -> dict:
     """The product routines a matmul floor is timed with, ``name -> f(x, m, out)`` writing x @ m into out:
-    ``torch.mm``, and on the CPU, where this PyTorch has it, the oneDNN product boltzlab's sampler uses."""
-    import torch
-    from boltzlab.sampling.gibbs import _LINEAR, _onednn_product
-    out = {"torch.mm": lambda x, m, o: torch.mm(x, m, out=o)}
-    if _LINEAR is not None and device == "cpu":
-        out["onednn"] = lambda x, m, o: _onednn_product(x, m, None, o)
-    return out
+    ``torch.mm``, and on the CPU, where this PyTorch has it, the oneDNN product boltzlab's sampler may choose."""
+    from boltzlab.sampling.product import cpu_float32_candidates, torch_product
+    products = cpu_float32_candidates() if device == "cpu" else {"torch.mm": torch_product}
+    return {name: (lambda x, m, o, f=f: f(x, m, None, o)) for name, f in products.items()}

@@ -3,7 +3,8 @@
 One sweep = h ~ p(h | v) then v ~ p(v | h) for every chain.  The floor is the two matrix products of a
 sweep alone (v @ W into a preallocated (chains, n_hidden) buffer and h @ W^T into a (chains, n_visible)
 buffer), the least any block-Gibbs implementation must do, timed with ``torch.mm`` and (CPU) with
-oneDNN's product, which boltzlab's sampler uses; the faster sets the floor.  Timings are interleaved over
+oneDNN's product; the faster sets the floor.  boltzlab's sampler picks between the two by measuring them
+at first use (``products_chosen`` in the output names its pick per shape).  Timings are interleaved over
 repeats and the median is reported.
 
     .venv-bench/bin/python benchmarks/gibbs_throughput.py            # 784x500, 2000 chains, CPU
@@ -11,7 +12,7 @@ repeats and the median is reported.
     .venv-bench/bin/python benchmarks/gibbs_throughput.py --visible gaussian   # Gaussian-binary, no peer
 
 With ``--visible gaussian`` the visible half-sweep draws N((W h + theta) / gamma, 1 / gamma) per unit (the
-conditional of boltzlab.units.gaussian; ../shared/papers/scalar-field-rbm-uv-regulator.md, eq. 7); `rbms` has
+conditional of boltzlab.units.gaussian); `rbms` has
 no Gaussian-binary sampler, so only the floor is compared.
 """
 
@@ -55,6 +56,13 @@ def time_boltzlab(rbm, v: torch.Tensor, sweeps: int, rng, device: str) -> float:
     bl.block_gibbs(rbm, v, sweeps, 1.0, rng)
     _sync(device)
     return time.perf_counter() - t0
+
+
+def products_chosen() -> dict[str, str]:
+    """The routine the sampler measured fastest for each float32 CPU product shape (x @ m)."""
+    from boltzlab.sampling.gibbs import _CPU_FLOAT32
+    return {"x".join(map(str, x)) + " @ " + "x".join(map(str, m)): name
+            for (x, m, _, _), name in _CPU_FLOAT32.choices.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -117,6 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
         "floor_sweeps_per_second_by_product": {n: args.sweeps / statistics.median(t) for n, t in floors.items()},
         "chain_sweeps_per_second": {k: r * args.chains for k, r in rate.items()},
         "ratio_to_floor": {k: rate[k] / rate["floor"] for k in rate if k != "floor"},
+        "products_chosen": products_chosen(),
     }
     if "rbms" in rate:
         result["speedup_vs_rbms"] = rate["boltzlab"] / rate["rbms"]

@@ -305,6 +305,33 @@ def test_hierarchy_top_rotation_flips_leading_modes():
         hierarchy_images(rbm, top=3)
 
 
+@pytest.mark.parametrize("nv, nh, rank", [(40, 8, 8), (30, 12, 5)])
+def test_hierarchy_outside_planes_lie_in_the_range_of_w(nv, nh, rank):
+    """Every "outside" plane changes W: both of its modes carry a non-zero singular value.
+
+    With N = 40 visible modes and rank(W) = 8, planes drawn from all N modes would lie in the null space
+    of W (and change nothing) with probability ~ (32 * 31) / (35 * 34) per plane."""
+    rbm = random_rbm(nv, nh, seed=rank, offsets=True)
+    if rank < nh:   # a rank-deficient W: the product of two thin matrices
+        g = torch.Generator().manual_seed(1)
+        w = torch.randn(nv, rank, generator=g, dtype=torch.float64) @ torch.randn(rank, nh, generator=g,
+                                                                                  dtype=torch.float64)
+        rbm.weights.data.copy_(0.3 * w)
+    t = reciprocal_transform(rbm)
+    assert bl.reciprocal.hierarchy.range_rank(t.singular_values) == rank
+    res = hierarchy_images(rbm, n_samples=3, steps=2, seed=0, top=2, protect=2, n_rotations=20)
+    assert len(res["planes_outside"]) == 20
+    w0 = t.weights_from()
+    for i, j in res["planes_outside"]:
+        assert 2 <= i < rank and 2 <= j < rank and i != j
+        u = bl.reciprocal.symmetry.rotate_modes(t.U, [(i, j)], [math.pi / 2])
+        assert float((t.weights_from(U=u) - w0).abs().max()) > 1e-3 * float(w0.abs().max())
+    rows = list(res["rows"].values())
+    assert not np.allclose(rows[3], rows[1], atol=1e-6)
+    with pytest.raises(ConfigError, match="rank"):
+        hierarchy_images(rbm, top=2, protect=rank - 1)
+
+
 # ---------------------------------------------------------------- replica studies (Fig. 1)
 def test_example_study_files():
     with open(ROOT / "examples" / "replica-study.toml", "rb") as f:

@@ -11,7 +11,7 @@ Quick tour::
     model = bl.load_model("run/checkpoint.pt")                     # or an .npz
 """
 
-from . import partition, sampling, units
+from . import partition, sampling, stats, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)
 from .io import load_model, save_model
@@ -31,6 +31,8 @@ from .training.lowrank import fit_lowrank, lowrank_rbm
 from . import field
 from .field import ScalarFieldRBM
 from . import quantum
+from . import interchange
+from .interchange import from_sklearn, load_rbms
 
 __version__ = "0.1.0"
 
@@ -46,6 +48,7 @@ __all__ = [
     "fit_pseudolikelihood", "fit_lowrank", "lowrank_rbm",
     "field", "ScalarFieldRBM",
     "quantum",
+    "interchange", "from_sklearn", "load_rbms",
     "BoltzlabError", "CheckpointError", "ConfigError", "DataError", "DomainError", "IntractableError",
     "ShapeError",
 ]

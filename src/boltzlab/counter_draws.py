@@ -22,12 +22,14 @@ reach 5.8 standard deviations in float32 and 8.6 in float64, as with ``torch.ran
 multi-threaded pass over the states.  Draws whose blocks are smaller than ``COMPILE_MIN_BLOCK`` elements
 hash the same counters in NumPy instead (:func:`uniforms_numpy`): for them a compiled kernel saves
 microseconds per call but costs seconds of tracing in every new process.  Where no compiler is at hand
-every draw takes that path: the same draws, only slower.
+every draw takes that path: the same draws, only slower; so does every draw under
+``BOLTZLAB_SAFE_KERNELS=1`` (:func:`safe_kernels`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -90,12 +92,19 @@ COMPILE_MIN_BLOCK = 1 << 12  # smaller blocks hash in NumPy: a compiled kernel s
 # there but costs seconds of tracing in every new process
 _compiled: dict[str, object] = {}
 _eager_only = False
+SAFE_KERNELS_ENV = "BOLTZLAB_SAFE_KERNELS"
+
+
+def safe_kernels() -> bool:
+    """Whether ``BOLTZLAB_SAFE_KERNELS`` asks for public PyTorch operations only: no compiled draws here,
+    no private oneDNN operator in :mod:`boltzlab.sampling.product`."""
+    return os.environ.get(SAFE_KERNELS_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _fused(name: str, *args) -> bool:
     """Run the compiled kernel ``name`` (compiling it on first use); False where compiling is impossible."""
     global _eager_only
-    if _eager_only or getattr(torch._dynamo.config, "disable", False):  # e.g. TORCH_COMPILE_DISABLE=1
+    if _eager_only or safe_kernels() or getattr(torch._dynamo.config, "disable", False):  # TORCH_COMPILE_DISABLE
         return False
     if name not in _compiled:
         _compiled[name] = torch.compile(_FUSED[name], dynamic=True)

@@ -7,6 +7,7 @@ Quick tour::
     x = load_dataset("ising:L=6,beta=0.3,n=2000")
     x = load_dataset("/data/mnist", binarize="stochastic")      # (n, 784) float32 in {0, 1}
     images, labels = load_mnist("/data/mnist", split="test")    # uint8 (n, 28, 28), uint8 (n,)
+    data = open_dataset("/data/fashion-mnist", binarize=0.5)    # memory-mapped torch Dataset, larger than memory
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from ..errors import ConfigError, DataError, ShapeError
 from . import transforms as _transforms
 from .arrays import read_array
 from .idx import load_mnist, read_idx
+from .paths import MNIST_ENV, mnist_dir
 from .ising import BETA_C, default_dataset, ising2d, ising2d_exact_stats
+from .stream import ArrayDataset, StreamedRows, minibatches, open_array, open_dataset, open_idx
 from .transforms import binarize, flatten_images, scale_to_unit, to_spins, train_test_split
 
 __all__ = [
+    "mnist_dir", "MNIST_ENV",
     "read_idx", "load_mnist", "read_array",
     "flatten_images", "scale_to_unit", "binarize", "train_test_split", "to_spins",
     "ising2d", "ising2d_exact_stats", "default_dataset", "BETA_C",
     "load_dataset",
+    "open_array", "open_idx", "open_dataset", "ArrayDataset", "StreamedRows", "minibatches",
 ]
 
 _SPEC_HELP = "a data spec is a file, an MNIST directory, or 'ising[:L=8,beta=0.4,n=5000,J=1,spins=0]'"

@@ -56,9 +56,11 @@ import numpy as np
 import torch
 
 from .._tensor import as_tensor
+from ..data.stream import streamed_rows
 from ..errors import ConfigError
 from ..random import Rng
 from ..sampling.path import RBMPath
+from ..stats import log_mean_exp
 from .schedules import SCHEDULES, make_schedule, salakhutdinov_murray, thermodynamic_schedule
 
 PRESETS = ("salakhutdinov-murray",)
@@ -120,18 +122,6 @@ class AISResult:
                 "n_runs": self.n_runs, "n_betas": self.n_betas, "base": self.base,
                 "log_z_base": self.log_z_base, "seconds": round(self.seconds, 4),
                 "log_weights": self.log_weights.tolist(), **self.extra}
-
-
-def log_mean_exp(log_w: torch.Tensor) -> tuple[float, float, float]:
-    """(ln mean w, standard error of ln mean w, ESS) from log weights, without overflow."""
-    lw = log_w.double()
-    n = lw.numel()
-    m = float(lw.max())
-    w = torch.exp(lw - m)
-    mean = float(w.mean())
-    ess = float(w.sum() ** 2 / (w * w).sum())
-    se = float(w.std(unbiased=True)) / (mean * math.sqrt(n)) if n > 1 else float("inf")
-    return m + math.log(mean), se, ess
 
 
 def _progress(total: int, enabled: bool, desc: str):
@@ -312,6 +302,9 @@ def rais_log_z(model, data: Any = None, n_runs: int = 100, n_betas: int = 10_000
         chains (data given, no burn-in), else "lme".
     base, base_data : the base model.  By default the base rate of ``base_data`` if given, else of the rows
         of ``data`` not used as start states (when at least ``n_runs`` remain), else "samples".
+
+    Notes
+    -----
     The other parameters are those of :func:`ais_log_z`.
     """
     t0 = time.perf_counter()
@@ -390,13 +383,19 @@ def log_likelihood(model, data: Any, log_z: AISResult | float, stderr: float = 0
     """Mean ln p(v) over ``data`` and its standard error.
 
     The error combines the sampling error of the mean free energy over the data with the error of ln Z
-    (``log_z.stderr`` for an annealed estimate, or ``stderr`` with a float).
+    (``log_z.stderr`` for an annealed estimate, or ``stderr`` with a float).  ``data`` may be larger than
+    memory (a ``torch.utils.data`` Dataset or DataLoader, or a memory map): it is read 4,096 rows at a time.
     """
     if isinstance(log_z, AISResult):
         log_z, stderr = log_z.log_z, log_z.stderr
-    x = model.visible_tensor(as_tensor(data, dtype=model.dtype, device=model.device, name="data"), "data")
+    rows = streamed_rows(data, dtype=model.dtype, device=model.device)
+    if rows is None:
+        x = model.visible_tensor(as_tensor(data, dtype=model.dtype, device=model.device, name="data"), "data")
+        chunks = (x[i:i + 4096] for i in range(0, x.shape[0], 4096))
+    else:
+        chunks = rows.chunks(4096)
     with torch.no_grad():
-        f = torch.cat([model.free_energy(x[i:i + 4096]).double() for i in range(0, x.shape[0], 4096)])
+        f = torch.cat([model.free_energy(chunk).double() for chunk in chunks])
     n = f.numel()
     sem = float(f.std(unbiased=True)) / math.sqrt(n) if n > 1 else 0.0
     return float(-f.mean()) - float(log_z), math.sqrt(sem * sem + float(stderr) ** 2)

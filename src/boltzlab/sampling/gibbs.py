@@ -1,9 +1,10 @@
 """Block Gibbs sampling for RBMs of any unit types, at any inverse temperature.
 
-One sweep draws h ~ p(h | v) then v ~ p(v | h) (../shared/papers/energy-based-models-theory.md, eq. 20-21,
-with E -> beta E).  The loop is written for throughput: the two input buffers are allocated once, the
+One sweep draws h ~ p(h | v) then v ~ p(v | h) (Fischer & Igel, "Training restricted Boltzmann machines:
+an introduction", Pattern Recognition 47, 2014, eq. 27-28 and section 4.1, with E -> beta E).  The loop is written for throughput: the two input buffers are allocated once, the
 matrix products write into them, the layers sample in place, the centering offsets are folded into one
-bias vector per layer, float32 products on the CPU run through oneDNN (see :func:`_product`), and binary and
+bias vector per layer, float32 products on the CPU run through the routine measured fastest
+(:mod:`boltzlab.sampling.product`), and binary and
 spin layers draw in one fused pass (:mod:`boltzlab.counter_draws`).  benchmarks/gibbs_throughput.py measures
 the sweep against the floor set by the two matrix products alone (figures in benchmarks/RESULTS.md).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from ..random import Rng
+from .product import FastestProduct, cpu_float32_candidates
 
 
 def _shift(offset: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
@@ -50,42 +52,24 @@ def block_gibbs(model, v: torch.Tensor, steps: int, beta: float = 1.0, rng: Rng 
     return v, h
 
 
-def _onednn_linear():
-    """oneDNN's product-plus-bias kernel (``torch.ops.mkldnn._linear_pointwise``), or None where this
-    PyTorch lacks it.  On CPUs whose AVX-512 units MKL's sgemm leaves unused (AMD Zen 4) it computes the
-    float32 products of a sweep faster than ``torch.mm`` (benchmarks/RESULTS.md), reading a transposed
-    weight as a view at no cost."""
-    if not torch.backends.mkldnn.is_available():
-        return None
-    try:
-        return torch.ops.mkldnn._linear_pointwise
-    except (AttributeError, RuntimeError):
-        return None
-
-
-_LINEAR = _onednn_linear()
-
-
-def _onednn_product(x: torch.Tensor, m: torch.Tensor, shift: torch.Tensor | None, out: torch.Tensor) -> None:
-    """out = x @ m (+ shift) for 2-d float32 CPU operands, by oneDNN (requires ``_LINEAR``)."""
-    out.copy_(_LINEAR(x, m.t(), shift, "none", [], ""))
+_CPU_FLOAT32 = FastestProduct(cpu_float32_candidates())
 
 
 def _product(x: torch.Tensor, m: torch.Tensor, shift: torch.Tensor | None, out: torch.Tensor) -> None:
     """out = x @ m (+ shift): one (batched, for 3-d operands of stacked replicas) product into ``out``.
 
-    Float32 on the CPU goes through oneDNN where available (:func:`_onednn_product`); stacked replicas then
-    take one product per replica, the very computation a separate run of that replica does, so that batched
-    and separate runs stay identical bit for bit.
+    Float32 on the CPU goes through the routine measured fastest for its shape (:class:`FastestProduct`);
+    stacked replicas then take one product per replica, the very computation a separate run of that replica
+    does, so that batched and separate runs stay identical bit for bit.
     """
     batched = x.dim() == 3
-    if (_LINEAR is not None and x.dtype == torch.float32 and x.device.type == "cpu"
+    if (x.dtype == torch.float32 and x.device.type == "cpu"
             and not (torch.is_grad_enabled() and (x.requires_grad or m.requires_grad))):
         if not batched:
-            _onednn_product(x, m, shift, out)
+            _CPU_FLOAT32(x, m, shift, out)
         else:
             for r in range(x.shape[0]):
-                _onednn_product(x[r], m[r], None if shift is None else shift[r].reshape(-1), out[r])
+                _CPU_FLOAT32(x[r], m[r], None if shift is None else shift[r].reshape(-1), out[r])
         return
     if shift is None:
         (torch.bmm if batched else torch.mm)(x, m, out=out)

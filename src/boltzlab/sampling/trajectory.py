@@ -412,7 +412,7 @@ def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_
     data, test : data whose mean log-likelihood is reported at every saved model.
     """
     import time
-    from ..partition.ais import log_mean_exp
+    from ..stats import log_mean_exp
     t0 = time.perf_counter()
     models = _check_models(models)
     if int(n_chains) < 2:

@@ -24,7 +24,7 @@ from .exact import (JointSpace, crooks_exact_check, detailed_balance, exact_delt
                     heat_distribution, time_reversal, transition_matrix, work_generating_function, xft_deviation)
 from .protocols import (BetaRamp, Interpolation, ModelSequence, Protocol, run_checkpoints, sample_work,
                         scaled_copy)
-from .stats import fit_crooks, fit_xft, jarzynski
+from ..stats import fit_crooks, fit_xft, jarzynski
 from .work import ais_work, endpoint_log_z, plot_work, work_experiment
 from .xft import HeatRun, XFTResult, heat_exchange, plot_trace, plot_xft
 

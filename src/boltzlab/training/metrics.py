@@ -1,13 +1,17 @@
-"""Per-epoch training monitors: exact log-likelihood, pseudo-log-likelihood, reconstruction error, norms."""
+"""Per-epoch training monitors (exact log-likelihood, pseudo-log-likelihood, reconstruction error, norms) and
+the loggers that receive them: :class:`JsonlLogger` (the default, ``metrics.jsonl``) and
+:class:`TensorBoardLogger` (with the optional ``tensorboard`` package)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import IntractableError
+from ..errors import ConfigError, IntractableError
 from ..partition.exact import _float64_copy, exact_log_prob, exact_log_z
 from ..partition.pseudolikelihood import pseudo_log_likelihood
 from ..random import Rng
@@ -49,7 +53,8 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
         out["log_z"] = log_z
         out["train_log_likelihood"] = _mean(exact_log_prob(m64, sub, log_z=log_z), sub_w)
         if test is not None:
-            out["test_log_likelihood"] = _mean(exact_log_prob(m64, test, log_z=log_z), test_weights)
+            rows = test if isinstance(test, torch.Tensor) else test[:]  # streamed rows: read them (small model)
+            out["test_log_likelihood"] = _mean(exact_log_prob(m64, rows, log_z=log_z), test_weights)
     except IntractableError:
         pass
     if model.visible.discrete and sub.shape[0]:  # one random site per sample, rescaled by n_visible
@@ -62,3 +67,75 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
         if isinstance(val, float) and not math.isfinite(val):
             out[k] = None
     return out
+
+
+# ---------------------------------------------------------------------------- loggers
+
+class MetricsLogger:
+    """Where the per-epoch metrics go.  A logger receives :meth:`start` once before the first update of a
+    (possibly resumed) run with the epochs already done, :meth:`log` after every epoch, :meth:`close` at
+    the end.  Subclass it (or pass any object with these three methods) to send metrics elsewhere."""
+
+    def start(self, history: list[dict[str, Any]]) -> None:
+        """Called before training with the records of the epochs already done (empty for a new run)."""
+
+    def log(self, record: dict[str, Any]) -> None:
+        """One epoch's record: ``epoch``, ``step``, ``seconds``, ``lr`` and the monitors of :func:`epoch_metrics`."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and release what the logger holds."""
+
+
+class JsonlLogger(MetricsLogger):
+    """One JSON object per line and epoch (the default: ``OUT/metrics.jsonl``).
+
+    :meth:`start` rewrites the file to hold exactly the restored epochs, so that a run resumed from a
+    checkpoint drops the lines a killed run wrote after that checkpoint.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def start(self, history: list[dict[str, Any]]) -> None:
+        if history or self.path.exists():
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in history))
+
+    def log(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+class TensorBoardLogger(MetricsLogger):
+    """Every numeric metric as a TensorBoard scalar ``train/<name>`` at the record's update ``step``.
+
+    Needs the optional ``tensorboard`` package (``pip install 'boltzlab[tensorboard]'``); view with
+    ``tensorboard --logdir DIR``.
+    """
+
+    def __init__(self, log_dir: str | Path) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ConfigError("TensorBoard logging needs the tensorboard package: "
+                              "pip install 'boltzlab[tensorboard]'") from None
+        self.log_dir = Path(log_dir)
+        self._writer_class = SummaryWriter
+        self.writer = None
+
+    def start(self, history: list[dict[str, Any]]) -> None:
+        # a resumed run discards events after its last restored step
+        step = history[-1]["step"] + 1 if history else None
+        self.writer = self._writer_class(log_dir=str(self.log_dir), purge_step=step)
+
+    def log(self, record: dict[str, Any]) -> None:
+        if self.writer is None:
+            self.start([])
+        for key, value in record.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in ("step", "epoch"):
+                self.writer.add_scalar(f"train/{key}", value, record["step"])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

@@ -66,4 +66,6 @@ class ReplicaTrainer:
                     tr._after_update(elapsed, bar)
         finally:
             bar.close()
+            for tr in trainers:
+                tr.finish_fit()
         return [tr.history for tr in trainers]

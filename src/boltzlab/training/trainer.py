@@ -17,7 +17,6 @@ so a run resumed from a checkpoint repeats the uninterrupted run exactly (on the
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from pathlib import Path
@@ -31,9 +30,10 @@ from ..io import model_from_payload, model_payload
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
+from ..data.stream import StreamedRows, streamed_rows
 from ..checkpoint import load_payload, save_payload
 from .config import TrainConfig
-from .metrics import epoch_metrics
+from .metrics import JsonlLogger, MetricsLogger, epoch_metrics
 from .negative import NegativePhase
 
 CHECKPOINT = "checkpoint.pt"
@@ -44,9 +44,19 @@ class TrainingDiverged(DomainError):
     """Parameters became NaN or infinite, or left the domain where the model exists."""
 
 
-def data_fingerprint(data: torch.Tensor) -> str:
-    return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16] + \
-        f":{tuple(data.shape)}"
+def data_fingerprint(data: torch.Tensor | StreamedRows) -> str:
+    """Hash of the data's bytes (streamed data are hashed chunk by chunk, to the same value)."""
+    digest = hashlib.sha256()
+    for chunk in data.chunks() if isinstance(data, StreamedRows) else (data,):
+        digest.update(chunk.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16] + f":{tuple(data.shape)}"
+
+
+def data_rows(data: Any, model: EnergyModel, name: str) -> torch.Tensor | StreamedRows:
+    """In-memory data as a checked tensor; a Dataset, DataLoader or memory map as rows read batch by batch."""
+    rows = streamed_rows(data, dtype=model.dtype, device=model.device,
+                         validate=lambda x: model.visible.validate(x, name))
+    return rows if rows is not None else model.visible_tensor(data, name)
 
 
 def sample_weights(weights: Any, data: torch.Tensor, name: str) -> torch.Tensor | None:
@@ -80,23 +90,30 @@ class Trainer:
     """Train ``model`` on ``train`` data with the hyperparameters of ``config``.
 
     ``out_dir`` (optional) receives ``checkpoint.pt`` every ``checkpoint_every`` epochs and one JSON line
-    of metrics per epoch in ``metrics.jsonl``.  The negative phase is ``NegativePhase.registry[config.method]``.
-    ``on_epoch(record)`` is called after every epoch with its metrics.
+    of metrics per epoch in ``metrics.jsonl`` (``loggers`` replaces that default, e.g. with
+    ``[JsonlLogger(path), TensorBoardLogger(log_dir)]``).  ``train`` and ``test`` are arrays or tensors, or data larger
+    than memory: a ``torch.utils.data`` Dataset, a DataLoader (its dataset is used; the trainer draws its
+    own seeded minibatches) or a memory map (:func:`boltzlab.data.open_array`), read one minibatch at a time.
+    The negative phase is ``NegativePhase.registry[config.method]``; ``on_epoch(record)`` is called after
+    every epoch with its metrics.
     """
 
     def __init__(self, model: EnergyModel, train: torch.Tensor, config: TrainConfig, *,
                  test: torch.Tensor | None = None, out_dir: str | Path | None = None,
                  progress: bool = True, on_epoch: Callable[[dict[str, Any]], None] | None = None,
-                 weights: Any = None, test_weights: Any = None) -> None:
+                 weights: Any = None, test_weights: Any = None,
+                 loggers: list[MetricsLogger] | None = None) -> None:
         self.model = model
         self.config = cfg = config
-        self.train = model.visible_tensor(train, "training data")
-        self.test = None if test is None else model.visible_tensor(test, "test data")
+        self.train = data_rows(train, model, "training data")
+        self.test = None if test is None else data_rows(test, model, "test data")
         # Per-sample weights (e.g. sequence reweighting), scaled to mean 1 so that the weighted minibatch
         # mean is an unbiased estimate of the weighted data average.
         self.weights = sample_weights(weights, self.train, "weights")
         self.test_weights = None if self.test is None else sample_weights(test_weights, self.test, "test_weights")
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        default = [JsonlLogger(self.out_dir / METRICS)] if self.out_dir is not None else []
+        self.loggers = list(loggers) if loggers is not None else default
         self.progress = progress
         self.on_epoch = on_epoch
         n = self.train.shape[0]
@@ -154,15 +171,17 @@ class Trainer:
                                                 self_interaction=config.self_interaction,
                                                 dtype=getattr(torch, config.dtype), device=config.device)
             return cls(model, train, config, **kwargs)
-        x = torch.as_tensor(train)
-        n_states = config.n_states or (int(x.max()) + 1 if x.numel() else 2)
+        x = streamed_rows(train)
+        x = torch.as_tensor(train) if x is None else x
+        n_states = config.n_states or (int(x.max()) + 1 if config.visible_units == "potts" else None)
         model = make_rbm(x.shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
                          dtype=getattr(torch, config.dtype), device=config.device, n_states=n_states,
                          hidden_states=config.hidden_states, gauge=config.gauge)
         trainer = cls(model, train, config, **kwargs)
         if config.init_visible_from_data:  # on the data the trainer has already checked
-            model.visible.init_from_data(trainer.train, weights=trainer.weights)
+            rows, weights = trainer.data_sample()
+            model.visible.init_from_data(rows, weights=weights)
         model.apply_gauge_()
         return trainer
 
@@ -170,7 +189,7 @@ class Trainer:
     def resume(cls, path: str | Path, train: torch.Tensor, *, test: torch.Tensor | None = None,
                out_dir: str | Path | None = None, epochs: int | None = None, max_updates: int | None = None,
                progress: bool = True, device: Any = None, weights: Any = None,
-               test_weights: Any = None) -> "Trainer":
+               test_weights: Any = None, loggers: list[MetricsLogger] | None = None) -> "Trainer":
         """Continue a run from its checkpoint; ``epochs``/``max_updates`` may extend it (same data and weights)."""
         payload = load_payload(path)
         if payload.get("kind") != "checkpoint":
@@ -186,12 +205,19 @@ class Trainer:
         cfg = TrainConfig.from_dict(cfg_dict)
         model = model_from_payload(payload["model"], device=cfg.device)
         trainer = cls(model, train, cfg, test=test, out_dir=out_dir if out_dir is not None else Path(path).parent,
-                      progress=progress, weights=weights, test_weights=test_weights)
+                      progress=progress, weights=weights, test_weights=test_weights, loggers=loggers)
         if trainer.fingerprint != st["data_fingerprint"]:
             raise CheckpointError(f"{path}: the training data differ from those the run started with "
                                   f"({trainer.fingerprint} vs {st['data_fingerprint']})")
         trainer._load_state(st)
         return trainer
+
+    def data_sample(self, n_streamed: int = 10_000) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training rows and their weights; for streamed data, ``n_streamed`` rows evenly spread."""
+        if not isinstance(self.train, StreamedRows):
+            return self.train, self.weights
+        idx = torch.linspace(0, self.train.shape[0] - 1, min(n_streamed, self.train.shape[0])).round().long()
+        return self.train[idx], None if self.weights is None else self.weights[idx.to(self.weights.device)]
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -309,15 +335,24 @@ class Trainer:
                 self._after_update(time.perf_counter() - t0, bar)
         finally:
             bar.close()
+            self.finish_fit()
         return self.history
 
     def prepare_fit(self) -> None:
         """Before the first update of a (possibly resumed) run: the output folder, its metrics, the trajectory."""
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._rewrite_metrics()
+        if self.is_main:
+            for logger in self.loggers:
+                logger.start(self.history)
         if self.config.save_every and not self.trajectory:
             self.record_model()
+
+    def finish_fit(self) -> None:
+        """After the last update (or an interruption): close the loggers."""
+        if self.is_main:
+            for logger in self.loggers:
+                logger.close()
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The next minibatch (and its weights) of the current epoch's permutation, drawn at an epoch's start."""
@@ -357,19 +392,13 @@ class Trainer:
         shown = {k: rec[k] for k in ("test_log_likelihood", "train_log_likelihood", "pseudo_log_likelihood")
                  if rec.get(k) is not None}
         bar.set_postfix({"epoch": self.epoch, **{k.split("_")[0] + "_ll": f"{v:.3f}" for k, v in shown.items()}})
+        if self.is_main:
+            for logger in self.loggers:
+                logger.log(rec)
         if self.out_dir is not None:
-            if self.is_main:
-                with open(self.out_dir / METRICS, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
             last = self.step >= self.total_updates
             if last or self.epoch % cfg.checkpoint_every == 0:
                 kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
                 self.save(self.out_dir / CHECKPOINT, *kept)
         if self.on_epoch is not None:
             self.on_epoch(rec)
-
-    def _rewrite_metrics(self) -> None:
-        """Make metrics.jsonl hold exactly the epochs of the restored history (drop lines of a killed run)."""
-        path = self.out_dir / METRICS
-        if self.is_main and (self.history or path.exists()):
-            path.write_text("".join(json.dumps(r) + "\n" for r in self.history))
