@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .analysis import data_spectrum, fixed_point_model
+from .fixed_points import data_spectrum, fixed_point_model
 from .dynamics import mode_flow
 from .kl import data_averaged_nll
 from .model import ScalarFieldRBM, two_point
@@ -95,14 +95,14 @@ def train_on_data(data: Any, n_hidden: int, mu2: float = 100.0, epochs: int = 20
 
 def spectrum_figure(run: dict[str, Any], title: str = "", last_fraction: float = 0.1):
     """Figs. 14-15: RBM eigenvalues against epochs with the target kappa (dashed, below mu^2); right: the last part."""
-    from ..plots import plt
+    from ..plots import subplots
     hist: FieldHistory = run["history"]
     ep = hist.array("epoch")
     eig = hist.array("eigenvalues")
     mu2 = hist.array("mu2")[:, 0]
     kappa = run["kappa"]
     shown = kappa[np.isfinite(kappa) & (kappa < mu2.max() * 1.05)]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    fig, axes = subplots(1, 2, figsize=(12, 4.3))
     start = int(len(ep) * (1 - last_fraction))
     for ax, sl in ((axes[0], slice(None)), (axes[1], slice(start, None))):
         ax.plot(ep[sl], eig[sl], color="tab:blue", lw=0.5)
@@ -151,10 +151,10 @@ def hidden_scan(data: Any, hidden_values: Sequence[int], mu2: float = 100.0, epo
 
 def kl_figure(scan: dict[str, Any]):
     """Fig. 17: KL (eq. 86) minus its value at N_h = N_v's fixed point, trained and at the fixed point, vs N_h."""
-    from ..plots import plt
+    from ..plots import subplots
     rows = scan["rows"]
     nh = [r["n_hidden"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.semilogx(nh, [r["kl_trained_minus_best"] for r in rows], "o-", label=f"trained ({scan['epochs']} epochs)")
     ax.semilogx(nh, [r["kl_fixed_point_minus_best"] for r in rows], "s--", label="fixed point of training (eq. 84)")
     ax.axvline(scan["modes_below_mu2"], color="gray", ls=":", label=f"{scan['modes_below_mu2']} modes below mu^2")
@@ -169,10 +169,10 @@ def kl_figure(scan: dict[str, Any]):
 
 def regenerated_figure(scan: dict[str, Any], side: int):
     """Fig. 16: data images and their regeneration through trained RBMs with each N_h."""
-    from ..plots import plt
+    from ..plots import subplots
     rows = [("data", scan["data_images"])] + [(f"N_h={k}", v) for k, v in scan["images"].items()]
     n = scan["data_images"].shape[0]
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)
+    fig, axes = subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)
     for r, (label, imgs) in enumerate(rows):
         for j in range(n):
             ax = axes[r, j]

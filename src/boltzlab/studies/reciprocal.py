@@ -152,8 +152,8 @@ def _declare_training_figures(study: Study, result: dict[str, Any]) -> None:
 def reciprocal_replicas(study: Study) -> dict[str, Any]:
     """The CPU-scale study of examples/replica-study.toml (``--quick``: 2 replicas of one small size)."""
     out, quick = study.out, study.quick
-    from ..reciprocal import run_study
-    from ..reciprocal.replica import CPU_STUDY, study_from_dict
+    from .pipelines.replica import run_study
+    from .pipelines.replica import CPU_STUDY, study_from_dict
     raw = json.loads(json.dumps(CPU_STUDY))
     raw["data"]["path"] = str(study.mnist())
     if quick:

@@ -27,7 +27,7 @@ def theory_scaling(study: Study) -> dict[str, Any]:
     out = study.out
     from ..data import load_dataset
     from ..theory import data_moments, zoom_in
-    from ..theory.report import run_report
+    from .pipelines.theory_report import run_report
     n = study.size(5000, 20_000)
     x = torch.from_numpy(load_dataset(f"ising:L=4,beta=0.3,n={n}", seed=0)[:, :12].astype(np.float64))
     y = zoom_in(x, 0.36, 1, seed=0)
