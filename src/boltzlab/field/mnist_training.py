@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .analysis import data_spectrum, fixed_point_model
+from .fixed_points import data_spectrum, fixed_point_model
 from .dynamics import mode_flow
 from .kl import data_averaged_nll
 from .model import ScalarFieldRBM, two_point

@@ -94,13 +94,19 @@ class BoltzmannMachine(EnergyModel):
         """b of eq. (12) (the visible layer's bias parameter)."""
         return self.visible.bias
 
-    @property
-    def n_hidden(self) -> int:
-        return 0
-
     def config(self) -> dict[str, Any]:
         return {"class": "BoltzmannMachine", "visible": self.visible.config(),
                 "self_interaction": self.self_interaction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "BoltzmannMachine":
+        return cls(n_units=config["visible"]["n_units"], self_interaction=bool(config.get("self_interaction", True)))
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "BoltzmannMachine":
+        g = torch.Generator().manual_seed(int(seed))
+        data = (torch.rand(50, 5, generator=g, dtype=torch.float64) < 0.4).double()
+        return cls.initialize(data, weight_std=0.5, seed=seed, self_interaction=True, dtype=torch.float64)
 
     def extra_repr(self) -> str:
         return f"binary({self.n_visible}), fully visible, self_interaction={self.self_interaction}"

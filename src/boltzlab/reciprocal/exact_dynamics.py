@@ -149,8 +149,6 @@ def relaxation_along_training(n_visible: int = 12, n_hidden: int = 4, epochs: in
 
 def training_figure(history: list[dict[str, Any]]):
     """lambda_1 / 4T, the exact Gibbs relaxation time and the covariance errors along exact training."""
-    import matplotlib
-    matplotlib.use("Agg")
     from ..plots import subplots
 
     ep = np.array([r["epoch"] for r in history])

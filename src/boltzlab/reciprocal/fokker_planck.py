@@ -275,8 +275,6 @@ def harmonic_rates_check(curvature: float, beta: float = 1.0, n_eigs: int = 5) -
 
 def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None = None):
     """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
-    import matplotlib
-    matplotlib.use("Agg")
     from ..plots import subplots
 
     fig, ax = subplots(figsize=(6, 4))

@@ -34,11 +34,10 @@ def one_thread() -> Iterator[None]:
 def _setup(study: Study) -> dict[str, Any]:
     from ..data import load_dataset
     from ..field.mnist_training import pool_images
-    from .reciprocal import mnist_dir
     cuda = torch.cuda.is_available() and not study.quick
     pool = 4 if study.quick else (1 if cuda else 2)
     rows = 2000 if study.quick else 10000
-    x = pool_images(load_dataset(str(mnist_dir()))[:rows], pool)
+    x = pool_images(load_dataset(str(study.mnist()))[:rows], pool)
     side = 28 // pool
     scale = (f"{x.shape[0]} MNIST test images at {side} x {side} (N_v = {x.shape[1]}"
              + (", the paper's size" if pool == 1 else f", {pool} x {pool} pixel blocks averaged: reduced") + ")")

@@ -6,8 +6,7 @@
   RBM whose P(Q) is exact.  Full tier: the project's 784x500 MNIST model (trained and cached here), 2x10^6
   chains on a GPU (20,000 on a CPU, stated in the result).
 
-:func:`mnist500_model` trains (once, cached) the project's 784x500 benchmark model: PCD-5, 200 persistent
-chains, 50 epochs of the first 8,000 binarised MNIST test images (benchmarks/RESULTS.md).
+The MNIST model is the headline model of :mod:`boltzlab.studies.mnist` (trained once and cached).
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ class Layer(nn.Module, ABC):
     #: dimensions, so that one copy of the layer with the parameters of R layers stacked as (R, 1, n)
     #: acts on (R, chains, n) states as the R layers would (batched replicas use it).
     stackable: ClassVar[bool] = False
+    #: Keyword options of the constructor beyond the unit count that model builders pass through
+    #: (e.g. the number of states of Potts units); the same keys appear in :meth:`config`.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -47,6 +47,7 @@ class PottsLayer(Layer):
     """
 
     type_name = "potts"
+    options = ("n_states", "gauge")
 
     def __init__(self, n_units: int, n_states: int = 21, bias: Any = None, *, gauge: str = "zerosum",
                  dtype: torch.dtype | None = None, device: Any = None) -> None:
