@@ -30,7 +30,7 @@ from ..io import model_from_payload, model_payload
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
-from ..data.stream import StreamedRows, streamed_rows
+from ..data.stream import StreamedRows, spread_index, streamed_rows
 from ..checkpoint import load_payload, save_payload
 from .config import TrainConfig
 from .metrics import JsonlLogger, MetricsLogger, epoch_metrics
@@ -38,6 +38,7 @@ from .negative import NegativePhase
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
+INIT_ROWS = 10_000  # rows of streamed data that set the initial visible biases (memory bound, not data size)
 
 
 class TrainingDiverged(DomainError):
@@ -166,13 +167,14 @@ class Trainer:
     @classmethod
     def create(cls, train: torch.Tensor, config: TrainConfig, **kwargs: Any) -> "Trainer":
         """A fresh model of the configured kind and unit types, visible biases from the data means."""
+        rows = streamed_rows(train)
         if config.model == "bm":
-            model = BoltzmannMachine.initialize(train, config.weight_std, config.seed,
+            init = train if rows is None else rows[spread_index(len(rows), INIT_ROWS)]
+            model = BoltzmannMachine.initialize(init, config.weight_std, config.seed,
                                                 self_interaction=config.self_interaction,
                                                 dtype=getattr(torch, config.dtype), device=config.device)
             return cls(model, train, config, **kwargs)
-        x = streamed_rows(train)
-        x = torch.as_tensor(train) if x is None else x
+        x = torch.as_tensor(train) if rows is None else rows
         n_states = config.n_states or (int(x.max()) + 1 if config.visible_units == "potts" else None)
         model = make_rbm(x.shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
@@ -212,11 +214,11 @@ class Trainer:
         trainer._load_state(st)
         return trainer
 
-    def data_sample(self, n_streamed: int = 10_000) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The training rows and their weights; for streamed data, ``n_streamed`` rows evenly spread."""
+    def data_sample(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training rows and their weights; for streamed data, ``INIT_ROWS`` rows evenly spread."""
         if not isinstance(self.train, StreamedRows):
             return self.train, self.weights
-        idx = torch.linspace(0, self.train.shape[0] - 1, min(n_streamed, self.train.shape[0])).round().long()
+        idx = spread_index(len(self.train), INIT_ROWS)
         return self.train[idx], None if self.weights is None else self.weights[idx.to(self.weights.device)]
 
     # ------------------------------------------------------------------ state
