@@ -11,10 +11,11 @@ from scipy import integrate, stats
 
 from boltzlab.cli.main import main
 from boltzlab.errors import CheckpointError, ConfigError
-from boltzlab.quantum import optim, stats as qstats
+from boltzlab import stats as qstats
+from boltzlab.quantum import optim
 from boltzlab.quantum.qdot import (Ansatz, GaussianBinaryRBM, HarmonicTrap, PadeJastrow, ProductAnsatz, QDotConfig,
-                                   Sampler, SlaterHermite, build_ansatz, default_spins, evaluate, load_checkpoint,
-                                   optimize, run_qdot, save_checkpoint, sherman_morrison_update)
+                                   Sampler, SlaterHermite, build_ansatz, build_vmc, default_spins, run_qdot,
+                                   sherman_morrison_update)
 
 D64 = torch.float64
 
@@ -45,9 +46,9 @@ def test_closed_forms_match_autograd(k):
     assert torch.allclose(lp, lp2, atol=1e-12)
     assert torch.allclose(g, g2, rtol=1e-10, atol=1e-10)
     assert torch.allclose(lap, lap2, rtol=1e-9, atol=1e-9)
-    O = f.log_derivs(x)
-    O2 = Ansatz.log_derivs(f, x)
-    assert O.shape == (x.shape[0], f.n_params) and torch.allclose(O, O2, rtol=1e-10, atol=1e-10)
+    O = f.log_derivatives(x)
+    O2 = Ansatz.log_derivatives(f, x)
+    assert O.shape == (x.shape[0], f.n_parameters) and torch.allclose(O, O2, rtol=1e-10, atol=1e-10)
 
 
 def test_product_and_user_ansatz():
@@ -67,7 +68,7 @@ def test_product_and_user_ansatz():
     a, b = prod.grad_lap(x), Ansatz.grad_lap(prod, x)
     for u, v in zip(a, b):
         assert torch.allclose(u, v, atol=1e-10)
-    assert torch.allclose(prod.log_derivs(x), Ansatz.log_derivs(prod, x), atol=1e-10)
+    assert torch.allclose(prod.log_derivatives(x), Ansatz.log_derivatives(prod, x), atol=1e-10)
     assert not prod.supports_moves  # the user factor has no one-particle protocol -> all-particle moves
     assert Sampler(prod, 8, seed=0).single is False
 
@@ -129,11 +130,9 @@ def test_noninteracting_pair_reaches_zero_variance_from_random_start():
     (zero-variance principle: the gradient noise vanishes with the variance)."""
     cfg = QDotConfig(particles=2, dim=2, interaction=False, ansatz="rbm", hidden=2, init_scale=0.5,
                      optimizer="sr", lr=0.3, iterations=60, walkers=64, steps=5, burn_in=30, seed=3)
-    ans = build_ansatz(cfg)
-    ham = HarmonicTrap(2, 2, 1.0, False)
-    sam = Sampler(ans, cfg.walkers, seed=1)
-    sam.burn_in(30)
-    hist = optimize(ans, ham, sam, optim.make_optimizer("sr", cfg.lr), cfg.iterations, cfg.steps)
+    vmc = build_vmc(cfg)
+    vmc.run(cfg.iterations)
+    hist = vmc.history
     assert hist[0]["variance"] > 1e-2
     assert hist[-1]["variance"] < 1e-5 * hist[0]["variance"]
     assert abs(hist[-1]["energy"] - 2.0) < 1e-3
@@ -155,7 +154,7 @@ def test_energy_gradient_matches_analytic_derivative():
     psi = G(alpha)
     x = torch.randn(200_000, 1, 1, dtype=D64, generator=torch.Generator().manual_seed(0)) / math.sqrt(4 * alpha)
     E = HarmonicTrap(1, 1, 1.0, False).local_energy(psi, x)
-    O = psi.log_derivs(x)
+    O = psi.log_derivatives(x)
     grad = optim.energy_gradient(O, E)
     assert float(E.mean()) == pytest.approx(alpha / 2 + 1 / (8 * alpha), abs=5e-3)
     assert float(grad[0]) == pytest.approx(0.5 - 1 / (8 * alpha ** 2), abs=5e-3)
@@ -189,14 +188,15 @@ def test_sampler_matches_exact_density(method, moves):
 
 def test_harmonic_oscillator_ground_state_sampling():
     """|Psi|^2 = exp(-x^2) for the exact 1D ground state: positions ~ N(0, 1/2); E_L = 1/2 exactly."""
-    ans = build_ansatz(QDotConfig(particles=1, dim=1, interaction=False, ansatz="rbm", hidden=0, init_scale=0.0))
-    sam = Sampler(ans, 4000, method="importance", seed=4)
-    sam.burn_in(40)
-    res = evaluate(ans, HarmonicTrap(1, 1, 1.0, False), sam, 5, exact=0.5)
-    xs = sam.x.reshape(-1).numpy()
+    vmc = build_vmc(QDotConfig(particles=1, dim=1, interaction=False, ansatz="rbm", hidden=0, init_scale=0.0,
+                               walkers=4000, method="importance", burn_in=40, seed=4))
+    samples = []
+    res = vmc.estimate(5, observe=samples.append)
+    assert res.exact_energy == 0.5
+    xs = samples[-1].reshape(-1).numpy()
     assert stats.kstest(xs, stats.norm(0, math.sqrt(0.5)).cdf).pvalue > 1e-3
-    assert res["energy"] == pytest.approx(0.5, abs=1e-13) and res["variance"] < 1e-25
-    assert 0.3 < res["acceptance"] <= 1.0 and not res["below_exact_flag"]
+    assert res.energy == pytest.approx(0.5, abs=1e-13) and res.variance < 1e-25
+    assert 0.3 < res.acceptance <= 1.0 and not res.below_exact
 
 
 # ---------------------------------------------------------------- statistics
@@ -231,12 +231,12 @@ def test_below_exact_flags_the_published_anomaly():
 def test_sr_solves_the_regularised_system_and_minsr_agrees():
     g = torch.Generator().manual_seed(0)
     O = torch.randn(40, 6, dtype=D64, generator=g); E = torch.randn(40, dtype=D64, generator=g)
-    d = optim.StochasticReconfiguration(1.0, diag_shift=0.1).direction(O, E)
+    d = optim.StochasticReconfiguration(diag_shift=0.1).direction(O, E)
     Oc = (O - O.mean(0)).numpy(); Ec = (E - E.mean()).numpy()
     S = Oc.T @ Oc / 40 + 0.1 * np.eye(6); F = Oc.T @ Ec / 40
     assert np.allclose(d.numpy(), np.linalg.solve(S, F))
     Oc = torch.randn(8, 30, dtype=torch.complex128, generator=g); Ec = torch.randn(8, dtype=torch.complex128, generator=g)
-    sr = optim.StochasticReconfiguration(1.0, diag_shift=1e-2)
+    sr = optim.StochasticReconfiguration(diag_shift=1e-2)
     d_small = sr.direction(Oc, Ec)  # sample space (8 < 30)
     A = Oc - Oc.mean(0); S = A.conj().T @ A / 8 + 1e-2 * torch.eye(30, dtype=torch.complex128)
     F = (A.conj() * (Ec - Ec.mean()).unsqueeze(1)).mean(0)
@@ -244,19 +244,72 @@ def test_sr_solves_the_regularised_system_and_minsr_agrees():
     assert torch.allclose(optim.energy_gradient(Oc, Ec), 2 * F)
 
 
-def test_adam_sgd_schedules_and_stop():
+@pytest.mark.parametrize("n, p, kind", [(200, 30, "real"), (20, 60, "real"), (50, 40, "complex"),
+                                        (15, 40, "complex"), (30, 20, "complex-real-params"),
+                                        (10, 40, "complex-real-params")])
+def test_sr_solvers_equal_the_dense_solve(n, p, kind):
+    """dense (Cholesky), conjugate gradients and minSR (sample space) give the same natural gradient, also for
+    real parameters of a complex wave function (S and F are then real parts) and with more parameters than
+    samples; a wrong solver (no shift, or the transpose system) would differ by far more than the tolerance."""
+    g = torch.Generator().manual_seed(n + p)
+    dt = D64 if kind == "real" else torch.complex128
+    O = torch.randn(n, p, dtype=dt, generator=g) * torch.linspace(0.1, 2.0, p, dtype=D64)
+    E = torch.randn(n, dtype=dt, generator=g)
+    cplx = kind == "complex"
+    Oc, Ec = O - O.mean(0), E - E.mean()
+    S = Oc.conj().T @ Oc / n
+    F = Oc.conj().T @ Ec / n
+    if not cplx:
+        S, F = S.real, F.real
+    exact = torch.linalg.solve(S + 1e-2 * torch.eye(p, dtype=S.dtype), F)
+    for solver in ("dense", "cg", "minsr", "auto"):
+        d = optim.StochasticReconfiguration(diag_shift=1e-2, complex_params=cplx, solver=solver)(O, E)
+        assert d.dtype == exact.dtype
+        assert torch.allclose(d, exact, rtol=1e-7, atol=1e-8 * float(exact.abs().max())), solver
+
+
+def test_torch_optimisers_schedules_and_stop():
     target = torch.tensor([1.0, -2.0], dtype=D64)
-    for opt in (optim.SGD(optim.exponential_decay(0.3, 0.99)), optim.SGD(0.1, momentum=0.5), optim.Adam(0.1)):
-        th = torch.zeros(2, dtype=D64)
+    for name, kw in (("sgd", dict(schedule="inverse-time", lr_decay=0.002)), ("sgd", {}), ("adam", {})):
+        th = torch.nn.Parameter(torch.zeros(2, dtype=D64))
+        opt, sched, sr = optim.make_optimizer(name, [th], 0.1, **kw)
+        assert sr is None
         for _ in range(400):
-            th = th + opt.update(2 * (th - target))
-        assert torch.allclose(th, target, atol=1e-3)
-    assert optim.inverse_time(1.0, 1.0)(3) == pytest.approx(0.25)
-    assert optim.cosine(1.0, 10)(10) == pytest.approx(0.0)
+            th.grad = 2 * (th.detach() - target)
+            opt.step()
+            if sched is not None:
+                sched.step()
+        assert torch.allclose(th.detach(), target, atol=1e-3)
+    th = torch.nn.Parameter(torch.zeros(2, dtype=D64))
+    opt, sched, _ = optim.make_optimizer("sgd", [th], 1.0, schedule="inverse-time", lr_decay=1.0)
+    for _ in range(3):
+        opt.step(); sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.25)
+    opt, sched, _ = optim.make_optimizer("sr", [th], 1.0, schedule="cosine", iterations=10, lr_final=0.0)
+    for _ in range(10):
+        opt.step(); sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)
     stop = optim.ToleranceStop(1e-3, window=3)
     assert [stop.update(v) for v in (5.0, 4.0, 4.0005, 4.0002, 4.0001)] == [False, False, False, True, True]
     with pytest.raises(ConfigError):
-        optim.Adam(-1.0)
+        optim.make_optimizer("adam", [th], -1.0)
+
+
+def test_complex_parameters_step_with_torch_optimisers():
+    """E(theta) = |theta - c|^2 of a complex parameter: its gradient in PyTorch's convention is 2 (theta - c),
+    the convention of energy_gradient for complex parameters; SGD and Adam reach c."""
+    c = torch.tensor([0.5 - 1.0j, -0.3 + 0.2j], dtype=torch.complex128)
+    for name in ("sgd", "adam"):
+        th = torch.nn.Parameter(torch.zeros(2, dtype=torch.complex128))
+        opt, _, _ = optim.make_optimizer(name, [th], 0.05)
+        for _ in range(600):
+            th.grad = 2 * (th.detach() - c)
+            opt.step()
+        assert torch.allclose(th.detach(), c, atol=1e-3), name
+    th = torch.nn.Parameter(torch.zeros(2, dtype=torch.complex128))
+    loss = ((th - c).abs() ** 2).sum()
+    loss.backward()
+    assert torch.allclose(th.grad, 2 * (th.detach() - c))
 
 
 # ---------------------------------------------------------------- checkpoints and CLI
@@ -269,15 +322,15 @@ def test_checkpoint_resume_is_exact(tmp_path):
     resumed = run_qdot(cfg, checkpoint=tmp_path / "b.ckpt", resume=True, checkpoint_every=3)
     assert resumed["parameters"] == full["parameters"]
     assert resumed["energy"] == full["energy"]
-    # a user-built object takes the saved state back
-    ans = build_ansatz(cfg)
-    payload = load_checkpoint(tmp_path / "a.ckpt", ans)
-    assert payload["iteration"] == 5 and len(payload["history"]) == 6
+    # a freshly built run takes the saved state back
+    vmc = build_vmc(cfg)
+    payload = vmc.load(tmp_path / "a.ckpt")
+    assert vmc.iteration == 6 and len(payload["history"]) == 6
     with pytest.raises(CheckpointError):
-        load_checkpoint(tmp_path / "a.ckpt", build_ansatz(QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=5)))
+        build_vmc(QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=5)).load(tmp_path / "a.ckpt")
     (tmp_path / "bad.ckpt").write_bytes(b"garbage")
     with pytest.raises(CheckpointError):
-        load_checkpoint(tmp_path / "bad.ckpt")
+        build_vmc(cfg).load(tmp_path / "bad.ckpt")
 
 
 def test_cli_json_and_plots(tmp_path, capsys):
@@ -311,7 +364,7 @@ def test_cuda_matches_cpu():
     x = _x(6, 2, w=16, seed=2)
     ham = HarmonicTrap(6, 2, 1.0, True)
     assert torch.allclose(ham.local_energy(gpu, x.cuda()).cpu(), ham.local_energy(cpu, x), atol=1e-9)
-    assert torch.allclose(gpu.log_derivs(x.cuda()).cpu(), cpu.log_derivs(x), atol=1e-9)
+    assert torch.allclose(gpu.log_derivatives(x.cuda()).cpu(), cpu.log_derivatives(x), atol=1e-9)
     res = run_qdot(QDotConfig(**{**cfg.__dict__, "device": "cuda", "iterations": 3, "walkers": 64, "steps": 2,
                                  "eval_steps": 20, "burn_in": 20}))
     assert 19.0 < res["energy"] < 23.0

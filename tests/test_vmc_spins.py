@@ -12,10 +12,15 @@ import torch
 
 from boltzlab.cli.main import main
 from boltzlab.errors import ConfigError, IntractableError
+from torch.nn.utils import parameters_to_vector
+
 from boltzlab.quantum.lattice import (Lattice, MetropolisSpinSampler, RBMSpinState, SpinAnsatz, SpinVMC,
+                                      SymmetricRBMSpinState,
                                       SpinVMCConfig, all_configurations, exact_expectation, ground_state,
-                                      local_energies, make_hamiltonian, sparse_hamiltonian, tfim_chain_energy)
-from boltzlab.quantum.optim import StochasticReconfiguration
+                                      heisenberg_chain_energy, make_hamiltonian, reference_energy,
+                                      sparse_hamiltonian, tfim_chain_energy)
+from boltzlab.quantum.optim import make_optimizer
+from boltzlab.quantum.vmc import trainable_parameters
 
 # Pauli matrices in the basis (bit 0 = spin down s=-1, bit 1 = spin up s=+1) of all_configurations.
 Z = np.diag([-1.0, 1.0])
@@ -47,6 +52,18 @@ def dense_reference(model, lattice, h=1.0, J=1.0):
 def LP(ansatz, s):
     with torch.no_grad():
         return ansatz.log_psi(s)
+
+
+def vec(ansatz):
+    return parameters_to_vector(trainable_parameters(ansatz)).detach().clone()
+
+
+@torch.no_grad()
+def set_vec(ansatz, v):
+    i = 0
+    for p in trainable_parameters(ansatz):
+        p.copy_(v[i:i + p.numel()].view_as(p))
+        i += p.numel()
 
 
 def random_rbm(n, alpha=1.0, scale=0.3, seed=0, **kw):
@@ -91,7 +108,38 @@ def test_lanczos_heisenberg_known_values():
     e12 = ground_state(make_hamiltonian("heisenberg", "12"))
     assert abs(e12 / 4 - (-5.387390917445)) < 1e-8          # Bethe-ansatz / ED literature value, L = 12
     with pytest.raises(IntractableError):
-        tfim_chain_energy(5, 1.0)
+        heisenberg_chain_energy(5)
+
+
+@pytest.mark.parametrize("n", [3, 5, 7, 9, 8])
+@pytest.mark.parametrize("h, J", [(0.3, 1.0), (1.0, 1.0), (2.0, 1.0), (0.3, -1.0), (1.0, -0.7), (2.0, -1.0),
+                                  (-0.6, 1.0)])
+def test_free_fermions_hold_at_any_length_and_sign(n, h, J):
+    """Odd rings included: the unpaired k = pi mode of the even-parity sector is fixed by the parity constraint;
+    taking -|J + h| for it instead (no parity constraint) is off by 2 (|J| - h) = 1.4 on the frustrated rings."""
+    e = ground_state(make_hamiltonian("tfim", str(n), field=h, coupling=J))
+    assert abs(e - tfim_chain_energy(n, h, J)) < 1e-9 * n
+
+
+@pytest.mark.parametrize("n", [4, 6, 10, 14])
+def test_bethe_ansatz_equals_lanczos(n):
+    for J in (1.0, 0.6, -1.0):
+        e = ground_state(make_hamiltonian("heisenberg", str(n), coupling=J))
+        assert abs(heisenberg_chain_energy(n, J) - e) < 1e-9 * n
+
+
+def test_references_at_every_size():
+    """Free fermions and the Bethe ansatz at 80 sites (E/N near the thermodynamic limits -4/pi and
+    4 (1/4 - ln 2)), Lanczos for small square lattices, Sandvik's QMC for 10 x 10, nothing for 6 x 6 TFIM."""
+    r = reference_energy(make_hamiltonian("tfim", "80", field=1.0))
+    assert r.stderr == 0 and "free fermions" in r.source and abs(r.energy / 80 + 4 / math.pi) < 1e-3
+    r = reference_energy(make_hamiltonian("heisenberg", "80"))
+    assert "Bethe" in r.source and abs(r.energy / 80 - 4 * (0.25 - math.log(2))) < 2e-3
+    assert reference_energy(make_hamiltonian("heisenberg", "3x4")).energy == pytest.approx(
+        ground_state(make_hamiltonian("heisenberg", "3x4")), abs=1e-9)
+    r = reference_energy(make_hamiltonian("heisenberg", "10x10"))
+    assert r.energy == pytest.approx(-0.671549 * 4 * 100) and r.stderr > 0 and "Sandvik" in r.source
+    assert reference_energy(make_hamiltonian("tfim", "6x6")) is None
 
 
 def test_lattice_geometry_and_bad_input():
@@ -126,7 +174,7 @@ def test_local_energies_equal_dense_h_applied_to_the_exact_wave_function(model, 
     if lat.n_sites > 12:  # 4x4: local energies of a random subset of rows (H psi is over all of them)
         rows = np.random.default_rng(0).choice(len(s), 1000, replace=False)
     x = s[rows]
-    e_loc = local_energies(ham, rbm, x, rbm.init_cache(x)).to(torch.complex128).numpy()
+    e_loc = ham.local_energy(rbm, x, rbm.init_cache(x)).to(torch.complex128).numpy()
     assert np.allclose(e_loc, hpsi[rows] / psi[rows], rtol=1e-10, atol=1e-10)
 
 
@@ -135,7 +183,7 @@ def test_generic_ansatz_local_energies_and_log_derivatives():
     jas = Jastrow(6)
     s = all_configurations(6)
     psi = torch.exp(LP(jas, s)).numpy()
-    e_loc = local_energies(ham, jas, s, jas.init_cache(s)).real.numpy()
+    e_loc = ham.local_energy(jas, s, jas.init_cache(s)).real.numpy()
     assert np.allclose(e_loc, (sparse_hamiltonian(ham) @ psi) / psi, atol=1e-10)
     O = jas.log_derivatives(s[:7])
     x = s[:7]
@@ -148,14 +196,14 @@ def test_rbm_log_derivatives_match_autograd_and_finite_differences(complex_):
     rbm = random_rbm(5, alpha=2, scale=0.5, seed=1, complex=complex_)
     s = all_configurations(5)[::3]
     O = rbm.log_derivatives(s, rbm.init_cache(s))
-    p0 = rbm.parameter_vector()
+    p0 = vec(rbm)
     eps = 1e-6
     for k in (0, 4, 5, 13, p0.numel() - 1):
         d = torch.zeros_like(p0)
         d[k] = eps
-        rbm.set_parameter_vector(p0 + d); up = LP(rbm, s)
-        rbm.set_parameter_vector(p0 - d); dn = LP(rbm, s)
-        rbm.set_parameter_vector(p0)
+        set_vec(rbm, p0 + d); up = LP(rbm, s)
+        set_vec(rbm, p0 - d); dn = LP(rbm, s)
+        set_vec(rbm, p0)
         assert torch.allclose(O[:, k], ((up - dn) / (2 * eps)).to(O.dtype), atol=1e-7)
     if not complex_:  # the generic torch.func path of SpinAnsatz gives the same
         assert torch.allclose(SpinAnsatz.log_derivatives(rbm, s), O, atol=1e-12)
@@ -201,6 +249,64 @@ def test_flip_ratios_equal_log_psi_differences():
     for i in range(12):
         t = s.clone(); t[:, i] *= -1
         assert torch.allclose(ratios[:, i], torch.exp(LP(rbm, t) - lp), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- translation-symmetric RBM
+@pytest.mark.parametrize("lattice, kw", [("8", dict()), ("8", dict(complex=True)), ("3x4", dict(alpha=2)),
+                                         ("4x4", dict(marshall=True, complex=True))])
+def test_symmetric_rbm_is_translation_invariant_and_its_derivatives_are_exact(lattice, kw):
+    lat = Lattice.parse(lattice)
+    rbm = SymmetricRBMSpinState(lat, init_scale=0.4, seed=2, **kw)
+    n = lat.n_sites
+    assert rbm.n_parameters == 1 + rbm.alpha * (n + 1)
+    s = (2 * torch.randint(0, 2, (64, n), generator=torch.Generator().manual_seed(1)) - 1).double()
+    lp = LP(rbm, s)
+    perm = lat.translations
+    assert perm.shape == (n, n) and all(sorted(row.tolist()) == list(range(n)) for row in perm)
+    for t in range(1, n):
+        lpt = LP(rbm, s[:, perm[t]])
+        diff = lpt - lp
+        if rbm.marshall:  # the sign may change by a translation; |Psi| may not
+            diff = diff.real
+        assert torch.allclose(diff, torch.zeros_like(diff), atol=1e-10), t
+    # a non-symmetric RBM is not invariant: the test can fail
+    other = random_rbm(n, scale=0.4, seed=2)
+    assert not torch.allclose(LP(other, s[:, perm[1]]), LP(other, s), atol=1e-3)
+    # log-derivatives: closed form against finite differences (and autograd for real parameters)
+    O = rbm.log_derivatives(s, rbm.init_cache(s))
+    p0 = vec(rbm)
+    for k in range(0, p0.numel(), 5):
+        d = torch.zeros_like(p0); d[k] = 1e-6
+        set_vec(rbm, p0 + d); up = LP(rbm, s)
+        set_vec(rbm, p0 - d); dn = LP(rbm, s)
+        set_vec(rbm, p0)
+        assert torch.allclose(O[:, k], ((up - dn) / 2e-6).to(O.dtype), atol=1e-6), k
+    if not rbm.is_complex:
+        assert torch.allclose(SpinAnsatz.log_derivatives(rbm, s), O, atol=1e-12)
+
+
+@pytest.mark.parametrize("model, lattice, kw", [("tfim", "8", dict(complex=True, alpha=2)),
+                                                ("heisenberg", "3x4", dict(marshall=False)),
+                                                ("heisenberg", "6", dict(marshall=True))])
+def test_symmetric_rbm_local_energies_and_moves(model, lattice, kw):
+    ham = make_hamiltonian(model, lattice, field=0.8)
+    rbm = SymmetricRBMSpinState(ham.lattice, init_scale=0.4, seed=5, **kw)
+    n = ham.n_sites
+    s = all_configurations(n)
+    psi = torch.exp(LP(rbm, s).to(torch.complex128)).numpy()
+    hpsi = sparse_hamiltonian(ham) @ psi
+    e_loc = ham.local_energy(rbm, s, rbm.init_cache(s)).to(torch.complex128).numpy()
+    assert np.allclose(e_loc, hpsi / psi, rtol=1e-10, atol=1e-10)
+    groups = ham.flip_sites
+    tables = rbm.move_tables(groups)
+    x = s[::7].clone()
+    cache = rbm.init_cache(x)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        gi = torch.randint(0, len(groups), (x.shape[0],), generator=g)
+        cache, _ = rbm.metropolis_step(x, cache, tables, gi, groups[gi], torch.rand(x.shape[0], generator=g,
+                                                                                     dtype=torch.float64))
+    assert torch.allclose(cache[1], rbm.init_cache(x)[1], atol=1e-12)
 
 
 # ---------------------------------------------------------------- sampler
@@ -253,9 +359,16 @@ def test_sr_step_equals_dense_solve_and_gradient_equals_exact_derivative():
     rbm = random_rbm(6, scale=0.3, seed=7)
     smp = MetropolisSpinSampler(rbm, 500, seed=0)
     s, cache = smp.sample(5)
-    e_loc = local_energies(ham, rbm, s, cache)
+    e_loc = ham.local_energy(rbm, s, cache)
     O = rbm.log_derivatives(s, cache)
-    upd = StochasticReconfiguration(lr=0.1, diag_shift=0.01).step(O, e_loc)
+    # the SR direction handed to torch.optim.SGD as the gradient: the step is -lr (S + shift)^-1 F
+    opt, _, sr = make_optimizer("sr", rbm.parameters(), 0.1, diag_shift=0.01)
+    p_old = vec(rbm)
+    for p, g in zip(rbm.parameters(), torch.split(sr(O, e_loc), [p.numel() for p in rbm.parameters()])):
+        p.grad = g.view_as(p)
+    opt.step()
+    upd = vec(rbm) - p_old
+    set_vec(rbm, p_old)
     o, e = O.numpy(), e_loc.numpy()
     oc, ec = o - o.mean(0), e - e.mean()
     S = oc.T @ oc / len(e) + 0.01 * np.eye(o.shape[1])
@@ -265,15 +378,15 @@ def test_sr_step_equals_dense_solve_and_gradient_equals_exact_derivative():
     states = all_configurations(6)
     w = torch.exp(2 * LP(rbm, states)); w = (w / w.sum()).numpy()
     c = rbm.init_cache(states)
-    el = local_energies(ham, rbm, states, c).numpy()
+    el = ham.local_energy(rbm, states, c).numpy()
     Ox = rbm.log_derivatives(states, c).numpy()
     grad = 2 * (w[:, None] * (el - (w * el).sum())[:, None] * (Ox - (w[:, None] * Ox).sum(0))).sum(0)
-    p0 = rbm.parameter_vector()
+    p0 = vec(rbm)
     for k in (0, 7, 20, 41):
         d = torch.zeros_like(p0); d[k] = 1e-5
-        rbm.set_parameter_vector(p0 + d); up = exact_expectation(ham, LP(rbm, states))[0]
-        rbm.set_parameter_vector(p0 - d); dn = exact_expectation(ham, LP(rbm, states))[0]
-        rbm.set_parameter_vector(p0)
+        set_vec(rbm, p0 + d); up = exact_expectation(ham, LP(rbm, states))[0]
+        set_vec(rbm, p0 - d); dn = exact_expectation(ham, LP(rbm, states))[0]
+        set_vec(rbm, p0)
         assert abs(grad[k] - (up - dn) / 2e-5) < 1e-6
 
 
@@ -310,10 +423,10 @@ def test_step_length_is_capped_in_the_quantum_metric():
     vmc.sampler.sample(2)
     vmc._burnt_in = True
     saved = vmc.sampler.state_dict()
-    p0 = rbm.parameter_vector()
+    p0 = vec(rbm)
     rec = vmc.step()
-    d = rbm.parameter_vector() - p0
-    rbm.set_parameter_vector(p0)             # replay the step's samples at the old parameters
+    d = vec(rbm) - p0
+    set_vec(rbm, p0)             # replay the step's samples at the old parameters
     vmc.sampler.load_state_dict(saved)
     s, cache = vmc.sampler.sample()
     O = rbm.log_derivatives(s, cache)
@@ -331,7 +444,7 @@ def test_checkpoint_resume_is_exact_also_for_a_user_defined_ansatz(tmp_path):
     resumed = SpinVMC.load(tmp_path / "c.pt", ham, Jastrow(6, seed=42), cfg)   # the notebook object, rebuilt
     assert resumed.iteration == 3
     resumed.run()
-    assert torch.equal(resumed.ansatz.parameter_vector(), straight.ansatz.parameter_vector())
+    assert torch.equal(vec(resumed.ansatz), vec(straight.ansatz))
     assert [r["energy"] for r in resumed.history] == [r["energy"] for r in straight.history]
     with pytest.raises(Exception, match="RBMSpinState|Jastrow"):
         SpinVMC.load(tmp_path / "c.pt", ham, random_rbm(6), cfg)
@@ -384,8 +497,8 @@ def test_cuda_local_energies_and_sampler_match_cpu():
     cpu = random_rbm(6, alpha=2, scale=0.4, seed=3, marshall=True, sublattice=lat.sublattice)
     gpu = random_rbm(6, alpha=2, scale=0.4, seed=3, marshall=True, sublattice=lat.sublattice, device="cuda")
     s = all_configurations(6)
-    e_cpu = local_energies(ham, cpu, s, cpu.init_cache(s))
-    e_gpu = local_energies(ham, gpu, s.cuda(), gpu.init_cache(s.cuda()))
+    e_cpu = ham.local_energy(cpu, s, cpu.init_cache(s))
+    e_gpu = ham.local_energy(gpu, s.cuda(), gpu.init_cache(s.cuda()))
     assert torch.allclose(e_gpu.cpu(), e_cpu, atol=1e-10)
     smp = MetropolisSpinSampler(gpu, 256, "exchange", lat.bonds, seed=0)
     s, cache = smp.sample(5)

@@ -281,6 +281,9 @@ def rais_log_z(model, data: Any = None, n_runs: int = 100, n_betas: int = 10_000
         chains (data given, no burn-in), else "lme".
     base, base_data : the base model.  By default the base rate of ``base_data`` if given, else of the rows
         of ``data`` not used as start states (when at least ``n_runs`` remain), else "samples".
+
+    Notes
+    -----
     The other parameters are those of :func:`ais_log_z`.
     """
     t0 = time.perf_counter()

@@ -37,22 +37,19 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
     (a = 0, W = 0) the local energy is constant: E = 2 and variance 0 exactly."""
     out, quick = study.out, study.quick
     import torch
-    from ..quantum.qdot import HarmonicTrap, QDotConfig, Sampler, build_ansatz, evaluate
+    from ..quantum.qdot import QDotConfig
     base = QDotConfig(interaction=False, ansatz="rbm", hidden=2, init_scale=0.5, optimizer="sr", lr=0.3,
                       iterations=120 if quick else 400, walkers=128, steps=10, eval_steps=300 if quick else 2000)
     result: dict[str, Any] = {"runs": {}}
     for n, d in ((1, 1), (1, 2), (1, 3), (2, 2)):
         r = _run(replace(base, particles=n, dim=d), out, f"N{n}_D{d}")
         result["runs"][f"N{n}_D{d}"] = r
-    cfg = replace(base, particles=2, dim=2, init_scale=0.0)
-    ans = build_ansatz(cfg)
+    from ..quantum.qdot import build_vmc
+    vmc = build_vmc(replace(base, particles=2, dim=2, init_scale=0.0, burn_in=100))
     with torch.no_grad():
-        for p in ans.parameters():
-            if p.requires_grad:
-                p.zero_()
-    sam = Sampler(ans, 256, seed=1)
-    sam.burn_in(100)
-    ex = evaluate(ans, HarmonicTrap(2, 2, 1.0, False), sam, 500, exact=2.0)
+        for p in vmc.params:
+            p.zero_()
+    ex = vmc.estimate(500).to_dict()
     result["optimum_N2_D2"] = {k: ex[k] for k in ("energy", "stderr", "variance")}
     return result
 

@@ -18,8 +18,16 @@ class SpinLayer(LinearBiasLayer):
     values = (-1.0, 1.0)
 
     def log_partition(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        """sum_i ln(2 cosh z_i) = sum_i |z_i| + softplus(-2|z_i|) (no overflow)."""
-        z = self._field(inputs, beta).abs()
+        """sum_i ln(2 cosh z_i) = sum_i |z_i| + softplus(-2|z_i|) (no overflow).
+
+        Complex fields (spin wave functions with complex parameters, Carleo & Troyer, Science 355, 602 (2017))
+        use z + ln(1 + e^{-2z}) with z -> -z where Re z < 0 (cosh is even); the imaginary part is then defined
+        modulo 2 pi."""
+        z = self._field(inputs, beta)
+        if z.is_complex():
+            z = torch.where(z.real < 0, -z, z)
+            return (z + torch.log1p(torch.exp(-2 * z))).sum(-1)
+        z = z.abs()
         return (z + F.softplus(-2 * z)).sum(-1)
 
     def mean(self, inputs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:

@@ -1,22 +1,22 @@
-"""Lattice spin systems for variational Monte Carlo with RBM wave functions (issue 8, lattice part).
+"""Lattice spin systems for variational Monte Carlo with RBM wave functions.
 
 * :mod:`.hamiltonians` - periodic chains and square lattices; transverse-field Ising and Heisenberg models.
 * :mod:`.exact` - sparse Hamiltonian, Lanczos ground state, free-fermion TFIM energies, exact expectations.
 * :mod:`.ansatz` - the :class:`SpinAnsatz` interface and the binary RBM state (real/complex, Marshall sign).
 * :mod:`.sampler` - vectorised Metropolis chains with local and exchange moves (O(M) proposals).
-* :mod:`.vmc` - local energies, the SR/Adam/SGD loop, blocking estimates, checkpoints, plots.
+* :mod:`.vmc` - the run settings and :class:`SpinVMC`, the driver of :mod:`boltzlab.quantum.vmc` with these parts.
 
 See docs/vmc.md (section "Lattice spins").
 """
 
-from .ansatz import RBMSpinState, SpinAnsatz
-from .exact import (all_configurations, exact_expectation, ground_state, sparse_hamiltonian,
-                    tfim_chain_energy)
+from .ansatz import RBMSpinState, SpinAnsatz, SymmetricRBMSpinState
+from .exact import (Reference, all_configurations, exact_expectation, ground_state, heisenberg_chain_energy,
+                    reference_energy, sparse_hamiltonian, tfim_chain_energy)
 from .hamiltonians import Heisenberg, Lattice, SpinHamiltonian, TransverseFieldIsing, make_hamiltonian
 from .sampler import MetropolisSpinSampler
-from .vmc import SpinVMC, SpinVMCConfig, SpinVMCResult, local_energies, plot_history
+from .vmc import SpinVMC, SpinVMCConfig, plot_history
 
 __all__ = ["Lattice", "SpinHamiltonian", "TransverseFieldIsing", "Heisenberg", "make_hamiltonian",
            "all_configurations", "exact_expectation", "ground_state", "sparse_hamiltonian", "tfim_chain_energy",
-           "SpinAnsatz", "RBMSpinState", "MetropolisSpinSampler", "SpinVMC", "SpinVMCConfig", "SpinVMCResult",
-           "local_energies", "plot_history"]
+           "heisenberg_chain_energy", "reference_energy", "Reference",
+           "SpinAnsatz", "RBMSpinState", "SymmetricRBMSpinState", "MetropolisSpinSampler", "SpinVMC", "SpinVMCConfig", "plot_history"]

@@ -5,21 +5,19 @@ amplitudes have phases or signs).  Everything else the VMC needs has a generic i
 ``log_psi`` (one forward pass per proposal, ``torch.func`` for the log-derivatives), so an ansatz written in a
 notebook only defines ``log_psi``.  :class:`RBMSpinState` overrides the hot paths with closed forms:
 
-* the binary RBM amplitude (../shared/papers/ml-for-quantum-many-body-talk.md, "Binary-Binary RBM" energy and
-  "Representing the wave function"; the hidden units traced out with values h = +/-1 as in Carleo & Troyer 2017)
+* the binary RBM amplitude of Carleo & Troyer, Science 355, 602 (2017), eq. 2 (hidden spins h = +/-1 traced out)
 
       Psi(s) = exp(a . s) prod_j 2 cosh(theta_j),   theta = b + W^T s,
 
-  with real or complex parameters.  (The talk writes |Psi|^2 = P_rbm; for spins we use Psi = the RBM marginal
-  itself, Carleo & Troyer's convention and NetKet's, which is what makes complex parameters and signs possible.)
+  with real or complex parameters; the product over the hidden units is the log-partition of a
+  :class:`boltzlab.units.SpinLayer` under the field W^T s (its bias is b).
 * cached hidden inputs theta (as tanh theta): flipping the sites G changes theta by -2 sum_{i in G} W_i s_i, so a
   proposal costs O(|G| M) instead of a forward pass O(N M), and the ratio is
   Psi(s')/Psi(s) = exp(-2 sum_{i in G} a_i s_i) prod_j cosh(theta'_j) / cosh(theta_j)  (see
   :meth:`RBMSpinState.move_tables` for the product form without transcendental functions);
 * log-derivatives O_k = d ln Psi / d p_k: s_i (visible biases), tanh(theta_j) (hidden biases), s_i tanh(theta_j)
-  (weights) -- the ``d Psi / d alpha_i / Psi`` of the talk's energy gradient (section "Derivatives of the local
-  energy").
-* the Marshall sign rule for the Heisenberg antiferromagnet: Psi(s) = (-1)^{N_up(A)} Psi_RBM(s), with N_up(A)
+  (weights) -- the ``d Psi / d alpha_i / Psi`` of the energy gradient.
+* the Marshall sign rule for the Heisenberg antiferromagnet (Marshall, Proc. R. Soc. A 232, 48 (1955)): Psi(s) = (-1)^{N_up(A)} Psi_RBM(s), with N_up(A)
   the number of up spins on sublattice A; it makes the ground state of a bipartite antiferromagnet positive up to
   the RBM part, so a real RBM can represent it.  The sign enters the local energy as the factor
   (-1)^{|G n A|} of each flip group (:meth:`RBMSpinState.flip_ratios`).
@@ -34,19 +32,8 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError, ShapeError
-
-LOG2 = math.log(2.0)
-
-
-def log_cosh(z: torch.Tensor) -> torch.Tensor:
-    """ln cosh z, stable for large |Re z| (real or complex): |z| + ln(1 + e^{-2|z|}) - ln 2 with z -> -z when
-    Re z < 0 (cosh is even; for complex z the imaginary part is defined modulo 2 pi, which exp() ignores)."""
-    if z.is_complex():
-        z = torch.where(z.real < 0, -z, z)
-        return z + torch.log1p(torch.exp(-2 * z)) - LOG2
-    a = z.abs()
-    return a + torch.log1p(torch.exp(-2 * a)) - LOG2
-
+from ...units.spin import SpinLayer
+from ..vmc import autograd_log_derivatives, trainable_parameters
 
 def flip(s: torch.Tensor, sites: torch.Tensor) -> torch.Tensor:
     """Copy of ``s`` (C, N) with the sites ``sites`` (C, r) of each row flipped."""
@@ -135,48 +122,35 @@ class SpinAnsatz(nn.Module):
         return torch.exp(lp - cache[0].unsqueeze(1))
 
     def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        """(C, P) per-sample O_k = d ln Psi(s) / d p_k over :meth:`parameter_vector` (complex if ln Psi is)."""
-        params = {k: v.detach() for k, v in self.named_parameters()}
-        names = list(params)
-
-        def f(p: dict, x: torch.Tensor) -> torch.Tensor:
-            out = torch.func.functional_call(self, p, (x.unsqueeze(0),), strict=False)
-            out = out.reshape(())
-            if out.is_complex():
-                return torch.stack([out.real, out.imag])
-            return out.unsqueeze(0)
-
-        jac = torch.func.vmap(torch.func.jacrev(f), in_dims=(None, 0))(params, s)
-        flat = torch.cat([jac[n].reshape(s.shape[0], jac[n].shape[1], -1) for n in names], dim=2)  # (C, 1|2, P)
-        if flat.shape[1] == 2:
-            return torch.complex(flat[:, 0], flat[:, 1])
-        return flat[:, 0]
-
-    # -------------------------------------------------------------- flat parameters
-    def parameter_list(self) -> list[nn.Parameter]:
-        """The parameters in the order of the flat vector (that of ``named_parameters`` unless overridden)."""
-        return list(self.parameters())
-
-    def parameter_vector(self) -> torch.Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self.parameter_list()])
-
-    @torch.no_grad()
-    def set_parameter_vector(self, vec: torch.Tensor) -> None:
-        i = 0
-        for p in self.parameter_list():
-            n = p.numel()
-            p.copy_(vec[i:i + n].reshape(p.shape).to(p.dtype))
-            i += n
-        if i != vec.numel():
-            raise ShapeError(f"parameter vector has {vec.numel()} entries, the ansatz {i}")
+        """(C, P) per-sample O_k = d ln Psi(s) / d p_k over the trainable parameters (complex if ln Psi is)."""
+        return autograd_log_derivatives(self, s)
 
     @property
     def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameter_list())
+        return sum(p.numel() for p in trainable_parameters(self))
 
     def describe(self) -> dict[str, Any]:
         return {"ansatz": type(self).__name__, "n_sites": self.n_sites, "n_parameters": self.n_parameters,
                 "dtype": str(self.param_dtype).replace("torch.", "")}
+
+
+def _initialiser(complex: bool, init_scale: float, seed: int | None, dtype: torch.dtype,
+                 device: torch.device | str) -> tuple[Any, torch.dtype]:
+    """A function drawing N(0, init_scale^2) parameters (complex: real and imaginary parts each), and their dtype."""
+    if not (math.isfinite(init_scale) and init_scale >= 0):
+        raise ConfigError(f"init_scale must be finite and >= 0, got {init_scale}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ConfigError(f"dtype must be float32 or float64 (the real dtype), got {dtype}")
+    pdt = (torch.complex64 if dtype == torch.float32 else torch.complex128) if complex else dtype
+    g = torch.Generator().manual_seed(int(seed) if seed is not None else torch.seed())
+
+    def init(*shape: int) -> torch.Tensor:
+        x = torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale
+        if complex:
+            x = torch.complex(x, torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale)
+        return x.to(pdt).to(device)
+
+    return init, pdt
 
 
 class RBMSpinState(SpinAnsatz):
@@ -200,35 +174,31 @@ class RBMSpinState(SpinAnsatz):
         m = int(n_hidden) if n_hidden is not None else int(round(alpha * n_sites))
         if n_sites < 1 or m < 1:
             raise ConfigError(f"an RBM needs at least one visible and one hidden unit (N={n_sites}, M={m})")
-        if not (math.isfinite(init_scale) and init_scale >= 0):
-            raise ConfigError(f"init_scale must be finite and >= 0, got {init_scale}")
-        if dtype not in (torch.float32, torch.float64):
-            raise ConfigError(f"dtype must be float32 or float64 (the real dtype), got {dtype}")
+        init, pdt = _initialiser(complex, init_scale, seed, dtype, device)
         self.n_hidden = m
-        pdt = (torch.complex64 if dtype == torch.float32 else torch.complex128) if complex else dtype
-        g = torch.Generator().manual_seed(int(seed) if seed is not None else torch.seed())
-
-        def init(*shape: int) -> torch.Tensor:
-            x = torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale
-            if complex:
-                x = torch.complex(x, torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale)
-            return x.to(pdt).to(device)
-
         self.visible_bias = nn.Parameter(init(n_sites))
-        self.hidden_bias = nn.Parameter(init(m))
         self.weights = nn.Parameter(init(n_sites, m))
+        self.hidden = SpinLayer(m, init(m), dtype=pdt, device=device)
+        self._set_marshall(marshall, sublattice, device)
+
+    def _set_marshall(self, marshall: bool, sublattice: torch.Tensor | None, device: torch.device | str) -> None:
         if marshall:
             if sublattice is None:
                 raise ConfigError("the Marshall sign needs the sublattice of the lattice")
             sublattice = torch.as_tensor(sublattice, dtype=torch.bool)
-            if sublattice.shape != (n_sites,):
-                raise ShapeError(f"sublattice mask has shape {tuple(sublattice.shape)}, expected ({n_sites},)")
+            if sublattice.shape != (self.n_sites,):
+                raise ShapeError(f"sublattice mask has shape {tuple(sublattice.shape)}, expected ({self.n_sites},)")
         self.marshall = bool(marshall)
-        self.register_buffer("sublattice", (sublattice if marshall else torch.zeros(n_sites, dtype=torch.bool))
+        self.register_buffer("sublattice", (sublattice if marshall else torch.zeros(self.n_sites, dtype=torch.bool))
                              .to(device))
 
-    def parameter_list(self) -> list[nn.Parameter]:
-        return [self.visible_bias, self.hidden_bias, self.weights]
+    def couplings(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(a (N,), W (N, M), b (M,)) of ln Psi = a.s + sum_j ln 2cosh(b_j + (W^T s)_j)."""
+        return self.visible_bias, self.weights, self.hidden.bias
+
+    def _hidden_field(self, x: torch.Tensor) -> torch.Tensor:
+        """W^T s without the bias, which the hidden layer adds."""
+        return x @ self.weights
 
     def _cast(self, s: torch.Tensor) -> torch.Tensor:
         if s.dim() != 2 or s.shape[1] != self.n_sites:
@@ -237,8 +207,7 @@ class RBMSpinState(SpinAnsatz):
 
     def log_psi(self, s: torch.Tensor) -> torch.Tensor:
         x = self._cast(s)
-        theta = self.hidden_bias + x @ self.weights
-        out = x @ self.visible_bias + log_cosh(theta).sum(1)
+        out = x @ self.couplings()[0] + self.hidden.log_partition(self._hidden_field(x))
         if self.marshall:
             n_up = ((s[:, self.sublattice] > 0).sum(1)).to(s.dtype)
             out = out.to(torch.complex128 if out.dtype in (torch.float64, torch.complex128) else torch.complex64)
@@ -250,7 +219,8 @@ class RBMSpinState(SpinAnsatz):
     def init_cache(self, s: torch.Tensor) -> tuple:
         """(theta, [tanh theta, 1]) of every chain, from scratch.  The extra column of ones carries the visible
         factor exp(-2 sigma A) = cosh(2A) - sigma sinh(2A) through the same product as the hidden units."""
-        theta = self.hidden_bias + self._cast(s) @ self.weights
+        a, W, b = self.couplings()
+        theta = b + self._cast(s) @ W
         t = torch.cat([torch.tanh(theta), torch.ones_like(theta[:, :1])], dim=1)
         return theta, t
 
@@ -266,12 +236,13 @@ class RBMSpinState(SpinAnsatz):
         from cosh(x + y) = cosh x cosh y + sinh x sinh y and the tanh addition theorem: products and one
         division per proposal, O(M), and no transcendental function (a double tanh costs ~14 ns per element
         with this torch build, more than the whole rest of a proposal)."""
-        g = groups.to(self.weights.device)
+        a, W, _ = self.couplings()
+        g = groups.to(W.device)
         if g.shape[1] == 1:
-            d, da = self.weights[g[:, 0]], self.visible_bias[g[:, 0]]
+            d, da = W[g[:, 0]], a[g[:, 0]]
         elif g.shape[1] == 2:
-            d = self.weights[g[:, 0]] - self.weights[g[:, 1]]
-            da = self.visible_bias[g[:, 0]] - self.visible_bias[g[:, 1]]
+            d = W[g[:, 0]] - W[g[:, 1]]
+            da = a[g[:, 0]] - a[g[:, 1]]
         else:
             raise ConfigError(f"the RBM's fast moves flip one site or one pair, not {g.shape[1]}")
         d2 = 2 * torch.cat([d, da.unsqueeze(1)], dim=1)                                  # (K, M + 1)
@@ -320,11 +291,66 @@ class RBMSpinState(SpinAnsatz):
 
     @torch.no_grad()
     def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        t = cache[1][:, :-1] if cache is not None else torch.tanh(self.hidden_bias + self._cast(s) @ self.weights)
+        t = (cache if cache is not None else self.init_cache(s))[1][:, :-1]
         x = s.to(self.param_dtype)
         C = s.shape[0]
-        return torch.cat([x, t, (x.unsqueeze(2) * t.unsqueeze(1)).reshape(C, -1)], dim=1)
+        return torch.cat([x, (x.unsqueeze(2) * t.unsqueeze(1)).reshape(C, -1), t], dim=1)  # parameters() order
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n_hidden": self.n_hidden, "alpha": self.n_hidden / self.n_sites,
                 "complex": self.is_complex, "marshall": self.marshall}
+
+
+class SymmetricRBMSpinState(RBMSpinState):
+    """Translation-invariant RBM (Carleo & Troyer, Science 355, 602 (2017), "Symmetries"): ``alpha`` filters w_f,
+    each applied at every translation t of the lattice, theta_{f,t} = b_f + sum_i w_f[i] s_{T_t(i)}, and one visible
+    bias a for all sites:
+
+        Psi(s) = exp(a sum_i s_i) prod_{f,t} 2 cosh(theta_{f,t})          (1 + alpha + alpha N parameters)
+
+    It is the RBM of :class:`RBMSpinState` with the tied couplings W[T_t(i), (f, t)] = w_f[i], b_(f,t) = b_f,
+    a_i = a, so the O(M) proposals and local energies are that class's; the log-derivatives are the tied sums
+    O_a = sum_i s_i, O_{w_f[i]} = sum_t s_{T_t(i)} tanh theta_{f,t}, O_{b_f} = sum_t tanh theta_{f,t}.  A translated
+    configuration permutes the hidden units, so Psi is invariant (times the Marshall sign, when asked).
+    """
+
+    def __init__(self, lattice: Any, alpha: int = 1, complex: bool = False, marshall: bool = False,
+                 init_scale: float = 0.01, seed: int | None = 0, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str = "cpu") -> None:
+        SpinAnsatz.__init__(self, lattice.n_sites)
+        if int(alpha) != alpha or alpha < 1:
+            raise ConfigError(f"the symmetric RBM needs an integer alpha >= 1 (filters), got {alpha}")
+        alpha = int(alpha)
+        perm = lattice.translations
+        init, pdt = _initialiser(complex, init_scale, seed, dtype, device)
+        self.alpha, self.n_hidden = alpha, alpha * perm.shape[0]
+        self.visible_bias = nn.Parameter(init(1))
+        self.weights = nn.Parameter(init(alpha, self.n_sites))
+        self.hidden_bias = nn.Parameter(init(alpha))
+        self.hidden = SpinLayer(self.n_hidden, dtype=pdt, device=device)  # its bias stays 0: b_f is tied
+        self.hidden.bias.requires_grad_(False)
+        self.register_buffer("translations", perm.to(device))
+        self.register_buffer("inverse", perm.argsort(1).to(device))
+        self._set_marshall(marshall, lattice.sublattice, device)
+
+    def couplings(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        w = self.weights[:, self.inverse]                                       # (alpha, T, N): w_f[T_t^-1(j)]
+        W = w.permute(2, 0, 1).reshape(self.n_sites, self.n_hidden)
+        return (self.visible_bias.expand(self.n_sites), W,
+                self.hidden_bias.repeat_interleave(self.translations.shape[0]))
+
+    def _hidden_field(self, x: torch.Tensor) -> torch.Tensor:
+        _, W, b = self.couplings()
+        return x @ W + b
+
+    @torch.no_grad()
+    def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
+        t = (cache if cache is not None else self.init_cache(s))[1][:, :-1]
+        x = s.to(self.param_dtype)
+        C = s.shape[0]
+        t3 = t.reshape(C, self.alpha, -1)                                      # (C, alpha, T)
+        o_w = torch.einsum("cti,cft->cfi", x[:, self.translations], t3).reshape(C, -1)
+        return torch.cat([x.sum(1, keepdim=True), o_w, t3.sum(2)], dim=1)      # parameters() order
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "symmetric": True, "filters": self.alpha}

@@ -1,13 +1,12 @@
 """Periodic lattices and the spin Hamiltonians of the lattice VMC (issue 8).
 
-Spins are the eigenvalues s_i = +1 / -1 of the Pauli matrix Z_i (the sigma^z basis used by
-../shared/papers/ml-for-quantum-many-body-talk.md, "binary-binary RBM", with the visible units x_i = s_i; this is
-also the convention of Carleo & Troyer, Science 355, 602 (2017) and of NetKet).
+Spins are the eigenvalues s_i = +1 / -1 of the Pauli matrix Z_i (the sigma^z basis of Carleo & Troyer, Science
+355, 602 (2017) and of NetKet), the visible units of the RBM wave function.
 
 Each Hamiltonian is written as ``H = D(s) + sum_k m_k(s) |s^(k)><s|``: a diagonal part ``D(s)`` and off-diagonal
 terms that flip the group of sites ``flip_sites[k]`` (one site for the transverse field, the two sites of a bond for
 the exchange term) with the matrix element ``m_k(s)`` (zero when the term does not connect ``s`` to anything).  The
-local energy E_L(s) = (H Psi)(s) / Psi(s) (talk, "Quantum Monte Carlo Motivation", definition of E_L) is then
+local energy E_L(s) = (H Psi)(s) / Psi(s) is then
 ``D(s) + sum_k m_k(s) Psi(s^(k)) / Psi(s)``, and the ratios need only the flipped sites (see ``ansatz.py``).
 
 * Transverse-field Ising model: ``H = -J sum_<ij> Z_i Z_j - h sum_i X_i``.
@@ -86,6 +85,17 @@ class Lattice:
         x, y = torch.meshgrid(torch.arange(Lx), torch.arange(Ly), indexing="ij")
         return ((x + y) % 2 == 0).reshape(-1)
 
+    @property
+    def translations(self) -> torch.Tensor:
+        """(T, n_sites) long: row t maps site i to its image T_t(i) under the t-th translation (all of them)."""
+        if len(self.shape) == 1:
+            L = self.shape[0]
+            return (torch.arange(L).unsqueeze(0) + torch.arange(L).unsqueeze(1)) % L
+        Lx, Ly = self.shape
+        x, y = torch.meshgrid(torch.arange(Lx), torch.arange(Ly), indexing="ij")
+        x, y = x.reshape(-1), y.reshape(-1)
+        return torch.stack([((x + tx) % Lx) * Ly + (y + ty) % Ly for tx in range(Lx) for ty in range(Ly)])
+
     def __str__(self) -> str:
         return "x".join(map(str, self.shape))
 
@@ -109,6 +119,13 @@ class SpinHamiltonian:
 
     def describe(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def local_energy(self, ansatz, s: torch.Tensor, cache: tuple) -> torch.Tensor:
+        """E_L(s) = D(s) + sum_k m_k(s) Psi(s^(k)) / Psi(s) for a batch (C, N); complex when the ratios are."""
+        with torch.no_grad():
+            ratios = ansatz.flip_ratios(s, cache, self.flip_sites)
+            off = (self.off_diagonal(s).to(ratios.dtype) * ratios).sum(1)
+            return self.diagonal(s).to(off.dtype) + off
 
 
 class TransverseFieldIsing(SpinHamiltonian):

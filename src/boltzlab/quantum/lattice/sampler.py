@@ -101,6 +101,13 @@ class MetropolisSpinSampler:
         self.spins = s
         return s, a.init_cache(s)  # fresh cache: no rounding carried over from the O(M) updates
 
+    def burn_in(self, sweeps: int) -> None:
+        """Thermalise with ``sweeps`` sweeps."""
+        self.sample(sweeps)
+
+    def refresh(self) -> None:
+        """Nothing to do after the parameters changed: :meth:`sample` rebuilds the ansatz cache every time."""
+
     def reset_counters(self) -> None:
         self.n_proposed = self.n_accepted = 0
 

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as tnf
 
 from ...errors import require
+from ..vmc import autograd_log_derivatives, trainable_parameters
 
 __all__ = ["Ansatz", "ProductAnsatz", "GaussianBinaryRBM", "PadeJastrow", "default_spins"]
 
@@ -65,43 +66,17 @@ class Ansatz(nn.Module):
                 lap = lap + h.reshape(h.shape[0], -1)[:, k]
         return lp.detach(), g.detach(), lap.detach()
 
-    def log_derivs(self, x: torch.Tensor) -> torch.Tensor:
+    def log_derivatives(self, x: torch.Tensor, cache: Any = None) -> torch.Tensor:
         """O_k(x) = d ln|Psi(x)| / d theta_k for the trainable parameters in ``parameters()`` order,
-        shape (n_walkers, n_params), by per-sample reverse-mode autograd (torch.func.vmap of torch.func.grad
-        over the walkers, in chunks of 4096)."""
-        names = [n for n, p in self.named_parameters() if p.requires_grad]
-        if not names:
-            return torch.zeros(x.shape[0], 0, dtype=x.dtype, device=x.device)
-        params = {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
-
-        def f(pd: dict[str, torch.Tensor], xi: torch.Tensor) -> torch.Tensor:
-            return torch.func.functional_call(self, pd, (xi.unsqueeze(0),), strict=False).squeeze(0)
-
-        jac = torch.func.vmap(torch.func.grad(f), in_dims=(None, 0), chunk_size=4096)(params, x.detach())
-        return torch.cat([jac[n].reshape(x.shape[0], -1) for n in names], dim=1)
+        shape (n_walkers, n_params), by per-sample autograd (:func:`~boltzlab.quantum.vmc.autograd_log_derivatives`)."""
+        return autograd_log_derivatives(self, x.detach())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.log_psi(x)
 
-    # ---------------------------------------------------------------- parameters as one vector
-    def trainable(self) -> list[nn.Parameter]:
-        return [p for p in self.parameters() if p.requires_grad]
-
-    def get_vector(self) -> torch.Tensor:
-        ps = self.trainable()
-        return torch.cat([p.detach().reshape(-1) for p in ps]) if ps else torch.zeros(0)
-
-    def add_to_parameters(self, delta: torch.Tensor) -> None:
-        i = 0
-        with torch.no_grad():
-            for p in self.trainable():
-                n = p.numel()
-                p.add_(delta[i:i + n].reshape(p.shape).to(p.dtype))
-                i += n
-
     @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.trainable())
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in trainable_parameters(self))
 
     @property
     def supports_moves(self) -> bool:
@@ -156,12 +131,8 @@ class ProductAnsatz(Ansatz):
         outs = [f.grad_lap(x) for f in self.factors]
         return (sum(o[0] for o in outs), sum(o[1] for o in outs), sum(o[2] for o in outs))
 
-    def log_derivs(self, x):
-        parts = [f.log_derivs(x) for f in self.factors]
-        return torch.cat(parts, dim=1)
-
-    def trainable(self):
-        return [p for f in self.factors for p in f.trainable()]
+    def log_derivatives(self, x, cache=None):
+        return torch.cat([f.log_derivatives(x) for f in self.factors], dim=1)
 
     @property
     def supports_moves(self) -> bool:
@@ -187,8 +158,7 @@ class ProductAnsatz(Ansatz):
 
 
 class GaussianBinaryRBM(_Factor):
-    """The Gaussian-binary RBM wave function of ../shared/papers/ml-for-quantum-many-body-talk.md
-    ("Gaussian-Binary RBM" energy and "Representing the wave function"):
+    """The Gaussian-binary RBM wave function (Nordhagen et al., Frontiers in Physics 11 (2023), eq. 9-10):
 
         F(X) = sum_h exp(-E(X, h)) = exp(-sum_i (X_i - a_i)^2 / (2 sigma^2)) prod_j (1 + exp(b_j + sum_i X_i w_ij / sigma^2))
 
@@ -250,7 +220,7 @@ class GaussianBinaryRBM(_Factor):
         lap = p * (-s * xf.shape[1] + s * s * ((sig * (1 - sig)) @ (w * w).sum(0)))
         return lp, grad.reshape(x.shape), lap
 
-    def log_derivs(self, x):
+    def log_derivatives(self, x, cache=None):
         xf = x.reshape(x.shape[0], -1)
         s, p = self.s.detach(), self.power
         a, w = self.a.detach(), self.w.detach()
@@ -260,9 +230,6 @@ class GaussianBinaryRBM(_Factor):
             d_s = -0.5 * ((xf - a) ** 2).sum(1) + (sig * (xf @ w)).sum(1)
             parts.append((-s * p * d_s).unsqueeze(1))
         return torch.cat(parts, dim=1)
-
-    def trainable(self):
-        return [q for q in (self.a, self.b, self.w, self.log_sigma2) if q.requires_grad]
 
     # ---------------------------------------------------------------- one-particle moves: O(H D)
     def init_cache(self, x):
@@ -349,7 +316,7 @@ class PadeJastrow(_Factor):
         lap = 2 * (fpp + (self.dim - 1) * fp / r).sum(1)
         return lp, grad, lap
 
-    def log_derivs(self, x):
+    def log_derivatives(self, x, cache=None):
         _, r = self._pairs(x)
         bt = self.beta.detach()[self.par]
         t = -self.a_pair * r ** 2 / (1 + bt * r) ** 2

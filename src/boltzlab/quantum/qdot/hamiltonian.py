@@ -2,19 +2,17 @@
 
     H = sum_i [ -1/2 nabla_i^2 + 1/2 omega^2 r_i^2 ] + sum_{i<j} 1 / r_ij,     r_ij = |r_i - r_j|
 
-(../shared/papers/ml-for-quantum-many-body-talk.md, "Efficient solutions of fermionic systems": H = H_0 + V,
-V = sum_{i<j} 1/r_ij.  Correction: the talk writes r_ij = sqrt(r_i^2 + r_j^2); the Coulomb distance is
-|r_i - r_j|.  With sqrt(r_i^2 + r_j^2) two free-space electrons would repel even when on top of each other
-only as 1/(sqrt 2 r) and the exact two-electron energy 3 (omega = 1, D = 2, Taut 1993) is not reproduced.)
+(Nordhagen et al., Frontiers in Physics 11 (2023), eq. 1; the Coulomb distance is |r_i - r_j|, with which the
+exact two-electron energy 3 at omega = 1, D = 2 of Taut, Phys. Rev. A 48, 3561 (1993) is reproduced.)
 
-The local energy (talk, "Quantum Monte Carlo Motivation": E_L = H Psi / Psi) is computed from ln Psi:
+The local energy E_L = H Psi / Psi is computed from ln Psi:
 
     E_L = -1/2 sum_i [ nabla_i^2 ln Psi + |nabla_i ln Psi|^2 ] + V(X).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -57,7 +55,10 @@ class HarmonicTrap:
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return self.trap(x) + self.coulomb(x)
 
-    def local_energy(self, ansatz, x: torch.Tensor) -> torch.Tensor:
+    def describe(self) -> dict:
+        return {"model": "qdot", **asdict(self)}
+
+    def local_energy(self, ansatz, x: torch.Tensor, cache: object = None) -> torch.Tensor:
         """E_L(x) per walker, shape (n_walkers,)."""
         _, grad, lap = ansatz.grad_lap(x)
         kinetic = -0.5 * (lap + (grad ** 2).sum((1, 2)))

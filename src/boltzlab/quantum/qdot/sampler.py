@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from ...errors import require
+from ...random import Rng
 from .ansatz import Ansatz
 
 __all__ = ["Sampler"]
@@ -50,11 +51,9 @@ class Sampler:
         require(step > 0 and math.isfinite(step), f"step must be > 0, got {step}")
         self.step = float(step)
         self.target = target_acceptance if target_acceptance is not None else (0.5 if method == "metropolis" else 0.8)
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(seed) if seed is not None else torch.seed())
+        self.rng = Rng(seed, self.device)
         scale = length if init_scale is None else init_scale
-        self.x = scale * torch.randn(n_walkers, ansatz.n_particles, ansatz.dim, generator=self.generator,
-                                     dtype=self.dtype, device=self.device)
+        self.x = scale * self.rng.normal((n_walkers, ansatz.n_particles, ansatz.dim), self.dtype)
         self.accepted = 0.0
         self.proposed = 0.0
         self.refresh()
@@ -72,6 +71,7 @@ class Sampler:
         else:
             self.logpsi = a.log_psi(self.x).detach()
 
+    @property
     def acceptance(self) -> float:
         return self.accepted / self.proposed if self.proposed else float("nan")
 
@@ -79,17 +79,21 @@ class Sampler:
         self.accepted = self.proposed = 0.0
 
     def _randn(self, *shape):
-        return torch.randn(*shape, generator=self.generator, dtype=self.dtype, device=self.device)
+        return self.rng.normal(shape, self.dtype)
 
     def _rand(self, *shape):
-        return torch.rand(*shape, generator=self.generator, dtype=self.dtype, device=self.device)
+        return self.rng.uniform(shape, self.dtype)
 
     # ------------------------------------------------------------------ moves
     @torch.no_grad()
     def sweep(self) -> float:
         """One Monte Carlo step (all particles once); returns this step's acceptance rate."""
-        acc = self._sweep_single() if self.single else self._sweep_all()
-        return acc
+        return self._sweep_single() if self.single else self._sweep_all()
+
+    def sample(self) -> tuple[torch.Tensor, None]:
+        """One sweep; the positions (W, N, D) of every walker (the VMC driver's sampler protocol)."""
+        self.sweep()
+        return self.x, None
 
     def _sweep_all(self) -> float:
         a, x = self.ansatz, self.x
@@ -158,7 +162,7 @@ class Sampler:
         return sum(rates) / len(rates) if rates else float("nan")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"x": self.x.clone(), "step": self.step, "generator": self.generator.get_state(),
+        return {"x": self.x.clone(), "step": self.step, "rng": self.rng.get_state(),
                 "method": self.method, "single": self.single, "accepted": self.accepted, "proposed": self.proposed}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -167,7 +171,7 @@ class Sampler:
         self.x = state["x"].to(self.device, self.dtype)
         self.n_walkers = self.x.shape[0]
         self.step = float(state["step"])
-        self.generator.set_state(state["generator"])
+        self.rng.set_state(state["rng"])
         self.accepted, self.proposed = float(state["accepted"]), float(state["proposed"])
         self.refresh()
 

@@ -3,8 +3,7 @@
 The single-particle states of the D-dimensional isotropic oscillator are products of Hermite
 polynomials, phi_n(r) = prod_d H_{n_d}(c r_d) (times the Gaussian exp(-c^2 r^2 / 2), c = sqrt(alpha omega)).
 A closed-shell dot with N electrons fills, for each spin, all states with n_1 + ... + n_D <= S: in D = 2
-that is N = 2, 6, 12, 20, 30, ...  Following Nordhagen et al., Frontiers in Physics 11 (2023) (cited in
-../shared/papers/ml-for-quantum-many-body-talk.md, "Efficient solutions of fermionic systems"), the
+that is N = 2, 6, 12, 20, 30, ...  Following Nordhagen et al., Frontiers in Physics 11 (2023), the
 determinants hold the polynomials only and the Gaussian comes from an RBM factor (``gaussian=False``),
 or from this factor itself (``gaussian=True``, the plain Slater-Jastrow VMC wave function).
 
@@ -168,7 +167,7 @@ class SlaterHermite(_Factor):
             lap = lap - ao * self.n_particles * self.dim
         return lp, grad, lap
 
-    def log_derivs(self, x):
+    def log_derivatives(self, x, cache=None):
         if not self.alpha.requires_grad:
             return torch.zeros(x.shape[0], 0, dtype=x.dtype, device=x.device)
         _, grad, _ = self.grad_lap(x)
@@ -179,9 +178,6 @@ class SlaterHermite(_Factor):
         if self.gaussian:
             d = d - 0.5 * self.omega * (x ** 2).sum((1, 2))
         return d.unsqueeze(1)
-
-    def trainable(self):
-        return [self.alpha] if self.alpha.requires_grad else []
 
     # ---------------------------------------------------------------- one-particle moves: O(N^2)
     def _where(self, i: int) -> tuple[int, int]:

@@ -1,41 +1,34 @@
-"""Variational Monte Carlo for quantum dots: build the wave function, optimise it, measure the energy.
+"""Variational Monte Carlo for quantum dots: the run settings, the wave function they name, and one call that
+optimises it and measures the energy and the densities.
 
-Optimisation (../shared/papers/ml-for-quantum-many-body-talk.md, "Derivatives of the local energy" and
-"Define the cost function"): each iteration samples |Psi|^2 with the walkers, evaluates E_L and
-O_k = d ln Psi / d theta_k, and lets an optimiser of :mod:`boltzlab.quantum.optim` turn them into an
-update (SGD/Adam on 2(<E_L O> - <E_L><O>), or stochastic reconfiguration).  The final energy is measured
-with the parameters frozen, on a fresh chain after burn-in, and its error bar is the blocking error of
-:func:`boltzlab.stats.blocking`; :func:`boltzlab.stats.below_exact` flags an energy more
-than 3 standard errors below a known exact value.
-
-Checkpoints (:func:`save_checkpoint`) hold the ansatz ``state_dict``, the sampler state (walkers, step,
-generator), the optimiser state and the history; :func:`load_checkpoint` restores them into objects you
-construct again (also for an ansatz class defined in a notebook: build the same object, then load), so a
-resumed run continues exactly as the uninterrupted one.
+:func:`build_vmc` plugs the dot's parts into the one driver :class:`boltzlab.quantum.vmc.VMC`: the
+:class:`~boltzlab.quantum.qdot.sampler.Sampler` (``steps`` sweeps of every walker per iteration), the
+:class:`~boltzlab.quantum.qdot.hamiltonian.HarmonicTrap` local energy and the ansatz of :func:`build_ansatz`.
+The final energy is measured with the parameters frozen, after ``eval_burn_in`` sweeps, with the blocking error
+bar; :func:`boltzlab.stats.below_exact` flags an energy more than 3 standard errors below a known exact
+value.  Checkpoints are the driver's (a resumed run continues exactly as the uninterrupted one).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from ...checkpoint import load_payload, save_payload
-from ...errors import CheckpointError, require
+from ...errors import require
 from ..optim import ToleranceStop, make_optimizer
-from ...stats import below_exact, blocking
+from ..vmc import VMC, trainable_parameters
 from .ansatz import Ansatz, GaussianBinaryRBM, PadeJastrow, ProductAnsatz, default_spins
 from .hamiltonian import HarmonicTrap
 from .sampler import Sampler
 from .slater import SlaterHermite
 
-__all__ = ["QDotConfig", "build_ansatz", "optimize", "evaluate", "run_qdot", "save_checkpoint", "load_checkpoint",
-           "DMC_REFERENCE", "PUBLISHED"]
+__all__ = ["QDotConfig", "build_ansatz", "build_vmc", "Densities", "run_qdot", "DMC_REFERENCE", "PUBLISHED"]
 
 # Diffusion Monte Carlo references, 2D, omega = 1 (Hogberget 2013) and the exact two-electron value (Taut 1993)
 DMC_REFERENCE = {2: 3.0, 6: 20.15932, 12: 65.7001, 20: 155.8822}
@@ -119,189 +112,88 @@ def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> A
     return factors[0] if len(factors) == 1 else ProductAnsatz(factors)
 
 
-def _sample_block(ansatz: Ansatz, ham: HarmonicTrap, sampler: Sampler, n_steps: int,
-                  want_derivs: bool) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
-    """n_steps sweeps; E_L (n_steps, W), O (n_steps * W, P) and the positions of every step."""
-    els, os_, xs = [], [], []
-    for _ in range(n_steps):
-        sampler.sweep()
-        x = sampler.x
-        with torch.no_grad():
-            els.append(ham.local_energy(ansatz, x))
-            if want_derivs:
-                os_.append(ansatz.log_derivs(x).detach())
-        xs.append(x)
-    E = torch.stack(els)
-    O = torch.cat(os_) if want_derivs else None
-    return E, O, xs
+def build_vmc(cfg: QDotConfig, ansatz: Ansatz | None = None) -> VMC:
+    """The driver for ``cfg``: trap, wave function (``ansatz`` or :func:`build_ansatz`), sampler, optimiser."""
+    cfg.validate()
+    ham = HarmonicTrap(cfg.particles, cfg.dim, cfg.omega, cfg.interaction)
+    ansatz = ansatz if ansatz is not None else build_ansatz(cfg)
+    sampler = Sampler(ansatz, cfg.walkers, cfg.method, cfg.step, cfg.moves, seed=cfg.seed, omega=cfg.omega)
+    opt, sched, sr = make_optimizer(cfg.optimizer, trainable_parameters(ansatz), cfg.lr,
+                                    schedule="inverse-time" if cfg.lr_decay else "constant", lr_decay=cfg.lr_decay,
+                                    diag_shift=cfg.diag_shift)
+    return VMC(ansatz, ham, sampler, opt, sched, sr, rounds=cfg.steps, burn_in=cfg.burn_in,
+               exact_energy=ham.exact_energy())
 
 
-def optimize(ansatz: Ansatz, ham: HarmonicTrap, sampler: Sampler, optimizer, iterations: int, steps: int,
-             history: list[dict[str, Any]] | None = None, stop: ToleranceStop | None = None,
-             progress: bool = False, on_iteration: Callable[[int, list], None] | None = None,
-             start: int = 0) -> list[dict[str, Any]]:
-    """Run ``iterations`` optimisation steps (from iteration ``start``); returns the history."""
-    history = history if history is not None else []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=iterations, initial=start, desc="vmc qdot", unit="it", leave=False)
-    for it in range(start, iterations):
-        sampler.reset_counters()
-        E, O, _ = _sample_block(ansatz, ham, sampler, steps, want_derivs=True)
-        e_flat = E.reshape(-1)
-        if not torch.isfinite(e_flat).all():
-            raise FloatingPointError("non-finite local energies during optimisation; lower the learning rate")
-        st = blocking(E)
-        lr_now = optimizer.lr
-        delta = optimizer.step(O, e_flat)
-        ansatz.add_to_parameters(delta)
-        sampler.refresh()
-        rec = {"iteration": it, "energy": st.mean, "stderr": st.stderr, "variance": st.variance,
-               "acceptance": sampler.acceptance(), "lr": lr_now, "update_norm": float(delta.norm())}
-        history.append(rec)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(E=f"{st.mean:.5f}", var=f"{st.variance:.2e}")
-        if on_iteration is not None:
-            on_iteration(it, history)
-        if stop is not None and stop.update(st.mean):
-            break
-    if bar is not None:
-        bar.close()
-    return history
+class Densities:
+    """Histograms, fed sample by sample (``densities(x)``), of the one-body density (radial, and the 2D map for
+    D = 2) and of the pair distances; :meth:`result` normalises them (rho integrates to N over space)."""
 
+    def __init__(self, ham: HarmonicTrap, bins: int = 80) -> None:
+        self.ham, self.bins = ham, bins
+        self.r_max = 3.2 / math.sqrt(ham.omega) * max(1.0, ham.n_particles ** (1 / (2 * ham.dim)))
+        self.radial, self.pair = np.zeros(bins), np.zeros(bins)
+        self.dens2d = np.zeros((bins, bins)) if ham.dim == 2 else None
+        self.iu = np.triu_indices(ham.n_particles, 1)
+        self.n_walkers = 0
 
-def evaluate(ansatz: Ansatz, ham: HarmonicTrap, sampler: Sampler, n_steps: int, burn_in: int = 0,
-             exact: float | None = None, bins: int = 80, progress: bool = False) -> dict[str, Any]:
-    """Energy with blocking error bar and variance, acceptance, and histograms of the one-body density
-    (radial, and the 2D density for D = 2) and of the pair distances."""
-    if burn_in:
-        sampler.burn_in(burn_in, adapt=False)
-    sampler.reset_counters()
-    els = []
-    length = 1.0 / math.sqrt(ham.omega)
-    r_max = 3.2 * length * max(1.0, ham.n_particles ** (1 / (2 * ham.dim)))
-    radial = np.zeros(bins)
-    pair = np.zeros(bins)
-    dens2d = np.zeros((bins, bins)) if ham.dim == 2 else None
-    n_pairs = ham.n_particles * (ham.n_particles - 1) // 2
-    it = range(n_steps)
-    if progress:
-        from tqdm import tqdm
-        it = tqdm(it, desc="measure", unit="step", leave=False)
-    for _ in it:
-        sampler.sweep()
-        x = sampler.x
-        with torch.no_grad():
-            els.append(ham.local_energy(ansatz, x))
+    def __call__(self, x: torch.Tensor) -> None:
         xn = x.detach().to("cpu", torch.float64).numpy()
-        r = np.linalg.norm(xn, axis=-1).ravel()
-        radial += np.histogram(r, bins=bins, range=(0, r_max))[0]
-        if dens2d is not None:
-            dens2d += np.histogram2d(xn[..., 0].ravel(), xn[..., 1].ravel(), bins=bins,
-                                     range=[[-r_max, r_max], [-r_max, r_max]])[0]
-        if n_pairs:
-            iu = np.triu_indices(ham.n_particles, 1)
-            rij = np.linalg.norm(xn[:, iu[0]] - xn[:, iu[1]], axis=-1).ravel()
-            pair += np.histogram(rij, bins=bins, range=(0, 2 * r_max))[0]
-    E = torch.stack(els)
-    st = blocking(E)
-    out: dict[str, Any] = {"energy": st.mean, "stderr": st.stderr, "variance": st.variance,
-                           "block_size": st.block_size, "n_samples": st.n_samples, "blocking_converged": st.converged,
-                           "naive_stderr": st.naive_stderr, "acceptance": sampler.acceptance(), "step": sampler.step,
-                           "exact": exact}
-    if exact is not None:
-        out["below_exact_flag"] = below_exact(st.mean, st.stderr, exact)
-        out["error_vs_exact"] = st.mean - exact
-    # normalised densities: radial one-body density rho(r) integrates to N over space
-    edges = np.linspace(0, r_max, bins + 1)
-    shell = _shell_volume(edges, ham.dim)
-    total = n_steps * sampler.n_walkers
-    out["_radial"] = {"r": 0.5 * (edges[1:] + edges[:-1]), "rho": radial / total / shell}
-    if dens2d is not None:
-        cell = (2 * r_max / bins) ** 2
-        out["_density2d"] = {"extent": [-r_max, r_max, -r_max, r_max], "rho": dens2d / total / cell}
-    if n_pairs:
-        pe = np.linspace(0, 2 * r_max, bins + 1)
-        out["_pair"] = {"r": 0.5 * (pe[1:] + pe[:-1]), "p": pair / (pair.sum() * (pe[1] - pe[0]))}
-    return out
+        b, r_max = self.bins, self.r_max
+        self.n_walkers += xn.shape[0]
+        self.radial += np.histogram(np.linalg.norm(xn, axis=-1).ravel(), bins=b, range=(0, r_max))[0]
+        if self.dens2d is not None:
+            self.dens2d += np.histogram2d(xn[..., 0].ravel(), xn[..., 1].ravel(), bins=b,
+                                          range=[[-r_max, r_max], [-r_max, r_max]])[0]
+        if len(self.iu[0]):
+            rij = np.linalg.norm(xn[:, self.iu[0]] - xn[:, self.iu[1]], axis=-1).ravel()
+            self.pair += np.histogram(rij, bins=b, range=(0, 2 * r_max))[0]
+
+    def result(self) -> dict[str, Any]:
+        b, r_max, dim = self.bins, self.r_max, self.ham.dim
+        edges = np.linspace(0, r_max, b + 1)
+        unit = {1: 2.0, 2: math.pi, 3: 4 * math.pi / 3}[dim]
+        shell = unit * (edges[1:] ** dim - edges[:-1] ** dim)
+        total = max(self.n_walkers, 1)
+        out: dict[str, Any] = {"_radial": {"r": 0.5 * (edges[1:] + edges[:-1]), "rho": self.radial / total / shell}}
+        if self.dens2d is not None:
+            out["_density2d"] = {"extent": [-r_max, r_max, -r_max, r_max],
+                                 "rho": self.dens2d / total / (2 * r_max / b) ** 2}
+        if len(self.iu[0]):
+            pe = np.linspace(0, 2 * r_max, b + 1)
+            out["_pair"] = {"r": 0.5 * (pe[1:] + pe[:-1]), "p": self.pair / (self.pair.sum() * (pe[1] - pe[0]))}
+        return out
 
 
-def _shell_volume(edges: np.ndarray, dim: int) -> np.ndarray:
-    unit = {1: 2.0, 2: math.pi, 3: 4 * math.pi / 3}[dim]
-    return unit * (edges[1:] ** dim - edges[:-1] ** dim)
-
-
-# ----------------------------------------------------------------------------------------- checkpoints
-def save_checkpoint(path: str | Path, ansatz: Ansatz, sampler: Sampler, optimizer, history: list, iteration: int,
-                    config: dict[str, Any] | None = None) -> None:
-    """Atomic, checksummed checkpoint (boltzlab.checkpoint) of everything a resumed run needs."""
-    save_payload(path, {"kind": "vmc-qdot", "ansatz": ansatz.state_dict(), "sampler": sampler.state_dict(),
-                        "optimizer": optimizer.state_dict(), "history": history, "iteration": iteration,
-                        "config": config or {}})
-
-
-def load_checkpoint(path: str | Path, ansatz: Ansatz | None = None, sampler: Sampler | None = None,
-                    optimizer=None) -> dict[str, Any]:
-    """Read a checkpoint and load it into the given (freshly built) objects; returns the payload.
-
-    For a wave function defined in a notebook, build the same object as before and pass it here."""
-    payload = load_payload(path)
-    if payload.get("kind") != "vmc-qdot":
-        raise CheckpointError(f"{path}: not a vmc qdot checkpoint")
-    if ansatz is not None:
-        try:
-            ansatz.load_state_dict(payload["ansatz"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: the checkpoint does not fit this ansatz: {str(exc).splitlines()[0]}") from None
-    if sampler is not None:
-        sampler.load_state_dict(payload["sampler"])
-    if optimizer is not None:
-        optimizer.load_state_dict(payload["optimizer"])
-    return payload
-
-
-# ----------------------------------------------------------------------------------------- one call
 def run_qdot(cfg: QDotConfig, out: Path | None = None, progress: bool = False, checkpoint: Path | None = None,
              resume: bool = False, checkpoint_every: int = 10, plots: bool = True,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build, optimise and evaluate; write plots / JSON into ``out``; resume from ``checkpoint``."""
-    from ..optim import inverse_time
-    cfg.validate()
     t0 = time.perf_counter()
-    ham = HarmonicTrap(cfg.particles, cfg.dim, cfg.omega, cfg.interaction)
-    ansatz = build_ansatz(cfg)
-    sampler = Sampler(ansatz, cfg.walkers, cfg.method, cfg.step, cfg.moves, seed=cfg.seed, omega=cfg.omega)
-    lr = inverse_time(cfg.lr, cfg.lr_decay) if cfg.lr_decay else cfg.lr
-    opt = make_optimizer(cfg.optimizer, lr, diag_shift=cfg.diag_shift)
-    history: list[dict[str, Any]] = []
-    start = 0
+    vmc = build_vmc(cfg)
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        payload = load_checkpoint(checkpoint, ansatz, sampler, opt)
-        history, start = list(payload["history"]), int(payload["iteration"]) + 1
+        vmc.load(checkpoint)
         if log:
-            log(f"resumed from {checkpoint} at iteration {start}")
-    else:
-        sampler.burn_in(cfg.burn_in, adapt=True)
+            log(f"resumed from {checkpoint} at iteration {vmc.iteration}")
     stop = ToleranceStop(cfg.tol, window=10) if cfg.tol > 0 else None
-
-    def on_it(it: int, hist: list) -> None:
-        if checkpoint is not None and ((it + 1) % checkpoint_every == 0 or it + 1 == cfg.iterations):
-            save_checkpoint(checkpoint, ansatz, sampler, opt, hist, it, asdict(cfg))
-
-    optimize(ansatz, ham, sampler, opt, cfg.iterations, cfg.steps, history, stop, progress, on_it, start)
-    if checkpoint is not None and history:
-        save_checkpoint(checkpoint, ansatz, sampler, opt, history, history[-1]["iteration"], asdict(cfg))
-    exact = ham.exact_energy()
-    res = evaluate(ansatz, ham, sampler, cfg.eval_steps, cfg.eval_burn_in, exact=exact, progress=progress)
-    result: dict[str, Any] = {k: v for k, v in res.items() if not k.startswith("_")}
+    vmc.run(cfg.iterations, progress, checkpoint, checkpoint_every, stop=stop, extra={"config": asdict(cfg)})
+    densities = Densities(vmc.ham)
+    est = vmc.estimate(cfg.eval_steps, cfg.eval_burn_in, observe=densities, progress=progress)
+    exact = vmc.exact_energy
+    result: dict[str, Any] = {"energy": est.energy, "stderr": est.stderr, "variance": est.variance,
+                              "block_size": est.block_size, "n_samples": est.n_samples,
+                              "blocking_converged": est.converged, "naive_stderr": est.naive_stderr,
+                              "acceptance": est.acceptance, "step": vmc.sampler.step, "exact": exact}
+    if exact is not None:
+        result["below_exact_flag"] = est.below_exact
+        result["error_vs_exact"] = est.energy - exact
+    history = vmc.history
     result.update({"particles": cfg.particles, "dim": cfg.dim, "omega": cfg.omega, "interaction": cfg.interaction,
-                   "ansatz": cfg.ansatz, "n_params": ansatz.n_params, "iterations_run": len(history),
+                   "ansatz": cfg.ansatz, "n_params": vmc.n_parameters, "iterations_run": len(history),
                    "seconds": time.perf_counter() - t0, "config": asdict(cfg)})
     if cfg.dim == 2 and abs(cfg.omega - 1) < 1e-15 and cfg.interaction and cfg.particles in DMC_REFERENCE:
         result["reference"] = DMC_REFERENCE[cfg.particles]
-    result["parameters"] = {k: v.detach().cpu().reshape(-1).tolist() for k, v in ansatz.state_dict().items()
+    result["parameters"] = {k: v.detach().cpu().reshape(-1).tolist() for k, v in vmc.ansatz.state_dict().items()
                             if v.numel() <= 64 and v.is_floating_point()}
     if out is not None:
         out = Path(out)
@@ -309,7 +201,7 @@ def run_qdot(cfg: QDotConfig, out: Path | None = None, progress: bool = False, c
         if plots:
             from .plots import plot_history, plot_observables
             result["plots"] = [str(plot_history(history, out / "optimisation.png", exact, cfg)),
-                               *[str(p) for p in plot_observables(res, out, cfg)]]
+                               *[str(p) for p in plot_observables({**result, **densities.result()}, out, cfg)]]
         from ...checkpoint import atomic_write_json
         atomic_write_json(out / "history.json", history)
         atomic_write_json(out / "result.json", result)
