@@ -7,7 +7,7 @@ Forward AIS (Neal, Stat. Comput. 11, 125 (2001); Salakhutdinov & Murray, ICML 20
 where T_k leaves p_k invariant.  Then E[w] = Z_K / Z_0, so ln Z = ln Z_0 + ln mean(w) is unbiased in Z and,
 by Jensen, biased *low* in ln Z (a stochastic lower bound).  -ln w is the work of the protocol t_0 -> t_K
 and E[w] = Z_K / Z_0 is the Jarzynski equality (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997); Salazar,
-Phys. Rev. E 96, 022131 (2017), section V).  The loop is :func:`boltzlab.sampling.path.anneal`.
+Phys. Rev. E 96, 022131 (2017)).  The loop is :func:`boltzlab.sampling.path.anneal`.
 
 Reverse AIS (Burda, Grosse & Salakhutdinov, AISTATS 2015), derived here from the forward construction.  Start from
 v_K and run the reversals of the same kernels down the path: v_{k-1} ~ T~_{k-1}(v_k, .), with

@@ -1,5 +1,5 @@
 """Work protocols lambda_0 -> lambda_K and the work done along them (Salazar, Phys. Rev. E 96, 022131
-(2017), section III A).
+(2017)).
 
 A protocol is a sequence of points lambda_i = (theta_i, beta_i): an RBM and an inverse temperature.  The
 process (the paper's eq. 2-4): s_0 ~ p_{lambda_0}; at each point the parameters switch lambda_i ->
