@@ -18,7 +18,6 @@ from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import CheckpointError, ConfigError, ShapeError
 from .common import Parser, add_output_options, add_seed_option, emit_json, finite_float, float_list, int_list, positive_float, positive_int, say, torch_device
 
-DEFAULT_MNIST = "/work/shared/data/mnist"
 
 
 def lattice_arg(text: str) -> tuple[int, ...]:
@@ -108,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_kl)
 
     def data_opts(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--data", default=DEFAULT_MNIST, help=f"data set (default {DEFAULT_MNIST})")
+        q.add_argument("--data", default=None, help="data set (default: the MNIST test set from $BOLTZLAB_MNIST, "
+                                                         "else ../shared/data/mnist beside the project)")
         q.add_argument("--mu2", type=positive_float, default=100.0, help="RBM mass parameter mu^2 (default 100)")
 
     q = fs.add_parser("mnist-spectrum", help="correlation spectrum of a data set and the modes below mu^2 (Fig. 13)")
@@ -176,7 +176,7 @@ def _load_data(path: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..field.analysis import train_lattice
+    from ..studies.pipelines.field import train_lattice
     _check_lattice(args)
     cfg = _config(args)
     out = Path(args.out)
@@ -219,7 +219,7 @@ def load_field_model(path: str) -> tuple[Any, tuple[int, ...], float]:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
-    from ..field.analysis import action_histograms
+    from ..studies.pipelines.field import action_histograms
     model, shape, m2 = load_field_model(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 def cmd_uv(args: argparse.Namespace) -> int:
-    from ..field.analysis import uv_regularisation
+    from ..studies.pipelines.field import uv_regularisation
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def cmd_uv(args: argparse.Namespace) -> int:
 
 
 def cmd_flow(args: argparse.Namespace) -> int:
-    from ..field.analysis import flow_overlay
+    from ..studies.pipelines.field import flow_overlay
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -248,14 +248,14 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_two_node(args: argparse.Namespace) -> int:
-    from ..field.analysis import two_node_study
+    from ..studies.pipelines.field import two_node_study
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return _finish(args, out, two_node_study(out, seed=args.seed), "two_node")
 
 
 def cmd_kl(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_check
+    from ..studies.pipelines.field import kl_check
     _check_lattice(args)
     nv = int(np.prod(args.lattice))
     if max(args.hidden_list) > nv:
@@ -268,21 +268,22 @@ def cmd_kl(args: argparse.Namespace) -> int:
 
 
 def _data_for(args: argparse.Namespace) -> np.ndarray:
-    data = _load_data(args.data)
+    from ..data import mnist_dir
+    data = _load_data(args.data if args.data is not None else str(mnist_dir()))
     if data.shape[1] > 4096:
         raise ConfigError(f"{args.data}: {data.shape[1]} sites; the correlation matrix would be too large")
     return data
 
 
 def cmd_mnist_spectrum(args: argparse.Namespace) -> int:
-    from ..field.analysis import mnist_spectrum
+    from ..studies.pipelines.field import mnist_spectrum
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return _finish(args, out, mnist_spectrum(out, _data_for(args), args.mu2), "mnist_spectrum")
 
 
 def cmd_kl_hidden(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_vs_hidden
+    from ..studies.pipelines.field import kl_vs_hidden
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -296,7 +297,7 @@ def cmd_kl_hidden(args: argparse.Namespace) -> int:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from ..field.analysis import regenerate_images
+    from ..studies.pipelines.field import regenerate_images
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -306,7 +307,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
 
 def cmd_bernoulli(args: argparse.Namespace) -> int:
-    from ..field.analysis import bernoulli_study
+    from ..studies.pipelines.field import bernoulli_study
     if args.hidden > 16:
         raise ConfigError(f"--hidden {args.hidden}: the exact checks enumerate 2^N_h states; use at most 16")
     out = Path(args.out)

@@ -14,6 +14,7 @@ import numpy as np
 from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import load_model, load_model_file
+from ..models import RBM
 from ..partition import exact_log_z
 from ..random import Rng
 from .common import add_device_options, emit_json, image_shape, positive_float, positive_int, row_range, say
@@ -213,9 +214,9 @@ def _log_z_record(res) -> dict[str, Any]:
 
 def _weights_plot(res, path: Path) -> None:
     from ..partition import Bracket
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     results = [res.ais, res.rais] if isinstance(res, Bracket) else [res]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for r in results:
         lw = r.log_weights.numpy()
         ax.hist(lw - lw.max(), bins=min(50, max(10, len(lw) // 4)), alpha=0.6,
@@ -301,10 +302,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _ll_plot(model, data, log_z: float, path: Path, ll: float, err: float) -> None:
     import torch
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     with torch.no_grad():
         lp = (-model.free_energy(data).double() - log_z).cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.hist(lp, bins=50, color="tab:blue", alpha=0.8)
     ax.axvline(ll, color="k", lw=1.5, label=f"mean {ll:.3f} ± {err:.3f}")
     ax.set_xlabel("ln p(v) (nats)")
@@ -317,14 +318,13 @@ def _ll_plot(model, data, log_z: float, path: Path, ll: float, err: float) -> No
 def cmd_info(args: argparse.Namespace) -> int:
     model, payload = load_model_file(args.model)
     info: dict = {"path": args.model, "class": type(model).__name__, "visible_units": model.visible.type_name,
-                  "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
-                  "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
+                  "hidden_units": model.hidden.type_name if isinstance(model, RBM) else None,
+                  "n_visible": model.n_visible, "n_hidden": model.n_hidden,
                   "dtype": str(model.dtype).replace("torch.", ""),
                   "n_parameters": sum(p.numel() for p in model.parameters())}
-    if hasattr(model, "weights"):
-        w = model.weights.detach()
-        info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
-        info["centered"] = bool(getattr(model, "centered", False))
+    w = model.weights.detach()
+    info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
+    info["centered"] = model.centered
     log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
     info["exact_log_z_tractable"] = bool(log2 <= 24)
     info["enumeration_states_log2"] = None if math.isinf(log2) else log2
