@@ -171,11 +171,11 @@ def series_coefficients(n_max: int) -> list[float]:
 
 
 def train_gaussian_bernoulli(model: GaussianBernoulliRBM, data: Any, epochs: int = 2000, lr: float = 0.01,
-                             chains: int = 256, gibbs_steps: int = 1, batch_size: int = 256, seed: int = 0,
-                             exact: bool = False, progress: bool = False) -> list[float]:
-    """Maximum likelihood for W (and mu^2 if learnt) with :class:`~boltzlab.training.Trainer` (plain SGD):
-    PCD on ``chains`` persistent chains and minibatches of ``batch_size``, or (``exact``) the whole data set
-    against the exact ln Z.  Returns the exact mean log-likelihood after every epoch (an empty list when the
+                             chains: int = 256, gibbs_steps: int = 1, seed: int = 0, exact: bool = False,
+                             progress: bool = False) -> list[float]:
+    """Maximum likelihood for W (and mu^2 if learnt) with :class:`~boltzlab.training.Trainer` (plain SGD, one
+    full-batch update per epoch): the model term from PCD on ``chains`` persistent chains, or (``exact``)
+    from the exact ln Z.  Returns the exact mean log-likelihood after every epoch (an empty list when the
     hidden layer has more than 2^16 states)."""
     from ..training import TrainConfig, Trainer
     x = as_tensor(data, dtype=model.dtype, device=model.device, name="data")
@@ -183,7 +183,7 @@ def train_gaussian_bernoulli(model: GaussianBernoulliRBM, data: Any, epochs: int
         raise ShapeError(f"data have shape {tuple(x.shape)}; expected (n, {model.n_visible})")
     n = x.shape[0]
     cfg = TrainConfig(method="exact" if exact else "pcd", k=gibbs_steps, n_chains=chains,
-                      batch_size=n if exact else min(int(batch_size), n), epochs=epochs, lr=lr, momentum=0.0,
+                      batch_size=n, epochs=epochs, lr=lr, momentum=0.0,
                       init_visible_from_data=False, seed=seed, dtype=str(model.dtype).removeprefix("torch."),
                       device=str(model.device), monitor_exact_max_log2=16, monitor_samples=n)
     history = Trainer(model, x, cfg, progress=progress).fit()

@@ -1,6 +1,7 @@
 """The fully visible Boltzmann machine with centred couplings.
 
-Energy (../shared/papers/energy-based-models-theory.md, eq. 12), for x in {0, 1}^n:
+Energy of the centred Boltzmann machine (Ackley, Hinton & Sejnowski, Cognitive Science 9, 147 (1985), with the
+centring of Melchior, Fischer & Wiskott, J. Mach. Learn. Res. 17(99), 1 (2016); "eq. 12" below), for x in {0, 1}^n:
 
     E(x; W, b) = -1/2 sum_ab W_ab (x_a - x_hat_a)(x_b - x_hat_b) - sum_a b_a x_a
 

@@ -1,6 +1,7 @@
 """Restricted Boltzmann machines built from two layers of any unit types and a coupling matrix.
 
-Energy (../shared/papers/energy-based-models-theory.md, eq. 16, generalised to any unit type):
+Energy of the centred RBM (Melchior, Fischer & Wiskott, J. Mach. Learn. Res. 17(99), 1 (2016); "eq. 16" below),
+generalised to any unit type as in Tubiana, Cocco & Monasson, eLife 8, e39397 (2019):
 
     E(v, h) = E_vis(v) + E_hid(h) - (phi(v) - v_hat)^T W (phi(h) - h_hat)
 

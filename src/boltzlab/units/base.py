@@ -1,7 +1,8 @@
 """The unit-type interface every layer of a Boltzmann machine implements.
 
 A layer of ``n`` units with state ``x`` has a self-energy ``E_layer(x)`` (the bias term of
-../shared/papers/energy-based-models-theory.md eq. 16, plus any confining term for continuous units) and
+the RBM energy, Tubiana, Cocco & Monasson, eLife 8, e39397 (2019), eq. 4, plus any confining term for
+continuous units) and
 couples to the rest of the model only through a linear *input* ``I`` (the field the other layer exerts):
 
     p(x | I) ∝ exp(-beta * (E_layer(x) - I · phi(x)))
