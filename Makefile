@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 
 test: setup hmmer-examples
 	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/boltzlab reproduce --all --quick --no-progress --out runs/reproduce-quick
 
 # The API reference (mkdocs.yml: the notes in docs/ and docs/api/ from the docstrings); fails on any warning.
 DOCS_STAMP := $(VENV)/.boltzlab-docs-installed

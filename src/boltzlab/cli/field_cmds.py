@@ -12,9 +12,6 @@ from ..studies import field_runs as study
 from .common import (Parser, add_output_options, add_seed_option, finite_float, float_list, int_list, integer,
                      positive_float, positive_int, reporting, torch_device)
 
-DEFAULT_MNIST = "../shared/data/mnist"
-
-
 def lattice_arg(text: str) -> tuple[int, ...]:
     from ..field.lattice import parse_lattice
     try:
@@ -101,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=reporting(study.kl))
 
     def data_opts(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--data", default=DEFAULT_MNIST, help=f"data set (default {DEFAULT_MNIST})")
+        q.add_argument("--data", default=None, help="data set (default: the MNIST test set from $BOLTZLAB_MNIST, "
+                                                    "else ../shared/data/mnist beside the project)")
         q.add_argument("--mu2", type=positive_float, default=100.0, help="RBM mass parameter mu^2 (default 100)")
 
     q = fs.add_parser("mnist-spectrum", help="correlation spectrum of a data set and the modes below mu^2 (Fig. 13)")

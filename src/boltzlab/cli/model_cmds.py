@@ -159,7 +159,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         distributed.init_from_env(args.device)
     model = load_model(args.model, device=args.device)
     check_image_shape(args.image_shape, model.n_visible)
-    require_memory(8 * args.n * (args.tempering or 1) * (model.n_visible + getattr(model, "n_hidden", 0)),
+    require_memory(8 * args.n * (args.tempering or 1) * (model.n_visible + model.n_hidden),
                    f"{args.n} chains")
     t0 = time.perf_counter()
     rng = Rng(args.seed, model.device)

@@ -135,7 +135,7 @@ def _threaded(fn):
 
 
 def cmd_replicas(args: argparse.Namespace) -> int:
-    from ..reciprocal import load_study, run_study
+    from ..studies.pipelines.replica import load_study, run_study
     spec = load_study(args.config)
     out = Path(args.out or spec.out)
     if (out / "results.json").exists() and not args.overwrite:

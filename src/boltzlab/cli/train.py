@@ -35,6 +35,8 @@ HELP = {
     "visible_units": "visible unit type: binary, spin, gaussian, potts, ...",
     "hidden_units": "hidden unit type: binary, spin, gaussian, relu, drelu, ...",
     "n_states": "Potts units: number of states q (default: the alphabet size, or 1 + the largest state)",
+    "hidden_states": "Potts hidden units: number of states q",
+    "monitor": "per-epoch metrics (log-likelihoods, reconstruction error, weight norms)",
     "gauge": "Potts units: zerosum keeps the zero-sum gauge during training; none keeps none",
     "method": "where the model chains start: pcd (persistent), cd (at the minibatch), rdm (random states)",
     "k": "block-Gibbs sweeps per update",

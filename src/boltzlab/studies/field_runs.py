@@ -47,7 +47,7 @@ def _load_data(path: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- commands
 def train(args: argparse.Namespace) -> int:
-    from ..field.analysis import train_lattice
+    from .pipelines.field import train_lattice
     _check_lattice(args)
     cfg = _config(args)
     out = Path(args.out)
@@ -90,7 +90,7 @@ def load_field_model(path: str) -> tuple[Any, tuple[int, ...], float]:
 
 
 def action(args: argparse.Namespace) -> int:
-    from ..field.analysis import action_histograms
+    from .pipelines.field import action_histograms
     model, shape, m2 = load_field_model(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def uv(args: argparse.Namespace) -> int:
-    from ..field.analysis import uv_regularisation
+    from .pipelines.field import uv_regularisation
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def uv(args: argparse.Namespace) -> int:
 
 
 def flow(args: argparse.Namespace) -> int:
-    from ..field.analysis import flow_overlay
+    from .pipelines.field import flow_overlay
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,14 +119,14 @@ def flow(args: argparse.Namespace) -> int:
 
 
 def two_node(args: argparse.Namespace) -> int:
-    from ..field.analysis import two_node_study
+    from .pipelines.field import two_node_study
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return _finish(args, out, two_node_study(out, seed=args.seed), "two_node")
 
 
 def kl(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_check
+    from .pipelines.field import kl_check
     _check_lattice(args)
     nv = int(np.prod(args.lattice))
     if max(args.hidden_list) > nv:
@@ -139,14 +139,15 @@ def kl(args: argparse.Namespace) -> int:
 
 
 def _data_for(args: argparse.Namespace) -> np.ndarray:
-    data = _load_data(args.data)
+    from ..data import mnist_dir
+    data = _load_data(args.data if args.data is not None else str(mnist_dir()))
     if data.shape[1] > 4096:
         raise ConfigError(f"{args.data}: {data.shape[1]} sites; the correlation matrix would be too large")
     return data
 
 
 def mnist_spectrum(args: argparse.Namespace) -> int:
-    from ..field.analysis import mnist_spectrum
+    from .pipelines.field import mnist_spectrum
     out = Path(args.out)
     data = _data_for(args)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,7 +155,7 @@ def mnist_spectrum(args: argparse.Namespace) -> int:
 
 
 def kl_hidden(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_vs_hidden
+    from .pipelines.field import kl_vs_hidden
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -168,7 +169,7 @@ def kl_hidden(args: argparse.Namespace) -> int:
 
 
 def regenerate(args: argparse.Namespace) -> int:
-    from ..field.analysis import regenerate_images
+    from .pipelines.field import regenerate_images
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -178,7 +179,7 @@ def regenerate(args: argparse.Namespace) -> int:
 
 
 def bernoulli(args: argparse.Namespace) -> int:
-    from ..field.analysis import bernoulli_study
+    from .pipelines.field import bernoulli_study
     if args.hidden > 16:
         raise ConfigError(f"--hidden {args.hidden}: the exact checks enumerate 2^N_h states; use at most 16")
     out = Path(args.out)

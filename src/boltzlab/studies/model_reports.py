@@ -40,8 +40,8 @@ def bracket_text(lower: float, lower_err: float, upper: float, upper_err: float,
 def weights_figure(res: Any) -> Any:
     """Histogram of the importance log weights of each annealing direction."""
     from ..partition import Bracket
-    from ..plots import plt
-    fig, ax = plt.subplots(figsize=(6, 4))
+    from ..plots import subplots
+    fig, ax = subplots(figsize=(6, 4))
     for r in [res.ais, res.rais] if isinstance(res, Bracket) else [res]:
         lw = r.log_weights.numpy()
         ax.hist(lw - lw.max(), bins=min(50, max(10, len(lw) // 4)), alpha=0.6,
@@ -62,10 +62,10 @@ def weights_record(res: Any) -> dict[str, Any]:
 
 def log_likelihood_figure(model: Any, data: Any, log_z: float, ll: float, err: float) -> Any:
     """Histogram of ln p(v) over the data with the mean and its error."""
-    from ..plots import plt
+    from ..plots import subplots
     with torch.no_grad():
         lp = (-model.free_energy(model.visible_tensor(data, "data")).double() - log_z).cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.hist(lp, bins=50, color="tab:blue", alpha=0.8)
     ax.axvline(ll, color="k", lw=1.5, label=f"mean {ll:.3f} ± {err:.3f}")
     ax.set_xlabel("ln p(v) (nats)")
@@ -77,15 +77,15 @@ def log_likelihood_figure(model: Any, data: Any, log_z: float, ll: float, err: f
 
 def model_info(model: Any, payload: dict[str, Any] | None, path: str) -> dict[str, Any]:
     """Structure, parameter statistics, tractability and training state of a model (`boltzlab info`)."""
+    from ..models import RBM
     info: dict[str, Any] = {"path": path, "class": type(model).__name__, "visible_units": model.visible.type_name,
-                            "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
-                            "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
+                            "hidden_units": model.hidden.type_name if isinstance(model, RBM) else None,
+                            "n_visible": model.n_visible, "n_hidden": model.n_hidden,
                             "dtype": str(model.dtype).replace("torch.", ""),
                             "n_parameters": sum(p.numel() for p in model.parameters())}
-    if hasattr(model, "weights"):
-        w = model.weights.detach()
-        info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
-        info["centered"] = bool(getattr(model, "centered", False))
+    w = model.weights.detach()
+    info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()),
+                centered=bool(model.centered))
     log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
     info["exact_log_z_tractable"] = bool(log2 <= 24)
     info["enumeration_states_log2"] = None if math.isinf(log2) else log2

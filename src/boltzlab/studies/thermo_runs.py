@@ -33,7 +33,8 @@ def load_thermo_model(path: str, device: str):
     """A model on ``device`` (checked by the --device parser), checked to be an RBM."""
     from ..io import load_model
     model = load_model(path, device=torch.device(device))
-    if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+    from ..models import RBM
+    if not isinstance(model, RBM):
         raise ConfigError(f"{path}: the thermodynamics commands need an RBM; this file holds a "
                           f"{type(model).__name__}")
     return model

@@ -124,7 +124,7 @@ def write_report(trainer: Any, out: Path, shape: Any = None, alphabet: str | Non
     from ..plots import image_grid, learning_curves, weight_filters
     model = trainer.model
     shape = tuple(shape) if shape else None
-    n_hidden = getattr(model, "n_hidden", 0)
+    n_hidden = model.n_hidden
     size = f"{model.n_visible}x{n_hidden}" if n_hidden else f"{model.n_visible} units"
     plots = {"learning_curves": str(learning_curves(trainer.history, out / "learning_curves.png",
                                                     title=f"{type(model).__name__} {size}, "
@@ -136,9 +136,8 @@ def write_report(trainer: Any, out: Path, shape: Any = None, alphabet: str | Non
         sweeps = "block-Gibbs" if n_hidden else "single-site Gibbs"
         plots["samples"] = str(image_grid(v.float().cpu().numpy(), out / "samples.png", shape, n_cols=8,
                                           title=f"model samples (1000 {sweeps} sweeps from random starts)"))
-        if hasattr(model, "weights"):
-            plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(),
-                                                  out / "filters.png", shape))
+        plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(), out / "filters.png",
+                                              shape))
     last = trainer.history[-1] if trainer.history else {}
     summary = {"out": str(out), "updates": trainer.step, "epochs": trainer.epoch, "plots": plots,
                "checkpoint": str(out / CHECKPOINT), "final": last}

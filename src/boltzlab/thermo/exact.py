@@ -1,6 +1,6 @@
 """Exact stochastic thermodynamics of small RBMs by enumerating the joint states s = (v, h), in float64.
 
-What ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md states as identities is checked here to
+What Salazar, Phys. Rev. E 96, 022131 (2017) states as identities is checked here to
 rounding error:
 
 * the K-step transition matrix of every kernel of :mod:`boltzlab.sampling.kernels` and the detailed-balance
@@ -48,7 +48,8 @@ class JointSpace:
     """
 
     def __init__(self, model, max_log2: float = MAX_TABLE_LOG2) -> None:
-        if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+        from ..models import RBM
+        if not isinstance(model, RBM):
             raise ConfigError(f"exact joint enumeration is defined for RBMs; got {type(model).__name__}")
         for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
             if not layer.discrete:

@@ -119,11 +119,11 @@ class SpinVMC(VMC):
 def plot_history(history: list[dict[str, float]], path: str | Path, exact: float | None = None,
                  title: str = "") -> Path:
     """Energy against iteration with its per-iteration error band and the exact energy; relative error (log)."""
-    from ...plots import plt, save_figure
+    from ...plots import save_figure, subplots
     it = np.array([r["iteration"] for r in history])
     e = np.array([r["energy"] for r in history])
     se = np.array([r["stderr"] for r in history])
-    fig, axes = plt.subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
+    fig, axes = subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
                              squeeze=False)
     ax = axes[0, 0]
     ax.plot(it, e, lw=1, label="VMC <E_L> per iteration")

@@ -54,9 +54,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_write_json
-from ..errors import ConfigError, require
-from ..training import TrainConfig
+from ...checkpoint import atomic_write_json
+from ...errors import ConfigError, require
+from ...training import TrainConfig
 
 STUDY_KEYS = {"hidden", "replicas", "seed", "out", "device", "threads"}
 DATA_KEYS = {"path", "train_split", "train_rows", "test_split", "test_rows", "binarize"}
@@ -124,7 +124,7 @@ class ReplicaStudy:
              f"threads must be an integer >= 1; got {self.threads!r}")
         require(self.ais_betas >= 2, f"ais_betas must be >= 2; got {self.ais_betas}")
         require(isinstance(self.null_draws, int) and self.null_draws >= 2, f"null_draws must be >= 2; got {self.null_draws!r}")
-        from ..partition.schedules import SCHEDULES
+        from ...partition.schedules import SCHEDULES
         require(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
         unknown = sorted(set(self.data) - DATA_KEYS)
         require(not unknown, f"unknown [data] option(s): {', '.join(unknown)}")
@@ -178,14 +178,14 @@ def study_from_dict(raw: dict[str, Any]) -> ReplicaStudy:
 
 def load_study(path: str | Path) -> ReplicaStudy:
     """Read a study from a TOML file."""
-    from ..io import read_toml
+    from ...io import read_toml
     return study_from_dict(read_toml(path, "study file"))
 
 
 def load_study_data(study: ReplicaStudy) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) bits as float32 arrays, per the [data] table."""
-    from ..data import binarize, load_dataset
-    from ..errors import DataError
+    from ...data import binarize, load_dataset
+    from ...errors import DataError
     d = study.data
     method = d.get("binarize", "threshold")
 
@@ -207,8 +207,8 @@ def load_study_data(study: ReplicaStudy) -> tuple[np.ndarray, np.ndarray]:
 @torch.no_grad()
 def evaluate_point(model: Any, train: torch.Tensor, test: torch.Tensor, study: ReplicaStudy, seed: int) -> dict[str, Any]:
     """Test log-likelihood from AIS and reverse AIS, the leading singular values and the rotation test."""
-    from ..partition import ais_log_z, log_likelihood, rais_log_z
-    from .analysis import analyze
+    from ...partition import ais_log_z, log_likelihood, rais_log_z
+    from ...reciprocal.analysis import analyze
     m = copy.deepcopy(model)
     for p in m.parameters():
         p.requires_grad_(False)
@@ -243,8 +243,8 @@ def run_study(study: ReplicaStudy, out: str | Path | None = None, progress: bool
 def _run_study(study: ReplicaStudy, out: Path, progress: bool, log: Callable[[str], None] | None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from ..training import Trainer
-    from ..training.replicas import ReplicaTrainer
+    from ...training import Trainer
+    from ...training.replicas import ReplicaTrainer
     t0 = time.perf_counter()
     train_np, test_np = load_study_data(study)
     train, test = torch.as_tensor(train_np), torch.as_tensor(test_np)
@@ -319,13 +319,13 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def plot_study(result: dict[str, Any], out: Path) -> list[str]:
     """Fig. 1 (log-likelihood vs updates, error bars over replicas), Fig. 4 (JS vs updates), spectra."""
-    from ..io import load_model
-    from ..plots import plt, save_figure
-    from .spectrum import MarchenkoPastur
+    from ...io import load_model
+    from ...plots import save_figure, subplots
+    from ...reciprocal.spectrum import MarchenkoPastur
     summ = result["summary"]
     n_rep = result["study"]["replicas"]
     paths = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for i, (size, e) in enumerate(summ.items()):
         col = f"C{i}"
         ax.errorbar(e["step"], e["ll_ais_mean"], e["ll_ais_std"], color=col, marker="o", capsize=3,
@@ -339,7 +339,7 @@ def plot_study(result: dict[str, Any], out: Path) -> list[str]:
     ax.legend(fontsize=8)
     paths.append(str(save_figure(fig, out / "loglik.png", "Replica study: log-likelihood vs updates (Fig. 1)")))
     if all("js_mean" in e for e in summ.values()):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = subplots(figsize=(7, 4.5))
         for i, (size, e) in enumerate(summ.items()):
             ax.errorbar(e["step"], e["js_mean"], e["js_std"], color=f"C{i}", marker="o", capsize=3, label=f"M = {size}")
             ax.plot(e["step"], e["js_null_mean"], color=f"C{i}", ls=":", label=f"M = {size}, symmetric null")
@@ -350,7 +350,7 @@ def plot_study(result: dict[str, Any], out: Path) -> list[str]:
         ax.legend(fontsize=8)
         paths.append(str(save_figure(fig, out / "symmetry.png", "Rotational symmetry breaking along training (Fig. 4)")))
     sizes = list(summ)
-    fig, axes = plt.subplots(1, len(sizes), figsize=(4.5 * len(sizes), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(sizes), figsize=(4.5 * len(sizes), 3.8), squeeze=False)
     for ax, size in zip(axes[0], sizes):
         svals = []
         for run in result["runs"]:
