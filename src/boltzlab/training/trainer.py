@@ -393,7 +393,8 @@ class Trainer:
         if not self.model.bounded_domain:  # (models with a domain boundary are checked at every update)
             if not self._finite():
                 raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN, infinite "
-                                       f"or too large to resolve energies); lower the learning rate; {self._last_good()}")
+                                       "or too large to resolve energies); lower the learning rate; "
+                                       f"{self._last_good()}")
             problem = self.model.domain_problem()
             if problem is not None:
                 raise TrainingDiverged(f"training left the models that exist at update {self.step} ({problem}); "
