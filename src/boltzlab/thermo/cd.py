@@ -1,5 +1,5 @@
-"""Contrastive divergence as a thermodynamic process, exactly (section 4.2 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md).
+"""Contrastive divergence as a thermodynamic process, exactly (Salazar, Phys. Rev. E 96,
+022131 (2017)).
 
 The data define p_D(s) = p_D(v) p(h | v) on the joint state (the hidden units clamped to the data, as the
 learning rule does).  Running n steps of a Gibbs kernel from p_D gives p_n = p_D T^n, and

@@ -1,5 +1,5 @@
-"""Jarzynski and Crooks checks of a work protocol, with Delta f exact or annealed (section 3.1 and 5 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md).
+"""Jarzynski and Crooks checks of a work protocol, with Delta f exact or annealed (Salazar, Phys.
+Rev. E 96, 022131 (2017)).
 
 :func:`work_experiment` runs a protocol forward from p_{lambda_0} and backward from p_{lambda_K}
 (:func:`~boltzlab.thermo.protocols.sample_work`), and compares

@@ -1,6 +1,6 @@
 """The heat-exchange fluctuation theorem (XFT) measured on any RBM, in memory-bounded batches.
 
-Section 3.3 of ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md: prepare an ensemble in
+Salazar, Phys. Rev. E 96, 022131 (2017): prepare an ensemble in
 equilibrium at T1 (Gibbs sweeps from random starts), put it in contact with a bath at T2 for K Gibbs steps,
 record Q = E(s') - E(s) on the joint state s = (v, h), and compare ln P(Q) / P(-Q) with
 (beta_1 - beta_2) Q (section 3.2).
