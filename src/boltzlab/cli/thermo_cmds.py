@@ -50,7 +50,7 @@ def _kernel_options(p: argparse.ArgumentParser, default_fraction: str | float) -
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("thermo", help="stochastic thermodynamics: heat exchange, work, equilibrium curves, CD",
                        description="Fluctuation theorems, work and heat of RBMs "
-                                   "(../shared/papers/nonequilibrium-thermodynamics-of-rbms.md; "
+                                   "(Salazar, PRE 96, 022131 (2017); "
                                    "see docs/thermodynamics.md).")
     tsub = p.add_subparsers(dest="thermo_command", metavar="SUBCOMMAND", parser_class=Parser)
 
