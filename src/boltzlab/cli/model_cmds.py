@@ -145,7 +145,7 @@ def _sample_targets(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from ..plots import image_grid
+    from ..plots import image_grid, save_figure
     if args.shards is not None and not args.distributed:
         raise ConfigError("--shards applies only with --distributed")
     if args.distributed and args.tempering:
@@ -180,8 +180,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     with RunLock(npz.parent):
         _sample_targets(args)
         atomic_savez(npz, v=v.cpu().numpy(), h=h.cpu().numpy(), beta=args.beta, steps=args.steps)
-        image_grid(v[:100].float().cpu().numpy(), png, args.image_shape,
-                   title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}")
+        save_figure(image_grid(v[:100].float().cpu().numpy(), args.image_shape,
+                               title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}"), png)
     summary = {"samples": str(npz), "png": str(png), "n": args.n, "steps": args.steps, "beta": args.beta,
                "seconds": round(seconds, 4), "visible_mean": float(v.float().mean()), "tempering": tempering}
     if args.json:

@@ -21,6 +21,7 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError
+from ..plots import save_figure
 from .train_run import model_data as load_model_data
 
 XFT_JSON = "xft.json"
@@ -57,7 +58,8 @@ def xft(args: argparse.Namespace) -> int:
                            progress=not args.no_progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_xft(result, out / "xft.png")), str(plot_trace(result, out / "equilibration.png"))]
+    plots = [str(save_figure(plot_xft(result), out / "xft.png")),
+             str(save_figure(plot_trace(result), out / "equilibration.png"))]
     res = {"model": str(args.model), **result.to_dict(), "plots": plots}
     atomic_write_json(out / XFT_JSON, res)
     for w in res.get("warnings", []):
@@ -121,8 +123,8 @@ def work(args: argparse.Namespace) -> int:
                                       args.equilibrate, args.delta_f, args.ais_runs, args.ais_betas, args.batch_size,
                                       args.seed, progress=not args.no_progress)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_work(res, wf, wr, out / "work.png", f"{res['protocol']['kind']} protocol, "
-                                                          f"{res['kernel']['label']}"))]
+    plots = [str(save_figure(plot_work(res, wf, wr, f"{res['protocol']['kind']} protocol, {res['kernel']['label']}"),
+                             out / "work.png"))]
     res = {"models": [str(m) for m in args.models], **res, "plots": plots}
     atomic_write_json(out / WORK_JSON, res)
     if res.get("warning"):
@@ -169,7 +171,8 @@ def curves(args: argparse.Namespace) -> int:
         labels.append(f"AIS ({args.ais_runs} runs)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    res["plots"] = [str(plot_curves(curves, labels, out / "curves.png", f"equilibrium curves of {Path(args.model).name}"))]
+    res["plots"] = [str(save_figure(plot_curves(curves, labels, f"equilibrium curves of {Path(args.model).name}"),
+                                    out / "curves.png"))]
     atomic_write_json(out / CURVES_JSON, res)
     lines: list[str] = []
     lines.append(f"wrote {out}/{CURVES_JSON} and {out}/curves.png ({method}, {len(betas)} temperatures)")
@@ -190,8 +193,8 @@ def cd(args: argparse.Namespace) -> int:
     run = cd_along_run(models, data, args.steps, args.kernel, args.beta, labels)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_cd(run, out / "cd.png", "training step" if src.is_dir() else "model",
-                         f"CD as a relaxation ({run['kernel']})"))]
+    plots = [str(save_figure(plot_cd(run, "training step" if src.is_dir() else "model",
+                                     f"CD as a relaxation ({run['kernel']})"), out / "cd.png"))]
     res = {"model": str(src), "data": str(args.data), **run, "plots": plots}
     atomic_write_json(out / CD_JSON, res)
     lines: list[str] = []

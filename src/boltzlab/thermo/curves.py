@@ -167,9 +167,9 @@ def _weighted(log_w: np.ndarray, e1: np.ndarray, e2: np.ndarray, lz0: float):
     return log_z, energy, var
 
 
-def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], path, title: str = ""):
+def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], title: str = ""):
     """F, <E>, S and C against T for one or more sets of curves (error bars where given)."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     fig, axes = subplots(1, 4, figsize=(16, 3.8))
     names = {"free_energy": "free energy F = -ln Z / beta", "energy": "energy <E>",
              "entropy": "entropy S = ln Z + beta <E>", "heat_capacity": "heat capacity C = beta^2 Var E"}
@@ -187,4 +187,4 @@ def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], path, t
         ax.set_title(names[key], fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)
