@@ -368,3 +368,18 @@ def test_cuda_matches_cpu():
     res = run_qdot(QDotConfig(**{**cfg.__dict__, "device": "cuda", "iterations": 3, "walkers": 64, "steps": 2,
                                  "eval_steps": 20, "burn_in": 20}))
     assert 19.0 < res["energy"] < 23.0
+
+
+def test_dmc_reference_across_omega_and_densities():
+    """run_qdot quotes the DMC table at every tabulated (N, omega) and returns the one-body density, which
+    integrates to N over the plane (up to the histogram's range)."""
+    from boltzlab.quantum.qdot import DMC_REFERENCE
+    assert {n for n, _ in DMC_REFERENCE} == {2, 6, 12, 20} and {w for _, w in DMC_REFERENCE} == {0.1, 0.28, 0.5, 1.0}
+    assert all(DMC_REFERENCE[(n, a)] < DMC_REFERENCE[(n, b)] for n in (2, 6, 12, 20)
+               for a, b in ((0.1, 0.28), (0.28, 0.5), (0.5, 1.0)))
+    res = run_qdot(QDotConfig(particles=2, dim=2, omega=0.28, ansatz="rbm-jastrow", iterations=0, walkers=64,
+                              eval_steps=20, eval_burn_in=20))
+    assert res["reference"] == DMC_REFERENCE[(2, 0.28)] and res["energy"] > res["reference"] - 4 * res["stderr"]
+    rad = res["densities"]["_radial"]
+    dr = rad["r"][1] - rad["r"][0]
+    assert abs((rad["rho"] * 2 * math.pi * rad["r"] * dr).sum() - 2.0) < 0.05
