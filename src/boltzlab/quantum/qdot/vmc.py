@@ -25,6 +25,7 @@ from ..optim import ToleranceStop, make_optimizer
 from ..vmc import VMC, trainable_parameters
 from .ansatz import Ansatz, GaussianBinaryRBM, PadeJastrow, ProductAnsatz, default_spins
 from .hamiltonian import HarmonicTrap
+from .neural import BackflowJastrowNet
 from .sampler import Sampler
 from .slater import SlaterHermite
 
@@ -91,7 +92,7 @@ class QDotConfig:
             require(self.particles % 2 == 0, "Slater determinants here are for closed shells (even N)")
 
 
-ANSATZ_KINDS = ("rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow")
+ANSATZ_KINDS = ("rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow", "backflow-jastrow")
 
 
 def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> Ansatz:
@@ -99,11 +100,15 @@ def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> A
 
     rbm: Gaussian-binary RBM alone (distinguishable / spatially symmetric particles, e.g. the two-electron
     singlet); *-jastrow adds a Pade-Jastrow factor; slater*: closed-shell Slater determinants of Hermite
-    polynomials (with their own Gaussian when there is no RBM; with an RBM the RBM supplies it).
+    polynomials (with their own Gaussian when there is no RBM; with an RBM the RBM supplies it);
+    backflow-jastrow: the feed-forward network of :class:`~boltzlab.quantum.qdot.neural.BackflowJastrowNet`
+    (``hidden`` = the width of its layers).
     """
     cfg.validate()
     g = generator or torch.Generator().manual_seed(cfg.seed)
     n, d, dev = cfg.particles, cfg.dim, torch.device(cfg.device)
+    if cfg.ansatz == "backflow-jastrow":
+        return BackflowJastrowNet(n, d, cfg.omega, width=cfg.hidden, generator=g, device=dev)
     factors: list[Ansatz] = []
     has_rbm = "rbm" in cfg.ansatz
     if "slater" in cfg.ansatz:
