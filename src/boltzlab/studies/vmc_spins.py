@@ -52,12 +52,12 @@ def _run(study: Study, name: str, model: str, lattice: str, field: float = 1.0, 
 @entry("vmc-spins-chains", "RBM VMC of the TFIM chain (h = 1; 12 and 16 sites) and the Heisenberg chain (12 sites) "
                            "against Lanczos")
 def vmc_spins_chains(study: Study) -> dict[str, Any]:
-    """Plain RBM (TFIM alpha 1, Heisenberg alpha 2 with the Marshall sign); ``quick``: 8 sites, 300 chains, a
+    """Plain RBM (TFIM alpha 1, Heisenberg alpha 2 with the Marshall sign); ``quick``: 8 sites, 200 chains, a
     third of the iterations, tolerance 1e-2."""
     cases = [("tfim", 12), ("tfim", 16), ("heisenberg", 12)] if not study.quick else [("tfim", 8), ("heisenberg", 8)]
     return {f"{m}-{n}": _run(study, f"{m}-{n}", m, str(n), symmetric=False, alpha=2 if m == "heisenberg" else 1,
                              iterations=study.size((600 if m == "heisenberg" else 300) // 3, None),
-                             chains=study.size(300, 1000), eval_steps=study.size(50, 200),
+                             chains=study.size(200, 1000), eval_steps=study.size(30, 200),
                              tolerance=study.size(1e-2, 1e-3))
             for m, n in cases}
 
@@ -65,16 +65,16 @@ def vmc_spins_chains(study: Study) -> dict[str, Any]:
 @entry("vmc-spins-80", "80-site chains: TFIM (h = 0.5, 1, 2) within 1e-4 of free fermions, Heisenberg within 1e-3 "
                        "of the Bethe ansatz (translation-symmetric RBM, alpha 2; issue 24)")
 def vmc_spins_80(study: Study) -> dict[str, Any]:
-    """``quick``: 16 sites, h = 1, 300 chains, 150 iterations, tolerances 1e-3 (TFIM) and 5e-3 (Heisenberg)."""
-    n = study.size(16, 80)
+    """``quick``: 12 sites, h = 1, 200 chains, 100 iterations, tolerances 2e-3 (TFIM) and 5e-3 (Heisenberg)."""
+    n = study.size(12, 80)
     out = {}
     for h in study.size([1.0], [0.5, 1.0, 2.0]):
         out[f"tfim-{n}-h{h:g}"] = _run(study, f"tfim-{n}-h{h:g}", "tfim", str(n), field=h,
-                                       iterations=study.size(150, None), chains=study.size(300, 1000),
-                                       eval_steps=study.size(50, 200), tolerance=study.size(1e-3, 1e-4))
+                                       iterations=study.size(100, None), chains=study.size(200, 1000),
+                                       eval_steps=study.size(30, 200), tolerance=study.size(2e-3, 1e-4))
     out[f"heisenberg-{n}"] = _run(study, f"heisenberg-{n}", "heisenberg", str(n),
-                                  iterations=study.size(200, None), chains=study.size(300, 1000),
-                                  eval_steps=study.size(50, 200), tolerance=study.size(5e-3, 1e-3))
+                                  iterations=study.size(100, None), chains=study.size(200, 1000),
+                                  eval_steps=study.size(30, 200), tolerance=study.size(5e-3, 1e-3))
     return out
 
 
@@ -82,8 +82,8 @@ def vmc_spins_80(study: Study) -> dict[str, Any]:
                             "(1997) (translation-symmetric RBM, alpha 2, Marshall sign)")
 def vmc_heisenberg_2d(study: Study) -> dict[str, Any]:
     """The reference is E/N = -0.671549(4) (spin-1/2 units; Sandvik 1997, Table I, L = 10), times 4 for Pauli
-    matrices.  ``quick``: 4 x 4 against Lanczos within 2%."""
+    matrices.  ``quick``: 4 x 4 against Lanczos within 3%."""
     lattice = study.size("4x4", "10x10")
     return {lattice: _run(study, f"heisenberg-{lattice}", "heisenberg", lattice,
-                          iterations=study.size(150, 800), chains=study.size(300, 1000),
-                          eval_steps=study.size(50, 200), tolerance=study.size(2e-2, 1e-2))}
+                          iterations=study.size(100, 800), chains=study.size(200, 1000),
+                          eval_steps=study.size(30, 200), tolerance=study.size(3e-2, 1e-2))}
