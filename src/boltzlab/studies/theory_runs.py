@@ -68,7 +68,7 @@ def report(args: argparse.Namespace) -> int:
     x, cols = load_binary_data(args)
     const = [c for c, m in zip(cols, x.mean(0)) if m in (0.0, 1.0)]
     if const and args.zoom_delta is None:
-        raise DataError(f"{args.data}: column(s) {', '.join(map(str, const[:5]))} never change; a Boltzmann machine "
+        raise DataError(f"{args.data}: column(s) {', '.join(map(str, const[:5]))} are constant; a Boltzmann machine "
                         "fits them only with infinite fields (leave them out with --units, or use --zoom-delta)")
     zoom = None
     source = None
