@@ -20,7 +20,7 @@ from .common import Parser, add_run_options, emit_json, finite_float, non_negati
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vmc", help="variational Monte Carlo with RBM wave functions (quantum dots, spin chains)",
-                       description="Neural-network quantum states (../shared/papers/ml-for-quantum-many-body-talk.md).")
+                       description="Neural-network quantum states (Carleo & Troyer, Science 355, 602 (2017)).")
     vsub = p.add_subparsers(dest="vmc_command", metavar="SYSTEM", parser_class=Parser)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
     _register_qdot(vsub)
@@ -37,9 +37,12 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--omega", type=positive_float, default=1.0, help="trap frequency (default 1)")
     q.add_argument("--no-interaction", action="store_true", help="switch the Coulomb repulsion off")
     q.add_argument("--ansatz", default="auto",
-                   choices=["auto", "rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow"],
-                   help="wave function; auto: rbm(-jastrow) for N <= 2, slater-rbm(-jastrow) for N > 2 (default)")
-    q.add_argument("--hidden", type=non_negative_int, default=2, help="RBM hidden units (default 2)")
+                   choices=["auto", "rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow",
+                            "backflow-jastrow"],
+                   help="wave function; auto: rbm(-jastrow) for N <= 2, slater-rbm(-jastrow) for N > 2 (default); "
+                        "backflow-jastrow: feed-forward backflow and Jastrow networks (width --hidden)")
+    q.add_argument("--hidden", type=non_negative_int, default=2,
+                   help="RBM hidden units, or the network width of backflow-jastrow (default 2)")
     q.add_argument("--power", type=float, choices=[1.0, 0.5], default=1.0,
                    help="1: Psi = F (default); 0.5: Psi = sqrt(F), i.e. |Psi|^2 = P_rbm")
     q.add_argument("--sigma", type=positive_float, default=None,

@@ -1,8 +1,8 @@
 """Scalar-field RBMs trained on image data: the spectrum along training (Figs. 14-15) and N_h scans of trained
 models (Figs. 16-17).
 
-Source: G. Aarts, B. Lucini, C. Park et al., "Scalar field restricted Boltzmann machine as an ultraviolet
-regulator" (Phys. Rev. D 2024, arXiv:2309.15002), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
+Source: G. Aarts, B. Lucini, C. Park, "Scalar field restricted Boltzmann machine as an ultraviolet regulator",
+PRD 109, 034521 (2024), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
 
 Training is :func:`boltzlab.field.train.train_field` towards the data's two-point function (eq. 21, 85)
 with the diminishing learning rate of App. A.  The stable constant learning rate of the discrete update is
@@ -77,7 +77,8 @@ def train_on_data(data: Any, n_hidden: int, mu2: float = 100.0, epochs: int = 20
     times = hist.array("time")
     xi2_0 = np.diag(o.T @ w0 @ w0.T @ o)
     out: dict[str, Any] = {"model": model, "history": hist, "kappa": kappa, "lr": step, "n_visible": nv,
-                           "n_hidden": int(n_hidden), "mu2_initial": mu2, "epochs": int(epochs), "t_final": float(times[-1])}
+                           "n_hidden": int(n_hidden), "mu2_initial": mu2, "epochs": int(epochs),
+                           "t_final": float(times[-1])}
     if not learn_mu2:
         fin = np.isfinite(kappa)
         flow = mode_flow(xi2_0[fin], kappa[fin], mu2, times)          # (times, modes)
@@ -110,7 +111,8 @@ def spectrum_figure(run: dict[str, Any], title: str = "", last_fraction: float =
         for k in shown[:: max(1, len(shown) // 60)]:
             ax.axhline(k, color="k", ls="--", lw=0.4)
         if "flow_eigenvalues" in run and sl == slice(None):
-            ax.plot(ep, run["flow_eigenvalues"][:, :: max(1, run["n_hidden"] // 30)], color="tab:orange", lw=0.6, ls=":")
+            every = max(1, run["n_hidden"] // 30)
+            ax.plot(ep, run["flow_eigenvalues"][:, ::every], color="tab:orange", lw=0.6, ls=":")
         ax.set_xlabel("epoch")
         ax.set_ylabel("RBM eigenvalues")
         ax.grid(alpha=0.3)

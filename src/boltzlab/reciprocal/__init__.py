@@ -1,4 +1,4 @@
-"""RBMs in reciprocal space (../shared/papers/rbm-reciprocal-space.md).
+"""RBMs in reciprocal space (Toledo-Marin et al., arXiv:2503.21536 (2025)).
 
 Quick tour::
 
@@ -29,4 +29,5 @@ from .transform import ReciprocalTransform, reciprocal_transform
 __all__ = ["analyze", "ReciprocalAnalysis", "reciprocal_transform", "ReciprocalTransform", "MarchenkoPastur",
            "weight_sigma", "rotation_test", "RotationTest", "rotated_weights", "js_divergence",
            "mode_free_energy", "ModeFreeEnergy", "project_mode", "compare_to_reference", "exact_kurtosis",
-           "haar_kurtosis", "kurtosis_vs_hidden", "hierarchy_images", "saddle_point", "SaddlePoint", "mode_dynamics", "ModeDynamics", "fokker_planck_spectrum"]
+           "haar_kurtosis", "kurtosis_vs_hidden", "hierarchy_images", "saddle_point", "SaddlePoint", "mode_dynamics",
+           "ModeDynamics", "fokker_planck_spectrum"]

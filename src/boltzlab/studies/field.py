@@ -158,7 +158,8 @@ def flow(study: Study) -> dict[str, Any]:
     from .pipelines.field import flow_overlay
     ex = flow_overlay(out / "exact", (10,), M2, 9.0, 10, _cfg(study.size(2_000, 4_000), "exact", lr=0.05, decay=1.0))
     pcd = flow_overlay(out / "pcd", (10,), M2, 9.0, 10, _cfg(study.size(2_000, 20_000), lr=0.02, decay=1.0))
-    study.figure("exact gradient vs eq. (26): max |lambda_train - lambda_flow|", ex["max_abs_deviation_training_vs_flow"],
+    study.figure("exact gradient vs eq. (26): max |lambda_train - lambda_flow|",
+                 ex["max_abs_deviation_training_vs_flow"],
                  0.0, 0.03, "upper", PAPER + ", eq. (26), Fig. 6 (Euler error of the discrete updates)")
     study.figure("PCD vs eq. (26): final |lambda_train - lambda_flow|", pcd["final_abs_deviation_training_vs_flow"],
                  0.0, 0.2, "upper", PAPER + ", eq. (26), Fig. 6 (sampling noise of 128 chains)")
@@ -235,7 +236,8 @@ def bernoulli(study: Study) -> dict[str, Any]:
                      stderr=r["p_positive_stderr"])
     study.figure("<phi^2>, block Gibbs", r["phi2_gibbs"], r["phi2_quadrature"], 4, "stderr",
                  "quadrature of eq. (91)", stderr=r["phi2_stderr"])
-    study.figure("4th derivative of the effective action at 0 vs 2 lambda", r["max_abs_error_fourth_derivative_vs_2_lambda"],
+    study.figure("4th derivative of the effective action at 0 vs 2 lambda",
+                 r["max_abs_error_fourth_derivative_vs_2_lambda"],
                  0.0, 1e-10, "exact", PAPER + ", eq. (93)-(95): quartic couplings")
     study.figure("Hessian of the effective action at 0 vs K", r["max_abs_error_hessian_vs_K"], 0.0, 1e-10, "exact",
                  PAPER + ", eq. (92)")

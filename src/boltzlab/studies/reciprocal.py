@@ -127,7 +127,8 @@ def reciprocal_training(study: Study) -> dict[str, Any]:
     _run(["reciprocal", "landau", *series, "--data", data, "--rows", "8000:", "--out", str(out / "landau"),
           "--gibbs", gibbs, "--no-progress"])
     _run(["reciprocal", "hierarchy", last, "--out", str(out / "hierarchy"), "--steps", "500"])
-    _run(["reciprocal", "landscape", init, last, "--data", data, "--rows", "8000:", "--modes", study.size("1,2,3,48", "1,2,3,498"), "--gibbs", gibbs, "--out", str(out / "landscape"), "--no-progress"])
+    _run(["reciprocal", "landscape", init, last, "--data", data, "--rows", "8000:", "--modes", study.size("1,2,3,48", "1,2,3,498"),
+          "--gibbs", gibbs, "--out", str(out / "landscape"), "--no-progress"])
     _run(["reciprocal", "variables", init, last, "--data", data, "--rows", "8000:", "--gibbs", gibbs,
           "--out", str(out / "variables"), "--no-progress"])
     result: dict[str, Any] = {"run": str(run), "checkpoints": series, "train_config": cfg.to_dict()}

@@ -121,7 +121,8 @@ def fig3f(study: Study) -> dict[str, Any]:
                         "it needs models trained as long as the paper's (lambda_1 well above 35)"}
 
 
-@entry("reciprocal-fig4", "Fig. 4: Jensen-Shannon divergence of W before/after random rotations vs updates, M = 500-3000")
+@entry("reciprocal-fig4", "Fig. 4: Jensen-Shannon divergence of W before/after random rotations vs updates, "
+                          "M = 500-3000")
 def fig4(study: Study) -> dict[str, Any]:
     res = paper_grid(study)
     for size, e in res["summary"].items():
@@ -136,8 +137,8 @@ def fig4(study: Study) -> dict[str, Any]:
                                           for s, e in res["summary"].items()}}
 
 
-@entry("reciprocal-fig8", "Fig. 8: z_1 and z_{M+1} (u_1, w_1) vs epochs for M = 784, 1200, 3000: saddle point, constraint "
-                          "minimum, test data, Gibbs samples")
+@entry("reciprocal-fig8", "Fig. 8: z_1 and z_{M+1} (u_1, w_1) vs epochs for M = 784, 1200, 3000: saddle point, "
+                          "constraint minimum, test data, Gibbs samples")
 def fig8(study: Study) -> dict[str, Any]:
     import math
 

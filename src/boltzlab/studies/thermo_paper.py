@@ -41,8 +41,8 @@ def _small_rbm():
                      torch.randn(4, generator=g, dtype=torch.float64) * 0.5, dtype=torch.float64)
 
 
-@entry("thermo-xft-paper-protocol", "XFT sec. 3.3 as written: tempered, verified T1 ensemble, one full Gibbs step at T2, "
-                                    "overlap of P(Q) and P(-Q) and chains needed, gentle process beside it")
+@entry("thermo-xft-paper-protocol", "XFT sec. 3.3 as written: tempered, verified T1 ensemble, one full Gibbs step "
+                                    "at T2, overlap of P(Q) and P(-Q) and chains needed, gentle process beside it")
 def xft_paper_protocol(study: Study) -> dict[str, Any]:
     """See the module docstring; numbers in docs/thermodynamics.md."""
     from ..thermo.paper_protocol import paper_protocol, protocol_figure
