@@ -117,8 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         elif f.name in CHOICES:
             a(flag, dest=f.name, choices=CHOICES[f.name], help=help_)
         else:
-            typ = torch_device if f.name == "device" else seed if f.name == "seed" else \
-                integer(0) if kind.startswith("int") else number() if kind == "float" else str
+            typ = (torch_device if f.name == "device" else seed if f.name == "seed" else integer(0)
+                   if f.name.startswith("monitor") else integer(-2**63) if kind.startswith("int") else number()
+                   if kind == "float" else str)  # TrainConfig checks the ranges, naming the option
             a(flag, dest=f.name, type=typ, help=help_)
     p.set_defaults(func=cmd_train, parser=p)
 
