@@ -8,9 +8,11 @@ from typing import Any
 
 from ..errors import ConfigError, require
 
-METHODS = ("pcd", "cd", "rdm")
+METHODS = ("pcd", "cd", "rdm", "pt", "ptt")
 MODELS = ("rbm", "bm")
 OPTIMIZERS = ("sgd", "adam")
+AVERAGES = ("none", "ema", "polyak")
+WATCH = ("off", "warn", "adapt")
 SCHEDULES = ("constant", "step", "linear")
 
 
@@ -20,10 +22,14 @@ class TrainConfig:
     <dE/dtheta>_data - <dE/dtheta>_model (../shared/papers/energy-based-models-theory.md, eq. 7 and 11).
 
     method
-        Where the model chains start: ``cd`` (CD-k, at the minibatch), ``pcd`` (PCD-k, persistent chains),
-        ``rdm`` (Rdm-k, fresh random states each update).
+        The negative phase (:mod:`boltzlab.training.negative`): ``cd`` (CD-k, chains start at the minibatch),
+        ``pcd`` (PCD-k, persistent chains), ``rdm`` (Rdm-k, fresh random states each update), ``pt``
+        (persistent chains exchanging along ``n_replicas`` inverse temperatures from ``beta_min`` to 1) or
+        ``ptt`` (persistent chains exchanging along models saved during this run, a model saved whenever
+        the exchange acceptance to the newest one falls below ``ladder_acceptance``);
+        :mod:`boltzlab.training.tempered`.
     k
-        Block-Gibbs sweeps per update.
+        Block-Gibbs sweeps per update (``pt``, ``ptt``: ladder steps, one sweep on every rung each).
     n_chains
         Model chains for ``pcd`` and ``rdm`` (default: the batch size); ``cd`` uses one per data point.
     lr_schedule
@@ -42,6 +48,13 @@ class TrainConfig:
         For ``visible_units="potts"``: the number of states q (default: 1 + the largest state in the data)
         and the gauge kept during training, ``zerosum`` (weights and fields, the hidden fields absorbing
         what the weights lose; the l1/l2 penalties act on gauge-fixed weights) or ``none``.
+    average, average_decay
+        Parameter averaging (:mod:`boltzlab.training.averaging`): ``ema`` (exponential moving average,
+        weight ``1 - average_decay`` per update), ``polyak`` (the uniform mean of the second half of the
+        updates) or ``none``.  The average is saved beside the raw model (``averaged.pt``).
+    watch
+        :class:`~boltzlab.training.monitor.TrainingMonitor` on the per-epoch metrics: ``warn`` on
+        oscillation or divergence, ``adapt`` (warn and halve the learning rate), or ``off``.
     centered
         Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
         eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
@@ -79,6 +92,12 @@ class TrainConfig:
     checkpoint_every: int = 1
     keep_checkpoints: bool = False
     save_every: int = 0
+    n_replicas: int = 8
+    beta_min: float = 0.2
+    ladder_acceptance: float = 0.3
+    average: str = "ema"
+    average_decay: float = 0.99
+    watch: str = "adapt"
     monitor_exact_max_log2: int = 20
     monitor_samples: int = 1000
 
@@ -113,6 +132,12 @@ class TrainConfig:
         for side, kind in (("visible_units", self.visible_units), ("hidden_units", self.hidden_units)):
             require(kind in Layer.registry, f"{side} must be one of {', '.join(sorted(Layer.registry))}; got {kind!r}")
         require(self.hidden_units != "potts", "Potts units are available as visible units only")
+        require(self.n_replicas >= 2, f"n_replicas (tempering rungs) must be >= 2; got {self.n_replicas}")
+        require(0 < self.beta_min < 1, f"beta_min must lie in (0, 1); got {self.beta_min}")
+        require(0 < self.ladder_acceptance < 1, f"ladder_acceptance must lie in (0, 1); got {self.ladder_acceptance}")
+        require(self.average in AVERAGES, f"average must be one of {', '.join(AVERAGES)}; got {self.average!r}")
+        require(0 <= self.average_decay < 1, f"average_decay must lie in [0, 1); got {self.average_decay}")
+        require(self.watch in WATCH, f"watch must be one of {', '.join(WATCH)}; got {self.watch!r}")
         require(self.save_every >= 0, f"save_every must be >= 0 (0: no trajectory); got {self.save_every}")
 
     @property

@@ -26,16 +26,20 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import CheckpointError, ConfigError, BoltzlabError, DataError, ShapeError
-from ..io import model_from_payload, model_payload
+from ..io import model_from_payload, model_payload, save_model
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
 from ..data.stream import StreamedRows, streamed_rows
 from ..checkpoint import load_payload, save_payload
+from .averaging import ParameterAverage
 from .config import TrainConfig
-from .metrics import JsonlLogger, MetricsLogger, epoch_metrics
+from .monitor import MixingTracker, TrainingMonitor
+from .tempered import LADDERS
+from .metrics import averaged_metrics, JsonlLogger, MetricsLogger, epoch_metrics
 
 CHECKPOINT = "checkpoint.pt"
+AVERAGED = "averaged.pt"
 METRICS = "metrics.jsonl"
 
 
@@ -124,6 +128,11 @@ class Trainer:
         self.schedule = _build_schedule(self.optimizer, cfg, self.total_updates)
         self.chains = (model.visible.random_state(self._local_count(cfg.chains), self.rng)
                        if cfg.method == "pcd" else None)
+        self.ladder = LADDERS[cfg.method](self) if cfg.method in LADDERS else None
+        self.mixing = MixingTracker()
+        self.average = (None if cfg.average == "none" else
+                        ParameterAverage(model, cfg.average, cfg.average_decay, start=self.total_updates // 2))
+        self.monitor = None if cfg.watch == "off" else TrainingMonitor(adapt=cfg.watch == "adapt")
         self.step = 0
         self.epoch = 0
         self.perm: torch.Tensor | None = None
@@ -217,7 +226,10 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": None if self.schedule is None else self.schedule.state_dict(),
                 "rng": self.rng.get_state(), "chains": None if self.chains is None else self.chains.cpu(),
-                "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory}
+                "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory,
+                "ladder": None if self.ladder is None else self.ladder.state_dict(),
+                "average": None if self.average is None else self.average.state_dict(),
+                "monitor": None if self.monitor is None else self.monitor.state_dict()}
 
     def _load_state(self, st: dict[str, Any]) -> None:
         if "shards" in st:
@@ -233,6 +245,9 @@ class Trainer:
         if st["chains"] is not None:
             self.chains = st["chains"].to(dev)
         self.history = list(st["history"])
+        for part in ("ladder", "average", "monitor"):
+            if getattr(self, part) is not None and st.get(part) is not None:
+                getattr(self, part).load_state_dict(st[part])
         self.trajectory = list(st.get("trajectory", []))
 
     def save(self, path: str | Path, *copies: str | Path) -> None:
@@ -252,6 +267,8 @@ class Trainer:
         return self.model.visible.random_state(self._local_count(cfg.chains), self.rng)
 
     def _negative_samples(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.ladder is not None:
+            return self.ladder.samples(batch)
         v = self.model.sample_chains(self._chain_starts(batch), self.config.k, 1.0, self.rng)
         if self.config.method == "pcd":
             self.chains = v
@@ -286,6 +303,7 @@ class Trainer:
         # Sums over global counts: the means of eq. (11) once the gradients are summed over processes.
         surrogate = f_data.sum() / n_batch - f_model.sum() / (n_batch if cfg.method == "cd" else cfg.chains)
         surrogate.backward()
+        self.mixing.observe(f_data.detach(), f_model.detach(), m.visible.features(v_model))
         self._reduce_gradients()
         w = getattr(m, "weights", None)
         if w is not None and (cfg.l2 or cfg.l1):
@@ -297,6 +315,8 @@ class Trainer:
         if self.schedule is not None:
             self.schedule.step()
         self.step += 1
+        if self.average is not None:
+            self.average.update(m, self.step)
         if cfg.save_every and (self.step % cfg.save_every == 0 or self.step == self.total_updates):
             self.record_model()  # and the final model, whatever the update count
 
@@ -373,7 +393,16 @@ class Trainer:
                "lr": self.optimizer.param_groups[0]["lr"]}
         rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,
                                  cfg.monitor_samples, cfg.seed, self.weights, self.test_weights))
+        rec.update(self.mixing.summary())
+        if self.ladder is not None:
+            rec.update(self.ladder.diagnostics())
+        if self.average is not None:
+            rec.update(averaged_metrics(self.average.model, self.test, cfg.monitor_exact_max_log2, self.test_weights))
         self.history.append(rec)
+        if self.monitor is not None:
+            rec["diagnosis"], factor = self.monitor(self.history)
+            for group in self.optimizer.param_groups:
+                group["lr"] *= factor
         shown = {k: rec[k] for k in ("test_log_likelihood", "train_log_likelihood", "pseudo_log_likelihood")
                  if rec.get(k) is not None}
         bar.set_postfix({"epoch": self.epoch, **{k.split("_")[0] + "_ll": f"{v:.3f}" for k, v in shown.items()}})
@@ -385,5 +414,7 @@ class Trainer:
             if last or self.epoch % cfg.checkpoint_every == 0:
                 kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
                 self.save(self.out_dir / CHECKPOINT, *kept)
+                if self.average is not None and self.is_main:
+                    save_model(self.average.model, self.out_dir / AVERAGED)
         if self.on_epoch is not None:
             self.on_epoch(rec)
