@@ -14,11 +14,13 @@ import torch
 
 from ..errors import CheckpointError, ConfigError
 from ..training import TrainConfig, Trainer
+from ..training.config import MIN_UPDATES
 from ..checkpoint import atomic_write_json
 from ..training.trainer import CHECKPOINT
 from .common import emit_json, image_shape, positive_int, say, torch_device
 
 RUN_FILE = "run.json"
+RECOMMENDED_HELP = {"method": "pt for an RBM, pcd otherwise", "epochs": f"enough for {MIN_UPDATES} updates, at least 10"}
 DATA_KEYS = ("data", "test_data", "test_fraction", "binarize", "limit", "data_seed", "image_shape", "alphabet",
              "reweight", "alignment_format")
 ALIGNMENT_SUFFIXES = (".sto", ".stk", ".stockholm", ".a2m", ".a3m", ".fasta", ".fa", ".afa", ".aln", ".faa")
@@ -81,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         else:
             kind = {"int": int, "float": float, "str": str, "int | None": int}.get(str(f.type), str)
             kind = torch_device if f.name == "device" else kind
-            p.add_argument(flag, dest=f.name, type=kind, default=None, help=f"(default {f.default})")
+            p.add_argument(flag, dest=f.name, type=kind, default=None, help=f"(default {RECOMMENDED_HELP.get(f.name, f.default)})")
     p.set_defaults(func=cmd_train)
 
 
@@ -223,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{out} already holds a checkpoint; pass --resume to continue it or "
                                   "--overwrite to start a new run there")
         train, test, w, wt = load_training_data(data_opts, opts)
-        cfg = TrainConfig.from_dict(opts)
+        cfg = TrainConfig.recommended(len(train), args.distributed, **opts)
         trainer = trainer_cls.create(torch.as_tensor(train), cfg,
                                      test=None if test is None else torch.as_tensor(test),
                                      out_dir=out, progress=not args.no_progress, **extra, **_weight_kwargs(w, wt))
