@@ -109,3 +109,17 @@ def test_streamed_data_checked_and_iterable_refused():
 
     with pytest.raises(ConfigError, match="IterableDataset"):
         Trainer.create(DataLoader(Stream()), TrainConfig(n_hidden=2), progress=False)
+
+
+def test_log_likelihood_of_streamed_data_equals_in_memory(tmp_path):
+    x = _data(300, 8).numpy()
+    np.save(tmp_path / "x.npy", x)
+    g = torch.Generator().manual_seed(3)
+    rbm = bl.BinaryRBM(torch.randn(8, 3, generator=g, dtype=torch.float64), dtype=torch.float64)
+    log_z = bl.exact_log_z(rbm)
+    ref = bl.log_likelihood(rbm, x, log_z)
+    assert ref[0] == pytest.approx(bl.exact_log_likelihood(rbm, x), abs=1e-12)
+    for source in (open_array(tmp_path / "x.npy"), TensorDataset(torch.as_tensor(x)),
+                   DataLoader(ArrayDataset(x), batch_size=32)):
+        got = bl.log_likelihood(rbm, source, log_z)
+        assert got[0] == pytest.approx(ref[0], abs=1e-12) and got[1] == pytest.approx(ref[1], rel=1e-9)

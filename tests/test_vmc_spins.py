@@ -15,9 +15,12 @@ from boltzlab.errors import ConfigError, IntractableError
 from torch.nn.utils import parameters_to_vector
 
 from boltzlab.quantum.lattice import (Lattice, MetropolisSpinSampler, RBMSpinState, SpinAnsatz, SpinVMC,
+                                      SymmetricRBMSpinState,
                                       SpinVMCConfig, all_configurations, exact_expectation, ground_state,
-                                      make_hamiltonian, sparse_hamiltonian, tfim_chain_energy)
+                                      heisenberg_chain_energy, make_hamiltonian, reference_energy,
+                                      sparse_hamiltonian, tfim_chain_energy)
 from boltzlab.quantum.optim import make_optimizer
+from boltzlab.quantum.vmc import trainable_parameters
 
 # Pauli matrices in the basis (bit 0 = spin down s=-1, bit 1 = spin up s=+1) of all_configurations.
 Z = np.diag([-1.0, 1.0])
@@ -52,13 +55,13 @@ def LP(ansatz, s):
 
 
 def vec(ansatz):
-    return parameters_to_vector(ansatz.parameters()).detach().clone()
+    return parameters_to_vector(trainable_parameters(ansatz)).detach().clone()
 
 
 @torch.no_grad()
 def set_vec(ansatz, v):
     i = 0
-    for p in ansatz.parameters():
+    for p in trainable_parameters(ansatz):
         p.copy_(v[i:i + p.numel()].view_as(p))
         i += p.numel()
 
@@ -105,7 +108,38 @@ def test_lanczos_heisenberg_known_values():
     e12 = ground_state(make_hamiltonian("heisenberg", "12"))
     assert abs(e12 / 4 - (-5.387390917445)) < 1e-8          # Bethe-ansatz / ED literature value, L = 12
     with pytest.raises(IntractableError):
-        tfim_chain_energy(5, 1.0)
+        heisenberg_chain_energy(5)
+
+
+@pytest.mark.parametrize("n", [3, 5, 7, 9, 8])
+@pytest.mark.parametrize("h, J", [(0.3, 1.0), (1.0, 1.0), (2.0, 1.0), (0.3, -1.0), (1.0, -0.7), (2.0, -1.0),
+                                  (-0.6, 1.0)])
+def test_free_fermions_hold_at_any_length_and_sign(n, h, J):
+    """Odd rings included: the unpaired k = pi mode of the even-parity sector is fixed by the parity constraint;
+    taking -|J + h| for it instead (no parity constraint) is off by 2 (|J| - h) = 1.4 on the frustrated rings."""
+    e = ground_state(make_hamiltonian("tfim", str(n), field=h, coupling=J))
+    assert abs(e - tfim_chain_energy(n, h, J)) < 1e-9 * n
+
+
+@pytest.mark.parametrize("n", [4, 6, 10, 14])
+def test_bethe_ansatz_equals_lanczos(n):
+    for J in (1.0, 0.6, -1.0):
+        e = ground_state(make_hamiltonian("heisenberg", str(n), coupling=J))
+        assert abs(heisenberg_chain_energy(n, J) - e) < 1e-9 * n
+
+
+def test_references_at_every_size():
+    """Free fermions and the Bethe ansatz at 80 sites (E/N near the thermodynamic limits -4/pi and
+    4 (1/4 - ln 2)), Lanczos for small square lattices, Sandvik's QMC for 10 x 10, nothing for 6 x 6 TFIM."""
+    r = reference_energy(make_hamiltonian("tfim", "80", field=1.0))
+    assert r.stderr == 0 and "free fermions" in r.source and abs(r.energy / 80 + 4 / math.pi) < 1e-3
+    r = reference_energy(make_hamiltonian("heisenberg", "80"))
+    assert "Bethe" in r.source and abs(r.energy / 80 - 4 * (0.25 - math.log(2))) < 2e-3
+    assert reference_energy(make_hamiltonian("heisenberg", "3x4")).energy == pytest.approx(
+        ground_state(make_hamiltonian("heisenberg", "3x4")), abs=1e-9)
+    r = reference_energy(make_hamiltonian("heisenberg", "10x10"))
+    assert r.energy == pytest.approx(-0.671549 * 4 * 100) and r.stderr > 0 and "Sandvik" in r.source
+    assert reference_energy(make_hamiltonian("tfim", "6x6")) is None
 
 
 def test_lattice_geometry_and_bad_input():
@@ -215,6 +249,64 @@ def test_flip_ratios_equal_log_psi_differences():
     for i in range(12):
         t = s.clone(); t[:, i] *= -1
         assert torch.allclose(ratios[:, i], torch.exp(LP(rbm, t) - lp), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- translation-symmetric RBM
+@pytest.mark.parametrize("lattice, kw", [("8", dict()), ("8", dict(complex=True)), ("3x4", dict(alpha=2)),
+                                         ("4x4", dict(marshall=True, complex=True))])
+def test_symmetric_rbm_is_translation_invariant_and_its_derivatives_are_exact(lattice, kw):
+    lat = Lattice.parse(lattice)
+    rbm = SymmetricRBMSpinState(lat, init_scale=0.4, seed=2, **kw)
+    n = lat.n_sites
+    assert rbm.n_parameters == 1 + rbm.alpha * (n + 1)
+    s = (2 * torch.randint(0, 2, (64, n), generator=torch.Generator().manual_seed(1)) - 1).double()
+    lp = LP(rbm, s)
+    perm = lat.translations
+    assert perm.shape == (n, n) and all(sorted(row.tolist()) == list(range(n)) for row in perm)
+    for t in range(1, n):
+        lpt = LP(rbm, s[:, perm[t]])
+        diff = lpt - lp
+        if rbm.marshall:  # the sign may change by a translation; |Psi| may not
+            diff = diff.real
+        assert torch.allclose(diff, torch.zeros_like(diff), atol=1e-10), t
+    # a non-symmetric RBM is not invariant: the test can fail
+    other = random_rbm(n, scale=0.4, seed=2)
+    assert not torch.allclose(LP(other, s[:, perm[1]]), LP(other, s), atol=1e-3)
+    # log-derivatives: closed form against finite differences (and autograd for real parameters)
+    O = rbm.log_derivatives(s, rbm.init_cache(s))
+    p0 = vec(rbm)
+    for k in range(0, p0.numel(), 5):
+        d = torch.zeros_like(p0); d[k] = 1e-6
+        set_vec(rbm, p0 + d); up = LP(rbm, s)
+        set_vec(rbm, p0 - d); dn = LP(rbm, s)
+        set_vec(rbm, p0)
+        assert torch.allclose(O[:, k], ((up - dn) / 2e-6).to(O.dtype), atol=1e-6), k
+    if not rbm.is_complex:
+        assert torch.allclose(SpinAnsatz.log_derivatives(rbm, s), O, atol=1e-12)
+
+
+@pytest.mark.parametrize("model, lattice, kw", [("tfim", "8", dict(complex=True, alpha=2)),
+                                                ("heisenberg", "3x4", dict(marshall=False)),
+                                                ("heisenberg", "6", dict(marshall=True))])
+def test_symmetric_rbm_local_energies_and_moves(model, lattice, kw):
+    ham = make_hamiltonian(model, lattice, field=0.8)
+    rbm = SymmetricRBMSpinState(ham.lattice, init_scale=0.4, seed=5, **kw)
+    n = ham.n_sites
+    s = all_configurations(n)
+    psi = torch.exp(LP(rbm, s).to(torch.complex128)).numpy()
+    hpsi = sparse_hamiltonian(ham) @ psi
+    e_loc = ham.local_energy(rbm, s, rbm.init_cache(s)).to(torch.complex128).numpy()
+    assert np.allclose(e_loc, hpsi / psi, rtol=1e-10, atol=1e-10)
+    groups = ham.flip_sites
+    tables = rbm.move_tables(groups)
+    x = s[::7].clone()
+    cache = rbm.init_cache(x)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        gi = torch.randint(0, len(groups), (x.shape[0],), generator=g)
+        cache, _ = rbm.metropolis_step(x, cache, tables, gi, groups[gi], torch.rand(x.shape[0], generator=g,
+                                                                                     dtype=torch.float64))
+    assert torch.allclose(cache[1], rbm.init_cache(x)[1], atol=1e-12)
 
 
 # ---------------------------------------------------------------- sampler

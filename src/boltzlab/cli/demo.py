@@ -43,7 +43,7 @@ def ising_log_prob(x01: np.ndarray, beta: float, log_z: float) -> np.ndarray:
 
 
 def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str, Any]:
-    from ..plots import image_grid, learning_curves, plt, save_figure, weight_filters
+    from ..plots import image_grid, learning_curves, save_figure, subplots, weight_filters
     out.mkdir(parents=True, exist_ok=True)
     x = default_dataset(n_samples=N_SAMPLES, L=L, beta=BETA, seed=0)
     train, test = train_test_split(x, test_fraction=0.2, seed=0)
@@ -65,7 +65,7 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
     v, _ = model.sample(5000, steps=2000, seed=1)
     m_model = (2 * v.double().mean(1) - 1).numpy()
     m_data = 2 * test.mean(1) - 1
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     bins = np.linspace(-1 - 1 / L**2, 1 + 1 / L**2, L * L // 2 + 2)
     ax.hist(m_data, bins=bins, density=True, alpha=0.5, label="held-out data")
     ax.hist(m_model, bins=bins, density=True, histtype="step", lw=2, label="RBM samples")

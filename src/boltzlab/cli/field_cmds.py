@@ -18,7 +18,6 @@ from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import CheckpointError, ConfigError, ShapeError
 from .common import Parser, add_output_options, add_seed_option, emit_json, finite_float, float_list, int_list, positive_float, positive_int, say, torch_device
 
-DEFAULT_MNIST = "/work/shared/data/mnist"
 
 
 def lattice_arg(text: str) -> tuple[int, ...]:
@@ -108,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_kl)
 
     def data_opts(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--data", default=DEFAULT_MNIST, help=f"data set (default {DEFAULT_MNIST})")
+        q.add_argument("--data", default=None, help="data set (default: the MNIST test set from $BOLTZLAB_MNIST, "
+                                                         "else ../shared/data/mnist beside the project)")
         q.add_argument("--mu2", type=positive_float, default=100.0, help="RBM mass parameter mu^2 (default 100)")
 
     q = fs.add_parser("mnist-spectrum", help="correlation spectrum of a data set and the modes below mu^2 (Fig. 13)")
@@ -268,7 +268,8 @@ def cmd_kl(args: argparse.Namespace) -> int:
 
 
 def _data_for(args: argparse.Namespace) -> np.ndarray:
-    data = _load_data(args.data)
+    from ..data import mnist_dir
+    data = _load_data(args.data if args.data is not None else str(mnist_dir()))
     if data.shape[1] > 4096:
         raise ConfigError(f"{args.data}: {data.shape[1]} sites; the correlation matrix would be too large")
     return data

@@ -213,9 +213,9 @@ def _log_z_record(res) -> dict[str, Any]:
 
 def _weights_plot(res, path: Path) -> None:
     from ..partition import Bracket
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     results = [res.ais, res.rais] if isinstance(res, Bracket) else [res]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for r in results:
         lw = r.log_weights.numpy()
         ax.hist(lw - lw.max(), bins=min(50, max(10, len(lw) // 4)), alpha=0.6,
@@ -301,10 +301,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _ll_plot(model, data, log_z: float, path: Path, ll: float, err: float) -> None:
     import torch
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     with torch.no_grad():
         lp = (-model.free_energy(data).double() - log_z).cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.hist(lp, bins=50, color="tab:blue", alpha=0.8)
     ax.axvline(ll, color="k", lw=1.5, label=f"mean {ll:.3f} ± {err:.3f}")
     ax.set_xlabel("ln p(v) (nats)")

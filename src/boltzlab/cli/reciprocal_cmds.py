@@ -228,7 +228,7 @@ def _hidden_of(model: Any, v: torch.Tensor, seed: int) -> torch.Tensor:
 
 # ---------------------------------------------------------------------------------------------- spectrum
 def cmd_spectrum(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..reciprocal import analyze
     out = _out(args)
     items = load_series(args.models, args.device)
@@ -238,7 +238,7 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
         it["analysis"] = r
         rows.append({"path": it["path"], "step": it["step"], **r.to_dict(), "top": r.singular_values[:args.top].tolist()})
     shown = items if len(items) <= 4 else [items[0], items[len(items) // 2], items[-1]]
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.6 * len(shown), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(shown), figsize=(4.6 * len(shown), 3.8), squeeze=False)
     for ax, it in zip(axes[0], shown):
         r = it["analysis"]
         s = r.singular_values
@@ -257,7 +257,7 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
     plots = [str(save_figure(fig, out / "spectrum.png", f"{r.shape[0]} x {r.shape[1]}: singular values vs eq. 20"))]
     if len(items) > 1:
         xs, xlabel = _x_axis(items)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+        fig, (a1, a2) = subplots(1, 2, figsize=(11, 4))
         top = np.array([it["analysis"].singular_values[:args.top] for it in items])
         for k in range(top.shape[1]):
             a1.plot(xs, top[:, k], marker="o", ms=3, label=f"lambda_{k + 1}" if k < 5 else None)
@@ -277,7 +277,7 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- symmetry
 def cmd_symmetry(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..reciprocal import rotation_test
     if args.null_draws < 2:
         raise ConfigError("--null-draws must be >= 2")
@@ -291,7 +291,7 @@ def cmd_symmetry(args: argparse.Namespace) -> int:
         it["test"] = r
         rows.append({"path": it["path"], "step": it["step"], **r.to_dict()})
     shown = items if len(items) <= 3 else [items[0], items[-1]]
-    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(shown), figsize=(5 * len(shown), 3.8), squeeze=False)
     for ax, it in zip(axes[0], shown):
         r = it["test"]
         centres = 0.5 * (r.edges[1:] + r.edges[:-1])
@@ -309,7 +309,7 @@ def cmd_symmetry(args: argparse.Namespace) -> int:
     plots = [str(save_figure(fig, out / "weights_pdf.png", "Weight distribution before and after random rotations"))]
     if len(items) > 1:
         xs, xlabel = _x_axis(items)
-        fig, ax = plt.subplots(figsize=(6.5, 4))
+        fig, ax = subplots(figsize=(6.5, 4))
         ax.plot(xs, [it["test"].js for it in items], marker="o", label="JS(W, W rotated)")
         mean = np.array([it["test"].js_null_mean for it in items])
         sd = np.array([it["test"].js_null_std for it in items])
@@ -328,7 +328,7 @@ def cmd_symmetry(args: argparse.Namespace) -> int:
 def cmd_variables(args: argparse.Namespace) -> int:
     from scipy import stats
 
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..random import Rng
     from ..reciprocal import compare_to_reference, exact_kurtosis
     out = _out(args)
@@ -365,7 +365,7 @@ def cmd_variables(args: argparse.Namespace) -> int:
         rec["kurtosis_y_exact_mean"] = float(exact_kurtosis(t.V[:, :m]).mean())
         rows.append(rec)
         if idx == len(items) - 1 or idx == 0:
-            fig, axes = plt.subplots(2, len(modes), figsize=(3.2 * len(modes), 5.6), squeeze=False)
+            fig, axes = subplots(2, len(modes), figsize=(3.2 * len(modes), 5.6), squeeze=False)
             for col, k in enumerate(modes):
                 for row, (label, mu, sd) in enumerate((("x", ref["mu_x"][k], ref["sigma_x"][k]),
                                                        ("y", ref["mu_y"][k], ref["sigma_y"][k]))):
@@ -386,7 +386,7 @@ def cmd_variables(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- kurtosis
 def cmd_kurtosis(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..reciprocal import kurtosis_vs_hidden
     out = _out(args)
     if any(h < 2 for h in args.hidden):
@@ -394,7 +394,7 @@ def cmd_kurtosis(args: argparse.Namespace) -> int:
     res = kurtosis_vs_hidden(args.visible, args.hidden, args.sigma, args.samples, args.seed, device=args.device,
                              progress=not args.no_progress)
     ms = np.array([r["n_hidden"] for r in res["rows"]], float)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = subplots(figsize=(6.5, 4.2))
     mean = np.array([r["kurtosis_mc_mean"] for r in res["rows"]])
     sd = np.array([r["kurtosis_mc_std"] for r in res["rows"]])
     ax.fill_between(ms, mean - sd, mean + sd, alpha=0.25, label="std over modes")
@@ -415,7 +415,7 @@ def cmd_kurtosis(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- landscape
 def cmd_landscape(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     out = _out(args)
     items = load_series(args.models, args.device)
     rows, plots = [], []
@@ -431,7 +431,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
         rec: dict[str, Any] = {"path": it["path"], "step": it["step"], "modes": {}}
         n_cols = min(4, len(modes))
         n_rows = math.ceil(len(modes) / n_cols)
-        fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.8 * n_cols, 3.5 * n_rows), squeeze=False)
+        fig, axes = subplots(n_rows, n_cols, figsize=(3.8 * n_cols, 3.5 * n_rows), squeeze=False)
         sel = torch.randperm(xd.shape[0], generator=torch.Generator().manual_seed(args.seed))[:args.max_points]
         sel = sel.to(xd.device)
         for ax, k in zip(axes.flat, modes):
@@ -473,7 +473,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- hierarchy
 def cmd_hierarchy(args: argparse.Namespace) -> int:
-    from ..plots import guess_image_shape, plt, save_figure
+    from ..plots import guess_image_shape, save_figure, subplots
     from ..reciprocal import hierarchy_images
     out = _out(args)
     items = load_series(args.models, args.device)
@@ -485,7 +485,7 @@ def cmd_hierarchy(args: argparse.Namespace) -> int:
         if shape[0] * shape[1] != model.n_visible:
             raise ConfigError(f"--image-shape {shape[0]}x{shape[1]} does not hold {model.n_visible} visible units")
         rows = res["rows"]
-        fig, axes = plt.subplots(len(rows), args.n, figsize=(1.1 * args.n, 1.35 * len(rows) + 0.4), squeeze=False)
+        fig, axes = subplots(len(rows), args.n, figsize=(1.1 * args.n, 1.35 * len(rows) + 0.4), squeeze=False)
         for r, (label, imgs) in enumerate(rows.items()):
             for c in range(args.n):
                 ax = axes[r, c]
@@ -506,7 +506,7 @@ def cmd_hierarchy(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- landau
 def cmd_landau(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..random import Rng
     from ..reciprocal import mode_free_energy, project_mode
     out = _out(args)
@@ -539,7 +539,7 @@ def cmd_landau(args: argparse.Namespace) -> int:
         rows.append(rec)
     xs, xlabel = _x_axis(items)
     plots = []
-    fig, axes = plt.subplots(1, len(variables), figsize=(6 * len(variables), 4.2), squeeze=False)
+    fig, axes = subplots(1, len(variables), figsize=(6 * len(variables), 4.2), squeeze=False)
     for ax, var in zip(axes[0], variables):
         recs = [r[var] for r in rows]
         ax.axhline(0.0, color="k", ls="--", lw=1, label="saddle point (z = 0)")
@@ -563,7 +563,7 @@ def cmd_landau(args: argparse.Namespace) -> int:
         ax.legend(fontsize=7)
     plots.append(str(save_figure(fig, out / "landau_positions.png", f"Mode {args.mode}: minimum vs saddle point and data")))
     shown = items if len(items) <= 3 else [items[0], items[len(items) // 2], items[-1]]
-    fig, axes = plt.subplots(len(variables), len(shown), figsize=(4.6 * len(shown), 3.6 * len(variables)), squeeze=False)
+    fig, axes = subplots(len(variables), len(shown), figsize=(4.6 * len(shown), 3.6 * len(variables)), squeeze=False)
     for row, var in enumerate(variables):
         for col, it in enumerate(shown):
             ax = axes[row, col]

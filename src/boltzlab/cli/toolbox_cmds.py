@@ -119,7 +119,7 @@ def _trajectory(run: str, device: str):
 
 
 def cmd_ptt(args: argparse.Namespace) -> int:
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..sampling.trajectory import TrajectoryTempering, select_models
     models, steps = _trajectory(args.run, args.device)
     out = Path(args.out)
@@ -142,7 +142,7 @@ def cmd_ptt(args: argparse.Namespace) -> int:
 
     replica_steps = [None] + [step_of(x) for x in labels]
     acc = ptt.acceptance
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     ax.bar(np.arange(len(acc)), acc, color="tab:blue")
     ax.axhline(args.target, color="gray", ls="--", label=f"target {args.target:g}")
     names = ["indep."] + [f"{s:g}" for s in replica_steps[1:]]
@@ -166,7 +166,7 @@ def cmd_ptt(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------ trajectory-ll
 def cmd_trajectory_ll(args: argparse.Namespace) -> int:
     from ..partition import exact_log_likelihood, exact_log_z
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..sampling.trajectory import trajectory_log_z
     models, steps = _trajectory(args.run, args.device)
     data = None if args.data is None else load_model_data(args.data, models[-1], args.rows, args.binarize, args.seed)
@@ -190,7 +190,7 @@ def cmd_trajectory_ll(args: argparse.Namespace) -> int:
             ex_ll = [exact_log_likelihood(m, data, log_z=z) for m, z in zip(models, exact_z)]
             result["exact_log_likelihood"] = ex_ll
             result["max_abs_error_log_likelihood"] = float(np.max(np.abs(res.log_likelihood - np.array(ex_ll))))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     ax = axes[0]
     if res.log_likelihood is not None:
         ax.errorbar(steps, res.log_likelihood, yerr=res.stderr, marker="o", ms=3, label="data (trajectory AIS)")
@@ -247,7 +247,7 @@ def _exact_ll(model, data: np.ndarray) -> float | None:
 def cmd_pretrain(args: argparse.Namespace) -> int:
     import time
     from ..io import save_model
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from ..training import TrainConfig, Trainer
     from ..training.lowrank import fit_lowrank
     if not 1 <= args.dim <= 4:
@@ -293,7 +293,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if curves:
         result["final_test_log_likelihood"] = {name: hist[-1].get(key) for name, hist in curves.items()}
     plots = []
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = subplots(figsize=(7, 4.2))
     for name, color in (("lowrank", "tab:red"), ("random", "tab:blue")):
         hist = curves.get(name, [])
         xs = [0] + [r["epoch"] for r in hist]
@@ -317,14 +317,14 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def _density_plot(low, train: np.ndarray, path: Path) -> Path:
     """The low-rank model's density of m on the grid, with the data's projections."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     s = 2 * torch.as_tensor(train, dtype=torch.float64) - 1
     proj = low.project(s).numpy()
     ok = torch.isfinite(low.log_omega)
     logp = torch.full_like(low.log_omega, -np.inf)
     logp[ok] = low.log_omega[ok] + low.n_visible * low.g(low.grid[ok])
     p = torch.softmax(logp, 0).numpy()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = subplots(figsize=(6, 4.5))
     if low.dim == 1:
         x = low.grid[:, 0].numpy()
         dx = x[1] - x[0]
@@ -365,14 +365,14 @@ def cmd_pl(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from ..partition.pseudolikelihood import conditional_log_probs, _values_index
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     x = model.visible_tensor(data, "data")
     with torch.no_grad():
         own = _values_index(model.visible, x)[1].unsqueeze(2)
         per_unit = torch.cat([conditional_log_probs(model, x[i:i + 256]).gather(2, own[i:i + 256]).squeeze(2)
                               for i in range(0, x.shape[0], 256)]).double().mean(0).cpu().numpy()
     result["per_unit_conditional_log_prob"] = per_unit.tolist()
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = subplots(figsize=(8, 3.5))
     ax.bar(np.arange(len(per_unit)), per_unit, width=0.8 if len(per_unit) <= 100 else 1.0)
     ax.set_xlabel("visible unit i"); ax.set_ylabel("mean ln p(v_i | v_-i)")
     ax.set_title(f"pseudo-log-likelihood {per_unit.sum():.3f} nats per sample ({len(x)} samples)")

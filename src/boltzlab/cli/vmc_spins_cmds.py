@@ -2,8 +2,9 @@
 
 ``boltzlab vmc spins --model tfim --sites 12 --field 1.0 --json`` prints at least ``energy`` and ``stderr``
 (H = -sum Z_i Z_{i+1} - h sum X_i on a periodic chain).  ``--model heisenberg``, ``--lattice 4x4`` for square
-lattices, ``--alpha``, ``--samples``, ``--iterations``; exact diagonalisation (Lanczos) as the reference where the
-lattice is small; PNG plot of the energy against iteration and a JSON of the numbers in ``--out``;
+lattices, ``--ansatz``, ``--alpha``, ``--samples``, ``--iterations``; the reference energy at every size where one
+exists (free fermions, Bethe ansatz, Lanczos, QMC), with the relative error and a below-reference flag; PNG plot of
+the energy against iteration and a JSON of the numbers in ``--out``;
 ``--checkpoint`` / ``--resume`` to continue a run exactly.  See docs/vmc.md, section "Lattice spins".
 """
 
@@ -23,18 +24,22 @@ SPINS_JSON = "vmc_spins.json"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("spins", help="lattice spin models (transverse-field Ising, Heisenberg) with RBM states",
-                       description="VMC with a binary RBM wave function (real or complex; Marshall sign for the "
-                                   "Heisenberg antiferromagnet) on a periodic chain or square lattice, optimised by "
-                                   "stochastic reconfiguration; exact diagonalisation as the reference for small "
-                                   f"lattices. Writes OUT/{SPINS_JSON} and OUT/energy.png.")
+                       description="VMC with a binary RBM wave function (translation-symmetric or not, real or "
+                                   "complex; Marshall sign for the Heisenberg antiferromagnet) on a periodic chain or "
+                                   "square lattice, optimised by stochastic reconfiguration; prints the reference "
+                                   "energy (free fermions, Bethe ansatz, Lanczos or QMC) at every size where one "
+                                   f"exists. Writes OUT/{SPINS_JSON} and OUT/energy.png.")
     p.add_argument("--model", choices=["tfim", "heisenberg"], default="tfim",
                    help="tfim: -J sum Z Z - h sum X; heisenberg: J sum (XX + YY + ZZ) (Pauli matrices)")
     p.add_argument("--sites", type=positive_int, default=None, help="chain length L (default 12)")
     p.add_argument("--lattice", default=None, help="lattice as L or LxW, e.g. 4x4 (instead of --sites)")
     p.add_argument("--field", type=finite_float, default=1.0, help="transverse field h of the TFIM (default 1)")
     p.add_argument("--coupling", type=finite_float, default=1.0, help="coupling J (default 1)")
+    p.add_argument("--ansatz", choices=["symmetric", "rbm"], default="symmetric",
+                   help="symmetric: translation-invariant RBM (alpha filters); rbm: all couplings free "
+                        "(default symmetric)")
     p.add_argument("--alpha", type=positive_float, default=None,
-                   help="hidden-unit density M/N (default 1 for tfim, 2 for heisenberg)")
+                   help="hidden-unit density M/N (number of filters of the symmetric RBM; default 2)")
     p.add_argument("--complex", action="store_true", help="complex RBM parameters")
     p.add_argument("--marshall", choices=["auto", "on", "off"], default="auto",
                    help="Marshall sign (-1)^{N_up(A)}; auto: on for the Heisenberg antiferromagnet (default)")
@@ -45,27 +50,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="local spin flips or exchange of neighbours (auto: exchange for heisenberg)")
     p.add_argument("--burn-in", type=non_negative_int, default=20, help="sweeps before the first iteration")
     p.add_argument("--iterations", type=non_negative_int, default=None,
-                   help="optimisation iterations (default 300 for tfim, 600 for heisenberg)")
+                   help="optimisation iterations (default 400 for tfim, 600 for heisenberg)")
     p.add_argument("--optimizer", choices=["sr", "adam", "sgd"], default="sr", help="optimiser (default sr)")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default 0.05 for sr, 0.01 for adam and sgd)")
+                   help="learning rate (default for sr 0.1 for tfim and 0.05 for heisenberg; 0.01 for adam and sgd)")
     p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="cosine",
                    help="learning rate constant, or cosine-annealed to --lr-final over the run (default cosine)")
     p.add_argument("--lr-final", type=finite_float, default=None, help="final learning rate (default lr / 10)")
     p.add_argument("--diag-shift", type=finite_float, default=0.01, help="SR diagonal shift (default 0.01)")
+    p.add_argument("--sr-solver", choices=["auto", "dense", "cg", "minsr"], default="auto",
+                   help="SR linear solver: dense (Cholesky), cg (conjugate gradients), minsr (sample space); "
+                        "auto: minsr when parameters outnumber samples, else dense")
     p.add_argument("--max-distance", type=finite_float, default=0.5,
                    help="cap on a step's length sqrt(d^H S d) in the quantum metric (default 0.5; 0 = no cap)")
     p.add_argument("--eval-steps", type=positive_int, default=200,
                    help="sampling rounds of the final estimate, blocking error bar (default 200)")
     p.add_argument("--exact", choices=["auto", "yes", "no"], default="auto",
-                   help="exact diagonalisation reference: auto = up to 20 sites (default)")
+                   help="reference energy: auto = where one exists (free fermions and Bethe ansatz at any chain "
+                        "length, Lanczos up to 20 sites, QMC for the 10x10 Heisenberg lattice); yes = fail "
+                        "without one; no = none (default auto)")
     p.add_argument("--checkpoint", default=None, help="checkpoint file (default OUT/checkpoint.pt)")
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50, help="iterations between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="real dtype (default float64)")
     add_device_options(p)
     p.add_argument("--threads", type=positive_int, default=1,
-                   help="torch CPU threads (default 1: the tensors are small, more threads mostly add overhead)")
+                   help="CPU threads of torch and BLAS (default 1: the tensors are small, more threads mostly add "
+                        "overhead)")
     add_seed_option(p, "seed of the parameters and the chains (default 0)")
     add_output_options(p, "runs/vmc/spins")
     p.set_defaults(func=cmd_spins)
@@ -73,10 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_spins(args: argparse.Namespace) -> int:
     import torch
+    from threadpoolctl import threadpool_limits
     threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
-    try:
-        return _run(args)
+    try:  # SciPy's BLAS (the SR matrix) too: its default threads spin against other work on a busy machine
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            return _run(args)
     finally:
         torch.set_num_threads(threads)
 
@@ -84,9 +97,8 @@ def cmd_spins(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..quantum.lattice import (Lattice, RBMSpinState, SpinVMC, SpinVMCConfig, ground_state, make_hamiltonian,
-                                   plot_history)
-    from ..quantum.lattice.exact import MAX_EXACT_SITES
+    from ..quantum.lattice import (Lattice, RBMSpinState, SpinVMC, SpinVMCConfig, SymmetricRBMSpinState,
+                                   make_hamiltonian, plot_history, reference_energy)
 
     if args.sites is not None and args.lattice is not None:
         raise ConfigError("give either --sites or --lattice, not both")
@@ -99,34 +111,42 @@ def _run(args: argparse.Namespace) -> int:
     move = args.move if args.move != "auto" else ("exchange" if heis else "local")
     if move == "exchange" and lattice.n_sites % 2:
         raise ConfigError("exchange moves keep S^z = 0 only for an even number of sites; use --move local")
+    alpha = args.alpha if args.alpha is not None else 2.0
+    if args.ansatz == "symmetric" and alpha != int(alpha):
+        raise ConfigError(f"--alpha of the symmetric RBM counts filters and must be an integer, got {alpha:g}")
     device = torch.device(args.device)  # checked by the parser (torch_device)
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
-    lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sr" else 0.01)
+    lr = args.lr if args.lr is not None else (0.01 if args.optimizer != "sr" else 0.05 if heis else 0.1)
     cfg = SpinVMCConfig(n_chains=args.samples, sweeps=args.sweeps, burn_in=args.burn_in,
-                        iterations=args.iterations if args.iterations is not None else (600 if heis else 300),
+                        iterations=args.iterations if args.iterations is not None else (600 if heis else 400),
                         optimizer=args.optimizer, lr=lr, lr_schedule=args.lr_schedule,
                         lr_final=args.lr_final if args.lr_final is not None else lr / 10,
-                        diag_shift=args.diag_shift, max_distance=args.max_distance or None,
+                        diag_shift=args.diag_shift, sr_solver=args.sr_solver, max_distance=args.max_distance or None,
                         eval_steps=args.eval_steps, move=move, seed=args.seed)
     cfg.validate()
-    alpha = args.alpha if args.alpha is not None else (2.0 if heis else 1.0)
-    ansatz = RBMSpinState(lattice.n_sites, alpha=alpha, complex=args.complex, marshall=marshall,
-                          sublattice=lattice.sublattice, seed=args.seed, dtype=dtype, device=device)
+    if args.ansatz == "symmetric":
+        ansatz = SymmetricRBMSpinState(lattice, alpha=int(alpha), complex=args.complex, marshall=marshall,
+                                       seed=args.seed, dtype=dtype, device=device)
+    else:
+        ansatz = RBMSpinState(lattice.n_sites, alpha=alpha, complex=args.complex, marshall=marshall,
+                              sublattice=lattice.sublattice, seed=args.seed, dtype=dtype, device=device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.checkpoint) if args.checkpoint else out / "checkpoint.pt"
 
     if args.resume and not ckpt.is_file():
         raise CheckpointError(f"{ckpt}: no such checkpoint file (run without --resume first)")
-    exact = None
-    want_exact = args.exact == "yes" or (args.exact == "auto" and lattice.n_sites <= 20)
-    if want_exact:
-        if lattice.n_sites > MAX_EXACT_SITES:
-            raise ConfigError(f"--exact yes: exact diagonalisation is offered up to {MAX_EXACT_SITES} sites")
+    ref = None
+    if args.exact != "no":
         t0 = time.perf_counter()
-        exact = ground_state(ham)
-        say(f"exact ground-state energy (Lanczos) {exact:.10f} in {time.perf_counter() - t0:.1f} s",
-            args.json)
+        ref = reference_energy(ham)
+        if ref is None and args.exact == "yes":
+            raise ConfigError(f"--exact yes: no reference energy is known for {args.model} on {lattice}")
+        if ref is not None:
+            se = f" +- {ref.stderr:.1e}" if ref.stderr else ""
+            say(f"reference ground-state energy {ref.energy:.10f}{se} ({ref.source}; E/N = "
+                f"{ref.energy / lattice.n_sites:.10f}) in {time.perf_counter() - t0:.1f} s", args.json)
+    exact = ref.energy if ref is not None else None
 
     if args.resume:
         vmc = SpinVMC.load(ckpt, ham, ansatz, cfg)
@@ -134,23 +154,28 @@ def _run(args: argparse.Namespace) -> int:
         say(f"resumed {ckpt} at iteration {vmc.iteration}", args.json)
     else:
         vmc = SpinVMC(ham, ansatz, cfg, exact_energy=exact)
+    vmc.exact_stderr = ref.stderr if ref is not None else 0.0
     vmc.run(cfg.iterations, progress=not args.no_progress, checkpoint=ckpt,
             checkpoint_every=args.checkpoint_every)
     res = vmc.estimate(progress=not args.no_progress)
     plot = plot_history(vmc.history, out / "energy.png", exact,
                         title=f"{args.model} {lattice} ({f'h={args.field:g}, ' if not heis else ''}"
-                              f"J={args.coupling:g}), RBM alpha={alpha:g}{', Marshall sign' if marshall else ''}")
+                              f"J={args.coupling:g}), {args.ansatz} RBM alpha={alpha:g}"
+                              f"{', Marshall sign' if marshall else ''}")
     out_d = {**ham.describe(), "n_sites": lattice.n_sites, **res.to_dict(),
              "ansatz": ansatz.describe(), "config": asdict(cfg),
-             "energy_per_site": res.energy / lattice.n_sites, "checkpoint": str(ckpt), "plots": [str(plot)]}
+             "energy_per_site": res.energy / lattice.n_sites, "checkpoint": str(ckpt), "plots": [str(plot)],
+             "reference_source": ref.source if ref is not None else None,
+             "reference_stderr": ref.stderr if ref is not None else None}
     atomic_write_json(out / SPINS_JSON, {**out_d, "history": vmc.history})
     if res.below_exact:
         say(f"boltzlab: warning: the VMC energy {res.energy:.6f} +- {res.stderr:.1e} lies more than 3 standard "
-            f"errors below the exact {exact:.6f}: an estimator or error-bar problem")
+            f"errors below the reference {exact:.6f} ({ref.source}): an estimator or error-bar problem")
     if args.json:
         emit_json(out_d)
     else:
-        rel = f", relative error {res.relative_error:.2e} vs exact {exact:.8f}" if exact is not None else ""
+        rel = (f", relative error {res.relative_error:.2e} vs reference {exact:.8f} ({ref.source}), below "
+               f"reference: {'YES' if res.below_exact else 'no'}" if exact is not None else ", no reference known")
         print(f"E = {res.energy:.8f} +- {res.stderr:.1e} (variance {res.variance:.3e}){rel}; "
               f"{res.seconds_per_iteration * 1e3:.1f} ms/iteration; wrote {out / SPINS_JSON} and {plot}")
     return 0

@@ -21,11 +21,13 @@ from ..errors import ConfigError, DataError, ShapeError
 from . import transforms as _transforms
 from .arrays import read_array
 from .idx import load_mnist, read_idx
+from .paths import MNIST_ENV, mnist_dir
 from .ising import BETA_C, default_dataset, ising2d, ising2d_exact_stats
 from .stream import ArrayDataset, StreamedRows, minibatches, open_array, open_dataset, open_idx
 from .transforms import binarize, flatten_images, scale_to_unit, to_spins, train_test_split
 
 __all__ = [
+    "mnist_dir", "MNIST_ENV",
     "read_idx", "load_mnist", "read_array",
     "flatten_images", "scale_to_unit", "binarize", "train_test_split", "to_spins",
     "ising2d", "ising2d_exact_stats", "default_dataset", "BETA_C",

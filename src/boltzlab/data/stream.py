@@ -150,6 +150,8 @@ class ArrayDataset(Dataset):
     dtype : torch.dtype
         Of the returned rows (default float32).
 
+    Notes
+    -----
     ``dataset[i]`` is one row ``(d,)``; :meth:`read_rows` (used by the trainer and by ``__getitems__``, which
     ``DataLoader`` calls) reads a whole batch ``(b, d)`` with one index into the array.
     """

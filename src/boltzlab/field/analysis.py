@@ -82,7 +82,7 @@ def train_lattice(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidd
     """Train a ScalarFieldRBM on a lattice free field (target kernel, or ``data`` configurations) and plot
     the eigenvalues per epoch against kappa (Figs. 3, 5, 7, 9-12), the singular values (Figs. 6-7) and the
     standardised norms of the parts of W (Figs. 3-4)."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     k = lattice_kernel(shape, m2)
@@ -99,7 +99,7 @@ def train_lattice(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidd
     expected = expected_spectrum(kappa, final_mu2, nh)
     prefix = f"{tag}_" if tag else ""
     name = "x".join(str(s) for s in shape)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = subplots(1, 2, figsize=(12, 4.2))
     _eigen_axes(axes[0], hist, kappa, title=f"{name} lattice, m^2={m2:g}, mu^2={mu2:g}{' (learnt)' if learn_mu2 else ''}, "
                                             f"N_h={nh}, {config.method}")
     axes[0].legend(loc="lower right")
@@ -109,7 +109,7 @@ def train_lattice(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidd
     axes[1].set_xlabel("epoch"); axes[1].set_ylabel("singular values xi_a of W"); axes[1].grid(alpha=0.3)
     axes[1].set_title("singular values (largest <-> smallest eigenvalue)")
     plots = [save_figure(fig, out / f"{prefix}eigenvalues.png")]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig, axes = subplots(1, 2, figsize=(12, 4))
     groups = (("diagonal", "lower", "upper"), ("symmetric", "antisymmetric"))
     for ax, keys in zip(axes, groups):
         for key in keys:
@@ -143,7 +143,7 @@ def action_histograms(out: Path, model: ScalarFieldRBM, shape: Sequence[int], m2
     of the free field and the analytic chi^2_{N_v}/(2 N_v) law (equipartition, Fig. 5); KS tests."""
     from scipy import stats
 
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     k = lattice_kernel(shape, m2)
     nv = k.shape[0]
     if model.n_visible != nv:
@@ -155,7 +155,7 @@ def action_histograms(out: Path, model: ScalarFieldRBM, shape: Sequence[int], m2
     ks_rbm = stats.kstest(s_rbm, law.cdf)
     ks_ex = stats.kstest(s_ex, law.cdf)
     ks2 = stats.ks_2samp(s_rbm, s_ex)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     bins = np.linspace(0, max(s_rbm.max(), s_ex.max()), 60)
     ax.hist(s_ex, bins, density=True, alpha=0.5, label="exact samples of the free field")
     ax.hist(s_rbm, bins, density=True, alpha=0.5, label=f"RBM samples (block Gibbs, {steps} sweeps)")
@@ -178,7 +178,7 @@ def uv_regularisation(out: Path, shape: Sequence[int], m2: float, mu2_values: Se
                       progress: bool = False) -> dict[str, Any]:
     """UV cutoff by mu^2 (Fig. 10, Fig. 12 left) and by N_h (Fig. 11, Fig. 12 right): training runs whose final
     eigenvalues are compared with the regularised spectrum of eq. (84)."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     kappa = lattice_spectrum(shape, m2).numpy()
     nv = len(kappa)
     runs = [("mu2", float(mu), nv) for mu in mu2_values] + [("hidden", float(mu2_for_hidden), int(nh))
@@ -187,7 +187,7 @@ def uv_regularisation(out: Path, shape: Sequence[int], m2: float, mu2_values: Se
         raise ConfigError("give at least one --mu2-list or --hidden-list value")
     cols = min(4, len(runs))
     rows = math.ceil(len(runs) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
     results = []
     for ax, (kind, mu2, nh) in zip(axes.flat, runs):
         r = train_lattice(out, shape, m2, mu2, nh, config=config, progress=progress, tag=f"{kind}_{mu2:g}_{nh}")
@@ -227,11 +227,11 @@ def fixed_point_model(second_moment: torch.Tensor, mu2: float, n_hidden: int, si
 def mnist_spectrum(out: Path, data: np.ndarray, mu2: float) -> dict[str, Any]:
     """Eigenvalues 1/kappa of the data's correlation matrix <phi_i phi_j> (Fig. 13) and the number of modes
     with kappa < mu^2 (those an RBM with mass mu^2 can learn, Sec. VI)."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     c, _ = data_spectrum(two_point(data))
     kappa = np.where(c > 1e-12, 1.0 / np.maximum(c, 1e-300), np.inf)
     n_below = int((kappa < mu2).sum())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     axes[0].plot(np.arange(1, len(c) + 1), c, ".", ms=3)
     axes[0].set_xlabel("mode a"); axes[0].set_ylabel("eigenvalue 1/kappa_a of <phi_i phi_j>")
     axes[0].text(0.55, 0.95, "ten largest:\n" + "\n".join(f"{x:.3g}" for x in c[:10]), transform=axes[0].transAxes,
@@ -255,7 +255,7 @@ def kl_vs_hidden(out: Path, data: np.ndarray, mu2: float, hidden_values: Sequenc
     Each N_h is evaluated at the fixed point of training (the N_h most infrared modes below mu^2 learnt); with
     ``epochs`` > 0 also after that many exact-gradient epochs from a random start.  The analytic form
     (eq. B7 with b_i of eq. B4) is reported alongside."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     c_data = two_point(data)
     c, _ = data_spectrum(c_data)
     kappa = np.where(c > 1e-12, 1.0 / np.maximum(c, 1e-300), np.inf)
@@ -280,7 +280,7 @@ def kl_vs_hidden(out: Path, data: np.ndarray, mu2: float, hidden_values: Sequenc
             row["nll_trained"] = data_averaged_nll(trained, c_data)
         rows.append(row)
     best = {"nll": ref}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.semilogx([r["n_hidden"] for r in rows], [r["kl_minus_best"] for r in rows], "o-", label="fixed point of training")
     if epochs > 0:
         ax.semilogx([r["n_hidden"] for r in rows], [r["nll_trained"] - ref for r in rows], "s--",
@@ -298,7 +298,7 @@ def regenerate_images(out: Path, data: np.ndarray, mu2: float, hidden_values: Se
                       shape: tuple[int, int] | None = None) -> dict[str, Any]:
     """Images passed once forward and back through the RBM at its fixed point, phi' = E[phi | h = E[h | phi]]
     = (sigma_h^2/mu^2) W W^T phi, for several N_h (Fig. 16); mean squared errors per N_h."""
-    from ..plots import guess_image_shape, plt, save_figure
+    from ..plots import guess_image_shape, save_figure, subplots
     c_data = two_point(data)
     x = torch.as_tensor(data[:n_images], dtype=torch.float64)
     shape = shape or guess_image_shape(data.shape[1]) or (1, data.shape[1])
@@ -309,7 +309,7 @@ def regenerate_images(out: Path, data: np.ndarray, mu2: float, hidden_values: Se
             rec = m.mean_visible(m.mean_hidden(x))
         rows.append(rec.numpy())
         mse[int(nh)] = float(((rec - x) ** 2).mean())
-    fig, axes = plt.subplots(len(rows), n_images, figsize=(1.2 * n_images, 1.25 * len(rows)), squeeze=False)
+    fig, axes = subplots(len(rows), n_images, figsize=(1.2 * n_images, 1.25 * len(rows)), squeeze=False)
     labels = ["data"] + [f"N_h={nh}" for nh in hidden_values]
     for r, (imgs, label) in enumerate(zip(rows, labels)):
         for j in range(n_images):
@@ -327,7 +327,7 @@ def flow_overlay(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidde
                  config: FieldTrainConfig, learn_mu2: bool = False, progress: bool = False) -> dict[str, Any]:
     """Stochastic (PCD or exact) training against the continuous-time flow eq. (26)-(27) integrated from the
     same W(0), at t = sum of learning rates; plus eq. (81) per mode from the initial projections (Fig. 6)."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     r = train_lattice(out, shape, m2, mu2, n_hidden, config=config, learn_mu2=learn_mu2, progress=progress,
                       tag="flow")
     hist = FieldHistory(**r.pop("history"))
@@ -341,7 +341,7 @@ def flow_overlay(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidde
     modes = mode_flow(xi2, kap, mu2, times)
     eig = hist.array("eigenvalues")
     dev = np.abs(flow["eigenvalues"] - eig)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = subplots(1, 2, figsize=(12, 4.2))
     for a in range(eig.shape[1]):
         axes[0].plot(times, eig[:, a], ".", ms=2, color=f"C{a % 10}")
         axes[0].plot(times, flow["eigenvalues"][:, a], "-", lw=1, color=f"C{a % 10}")
@@ -374,11 +374,11 @@ def two_node_study(out: Path, config: FieldTrainConfig | None = None, seed: int 
     """N_v = 2 (Sec. IV C, Fig. 2): the three cases of Fig. 2 integrated with eq. (53)-(57), the fixed points
     (eq. 59-62), PCD training of a 2x2 RBM laid over the flow, and the relaxation rates (eq. 67) against the
     exact linearisation and a fit of the late-time decay."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     cases = [("mu2 > k2 > k1", (0.2, 0.4), 1.0, False), ("k1 > mu2 > k2", (0.7, 0.2), 0.4, False),
              ("learnt mu2, k2 > mu2(0) > k1", (0.2, 0.7), 0.4, True)]
     cfg = config or FieldTrainConfig(epochs=4000, lr=0.002, chains=512, record_every=20, seed=seed)
-    fig, axes = plt.subplots(len(cases), 3, figsize=(13, 3.3 * len(cases)))
+    fig, axes = subplots(len(cases), 3, figsize=(13, 3.3 * len(cases)))
     res: dict[str, Any] = {"cases": []}
     theta0 = 0.0
     for row, (label, kap, mu2, learn) in enumerate(cases):
@@ -446,7 +446,7 @@ def two_node_study(out: Path, config: FieldTrainConfig | None = None, seed: int 
                          "fitted_rate_x2": fit(x[:, 1]),
                          "note": "x_i = sigma_h^2 xi_i^2 - (mu^2 - kappa_i) relaxes at 2 min(gamma_i, gamma_dtheta); "
                                  "dtheta at gamma_dtheta (units of sigma_h^2 t)"}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.semilogy(t, np.abs(x[:, 0]), label=f"|x_1|, fit {fit(x[:, 0]):.2f}")
     ax.semilogy(t, np.abs(x[:, 1]), label=f"|x_2|, fit {fit(x[:, 1]):.2f}")
     ax.semilogy(t, np.abs(dth), label=f"|dtheta|, fit {fit(dth):.2f}")
@@ -465,7 +465,7 @@ def kl_check(out: Path, shape: Sequence[int], m2: float, mu2: float, hidden_valu
              config: FieldTrainConfig, n_mc: int = 200_000, progress: bool = False) -> dict[str, Any]:
     """Eq. (B8) against the KL of the trained models evaluated numerically: the closed Gaussian form in any
     basis (no alignment assumed) and a Monte Carlo average of ln p - ln q over exact target samples."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     k = lattice_kernel(shape, m2)
     kappa = lattice_spectrum(shape, m2).numpy()
     nv = k.shape[0]
@@ -480,7 +480,7 @@ def kl_check(out: Path, shape: Sequence[int], m2: float, mu2: float, hidden_valu
         rows.append({"n_hidden": int(nh), "kl_b8": b8, "kl_b7_trained_eigenvalues": b7, "kl_numerical": num,
                      "kl_monte_carlo": mc, "kl_monte_carlo_stderr": err,
                      "relative_difference_b8_vs_numerical": abs(num - b8) / b8 if b8 > 0 else abs(num)})
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     nh = [r["n_hidden"] for r in rows]
     ax.plot(nh, [r["kl_b8"] for r in rows], "o-", label="eq. (B8)")
     ax.plot(nh, [r["kl_numerical"] for r in rows], "x", ms=9, label="trained RBM, Gaussian KL (any basis)")
@@ -506,7 +506,7 @@ def bernoulli_study(out: Path, n_hidden: int = 3, mu2: float = 2.0, n_samples: i
     from torch.autograd.functional import hessian, jacobian
 
     from ..partition import exact_log_z
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from .bernoulli import GaussianBernoulliRBM, moments_by_quadrature, train_gaussian_bernoulli
     f64 = torch.float64
     g = torch.Generator().manual_seed(seed)
@@ -529,7 +529,7 @@ def bernoulli_study(out: Path, n_hidden: int = 3, mu2: float = 2.0, n_samples: i
     res.update({"p_positive_quadrature": p_pos, "p_positive_gibbs": float((v > 0).double().mean()),
                 "p_positive_exact_sampler": float((x > 0).double().mean()),
                 "p_positive_stderr": math.sqrt(p_pos * (1 - p_pos) / n_samples)})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     grid = np.linspace(float(v.min()), float(v.max()), 400)
     with torch.no_grad():
         dens = np.exp(-m1.effective_action(torch.as_tensor(grid[:, None])).numpy() - q[0])

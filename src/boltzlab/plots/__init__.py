@@ -1,4 +1,8 @@
-"""PNG figures (matplotlib, Agg backend): learning curves, sample grids, weight filters."""
+"""Figures (matplotlib): learning curves, sample grids, weight filters.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects, not through pyplot, so importing boltzlab
+never selects or switches the user's matplotlib backend and no figure lingers in pyplot's registry.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,19 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape", "save_figure", "subplots"]
 
-__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape", "save_figure", "plt"]
+_FIGURE_KEYS = ("figsize", "dpi", "layout", "constrained_layout", "tight_layout", "facecolor")
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
+    """``pyplot.subplots`` without pyplot: a new :class:`Figure` (keys such as ``figsize``) and its axes
+    (``squeeze``, ``sharex``, ``subplot_kw``, ... as in :meth:`Figure.subplots`)."""
+    fig = Figure(**{k: kw.pop(k) for k in _FIGURE_KEYS if k in kw})
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def save_figure(fig: Any, path: str | Path, title: str = "") -> Path:
@@ -22,7 +32,6 @@ def save_figure(fig: Any, path: str | Path, title: str = "") -> Path:
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -35,7 +44,7 @@ def guess_image_shape(n: int) -> tuple[int, int] | None:
 def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
     """Log-likelihoods (exact when tractable, pseudo otherwise), reconstruction error and |W| per epoch."""
     steps = [r["step"] for r in history]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
     for key, label in (("train_log_likelihood", "train (exact)"), ("test_log_likelihood", "held out (exact)"),
                        ("pseudo_log_likelihood", "pseudo-LL (train)")):
@@ -60,7 +69,7 @@ def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = 
     n = x.shape[0]
     n_cols = min(n_cols, n)
     n_rows = math.ceil(n / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(min(1.2 * n_cols, 16), 1.2 * n_rows + 0.4),
+    fig, axes = subplots(n_rows, n_cols, figsize=(min(1.2 * n_cols, 16), 1.2 * n_rows + 0.4),
                              squeeze=False)
     lim = np.abs(x).max() if symmetric else None
     for i, ax in enumerate(axes.flat):

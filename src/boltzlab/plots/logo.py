@@ -17,7 +17,7 @@ from matplotlib.patches import PathPatch
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
-from . import plt, save_figure
+from . import save_figure, subplots
 
 _FONT = FontProperties(family="DejaVu Sans", weight="bold")
 _COLOURS = {**{c: "#1f77b4" for c in "KRH"}, **{c: "#d62728" for c in "DE"},
@@ -70,7 +70,7 @@ def weight_logos(weights: np.ndarray, symbols: str, path: str | Path, n_units: i
     w = np.asarray(weights, dtype=float)  # (n_sites, q, n_hidden)
     norms = np.sqrt((w ** 2).sum((0, 1)))
     order = np.argsort(-norms)[:max(1, min(n_units, w.shape[2]))]
-    fig, axes = plt.subplots(len(order), 1, figsize=(min(2 + 0.22 * min(w.shape[0], max_sites), 20),
+    fig, axes = subplots(len(order), 1, figsize=(min(2 + 0.22 * min(w.shape[0], max_sites), 20),
                                                       1.9 * len(order)), squeeze=False)
     for ax, mu in zip(axes[:, 0], order):
         wm = w[:, :, mu]
@@ -85,7 +85,7 @@ def weight_logos(weights: np.ndarray, symbols: str, path: str | Path, n_units: i
 
 def frequency_comparison(f_data: np.ndarray, f_model: np.ndarray, path: str | Path, title: str = "") -> Path:
     """Scatter of single-site frequencies f_i(a): (weighted) data against model samples."""
-    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    fig, ax = subplots(figsize=(4.5, 4.2))
     ax.scatter(f_data.ravel(), f_model.ravel(), s=6, alpha=0.6)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     r = float(np.corrcoef(f_data.ravel(), f_model.ravel())[0, 1])

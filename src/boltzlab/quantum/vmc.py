@@ -96,21 +96,22 @@ class VMC:
     ``preconditioner``: None (the plain energy gradient) or a callable ``(O, E_L) -> gradient`` such as
     :class:`~boltzlab.quantum.optim.StochasticReconfiguration`.  ``rounds``: samples per walker and iteration.
     ``burn_in``: sampler sweeps before the first iteration (not timed).  ``exact_energy``: a reference for the
-    relative error and the below-reference flag of :meth:`estimate`.
+    relative error and the below-reference flag of :meth:`estimate` (``exact_stderr``: its standard error, for a
+    Monte Carlo reference).
     """
 
     def __init__(self, ansatz: torch.nn.Module, hamiltonian: Any, sampler: Any, optimizer: torch.optim.Optimizer,
                  scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                  preconditioner: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None, *,
                  rounds: int = 1, burn_in: int = 0, max_distance: float | None = None,
-                 exact_energy: float | None = None) -> None:
+                 exact_energy: float | None = None, exact_stderr: float = 0.0) -> None:
         require(rounds >= 1 and burn_in >= 0, f"rounds must be >= 1 and burn_in >= 0, got {rounds}, {burn_in}")
         require(max_distance is None or (math.isfinite(max_distance) and max_distance > 0),
                 f"max_distance must be > 0 (or None), got {max_distance}")
         self.ansatz, self.ham, self.sampler = ansatz, hamiltonian, sampler
         self.optimizer, self.scheduler, self.preconditioner = optimizer, scheduler, preconditioner
         self.rounds, self.burn_in, self.max_distance = int(rounds), int(burn_in), max_distance
-        self.exact_energy = exact_energy
+        self.exact_energy, self.exact_stderr = exact_energy, float(exact_stderr)
         self.params = trainable_parameters(ansatz)
         self.complex_params = any(p.is_complex() for p in self.params)
         self.iteration = 0
@@ -240,7 +241,7 @@ class VMC:
         if self.exact_energy is not None:
             res.exact_energy = float(self.exact_energy)
             res.relative_error = abs(b.mean - self.exact_energy) / abs(self.exact_energy)
-            res.below_exact = below_exact(b.mean, b.stderr, self.exact_energy)
+            res.below_exact = below_exact(b.mean, math.hypot(b.stderr, self.exact_stderr), self.exact_energy)
         return res
 
     # ------------------------------------------------------------------ checkpoints

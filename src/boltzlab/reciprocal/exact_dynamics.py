@@ -151,10 +151,10 @@ def training_figure(history: list[dict[str, Any]]):
     """lambda_1 / 4T, the exact Gibbs relaxation time and the covariance errors along exact training."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plots import subplots
 
     ep = np.array([r["epoch"] for r in history])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = subplots(1, 3, figsize=(13, 3.6))
     axes[0].plot(ep, [r["lambda_1_over_4T"] for r in history], "o-", label="lambda_1 beta / 4")
     axes[0].axhline(1.0, color="tab:red", ls="--", label="Gaussian FP: non-converging above")
     axes[0].set_ylabel("lambda_1 / 4T")

@@ -277,9 +277,9 @@ def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None =
     """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plots import subplots
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     c = dyn.curvatures.cpu().numpy()
     ax.plot(np.arange(1, len(c) + 1), c, ".", ms=3)
     ax.axhline(0.0, color="k", lw=0.8)

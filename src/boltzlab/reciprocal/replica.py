@@ -329,12 +329,12 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def plot_study(result: dict[str, Any], out: Path) -> list[str]:
     """Fig. 1 (log-likelihood vs updates, error bars over replicas), Fig. 4 (JS vs updates), spectra."""
     from ..io import load_model
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     from .spectrum import MarchenkoPastur
     summ = result["summary"]
     n_rep = result["study"]["replicas"]
     paths = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for i, (size, e) in enumerate(summ.items()):
         col = f"C{i}"
         ax.errorbar(e["step"], e["ll_ais_mean"], e["ll_ais_std"], color=col, marker="o", capsize=3,
@@ -348,7 +348,7 @@ def plot_study(result: dict[str, Any], out: Path) -> list[str]:
     ax.legend(fontsize=8)
     paths.append(str(save_figure(fig, out / "loglik.png", "Replica study: log-likelihood vs updates (Fig. 1)")))
     if all("js_mean" in e for e in summ.values()):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = subplots(figsize=(7, 4.5))
         for i, (size, e) in enumerate(summ.items()):
             ax.errorbar(e["step"], e["js_mean"], e["js_std"], color=f"C{i}", marker="o", capsize=3, label=f"M = {size}")
             ax.plot(e["step"], e["js_null_mean"], color=f"C{i}", ls=":", label=f"M = {size}, symmetric null")
@@ -359,7 +359,7 @@ def plot_study(result: dict[str, Any], out: Path) -> list[str]:
         ax.legend(fontsize=8)
         paths.append(str(save_figure(fig, out / "symmetry.png", "Rotational symmetry breaking along training (Fig. 4)")))
     sizes = list(summ)
-    fig, axes = plt.subplots(1, len(sizes), figsize=(4.5 * len(sizes), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(sizes), figsize=(4.5 * len(sizes), 3.8), squeeze=False)
     for ax, size in zip(axes[0], sizes):
         svals = []
         for run in result["runs"]:

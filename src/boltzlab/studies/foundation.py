@@ -31,7 +31,7 @@ def gibbs_vs_exact(study: Study) -> dict[str, Any]:
     """Total variation between the empirical visible distribution of block-Gibbs chains and the exact
     marginal (eq. 9 with eq. 22) of a 10x6 binary RBM with strong couplings, against the number of sweeps,
     at beta = 1, 0.5 and 2.  The TV falls to the sampling-noise floor sqrt(K / (2 pi n)) of the ensemble."""
-    from ..plots import plt
+    from ..plots import subplots
     n_chains = study.size(20_000, 200_000)
     g = torch.Generator().manual_seed(3)
     rbm = BinaryRBM(torch.randn(10, 6, generator=g, dtype=torch.float64) * 1.5,
@@ -39,7 +39,7 @@ def gibbs_vs_exact(study: Study) -> dict[str, Any]:
                     torch.randn(6, generator=g, dtype=torch.float64) * 0.5, dtype=torch.float64)
     sweeps = [1, 2, 4, 8, 16, 32, 64]
     result: dict[str, Any] = {"n_chains": n_chains, "shape": [10, 6], "sweeps": sweeps, "beta": {}}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for beta in (0.5, 1.0, 2.0):
         states, p = visible_distribution(rbm, beta)
         exact = torch.zeros(2 ** 10, dtype=torch.float64)
@@ -89,7 +89,7 @@ def ais_bracket(study: Study) -> dict[str, Any]:
     intermediate distributions; and the errors of forward AIS over many seeds in units of the reported
     standard error (honest error bars put about 99% of them within +-3)."""
     from ..partition import ais_log_z, exact_log_z, rais_log_z
-    from ..plots import plt
+    from ..plots import subplots
     quick = study.quick
     g = torch.Generator().manual_seed(4)
     rbm = BinaryRBM(torch.randn(16, 10, generator=g, dtype=torch.float64) * 2,
@@ -114,7 +114,7 @@ def ais_bracket(study: Study) -> dict[str, Any]:
         res = ais_log_z(rbm, 100, 300, seed=10_000 + s, schedule="linear")
         z.append((res.log_z - exact) / res.stderr)
     z = np.array(z)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4))
     ks = [r["n_betas"] for r in rows]
     ax1.errorbar(ks, [r["ais_mean"] for r in rows], [r["ais_sem"] for r in rows], marker="o", capsize=3,
                  label="AIS (stochastic lower bound)")

@@ -90,6 +90,12 @@ class Study:
         self.plots.append(str(path))
         return path
 
+    def mnist(self) -> Path:
+        """The MNIST directory: ``--mnist``, then ``$BOLTZLAB_MNIST``, then ../shared/data/mnist (see
+        :func:`boltzlab.data.mnist_dir`)."""
+        from ..data import mnist_dir
+        return mnist_dir(self.data.get("mnist"))
+
     def cache_dir(self, kind: str, config: dict[str, Any]) -> Path:
         """A directory under the cache root keyed by ``kind`` and a hash of ``config`` (shared between entries:
         a model trained by one entry is reused by the next that asks for the same configuration)."""

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import matplotlib.ticker
@@ -25,15 +24,21 @@ DT = torch.float64
 def theory_scaling(study: Study) -> dict[str, Any]:
     """Exact samples of the 4x4 Ising model at beta = 0.3 (the first 12 sites), made weakly correlated by the
     zoom-in trick with delta = 0.36 (all |Pearson| < 0.05); the full theory report on them."""
-    out, quick = study.out, study.quick
+    out = study.out
     from ..data import load_dataset
     from ..theory import data_moments, zoom_in
     from ..theory.report import run_report
-    n = 5000 if quick else 20_000
+    n = study.size(5000, 20_000)
     x = torch.from_numpy(load_dataset(f"ising:L=4,beta=0.3,n={n}", seed=0)[:, :12].astype(np.float64))
     y = zoom_in(x, 0.36, 1, seed=0)
     res = run_report(y, out, source=data_moments(x), zoom={"delta": 0.36, "copies": 1},
-                     n_factors=5 if quick else 9, progress=False, title="(Ising 4x4 sites 0-11, zoom-in 0.36)")
+                     n_factors=study.size(5, 9), progress=False, title="(Ising 4x4 sites 0-11, zoom-in 0.36)")
+    scan = res["scaling"]["correlations_scaled"]
+    for what, key in (("means", "slope_mean"), ("covariances", "slope_cov")):
+        study.figure(f"first-order error of the {what} vs max |W|: log-log slope", scan[key], 2.0, 0.15, "exact",
+                     "Theorem 27: the first-order BM is exact to second order in the couplings")
+    study.figure("along the zoom-in: covariance error slope", res["scaling"]["zoom_in"]["slope_cov"], 2.0, 0.15,
+                 "exact", "Theorems 27 and 38: the zoom-in sends the couplings to 0 linearly in 1/2 - delta")
     return {"data": f"ising:L=4,beta=0.3,n={n}, sites 0-11, zoom-in delta=0.36", **res}
 
 
@@ -65,11 +70,10 @@ def _rand_rbm(t: float, seed: int = 9, random_h_hat: bool = False):
 def theory_checks(study: Study) -> dict[str, Any]:
     """Errors and log-log slopes of every expansion in ../shared/papers/energy-based-models-theory.md, in the
     corrected form and, where the paper's printed form differs, in that form too."""
-    out, quick = study.out, study.quick
     from .. import theory as th
     from ..models import BoltzmannMachine
-    from ..plots import plt, save_figure
-    eps = np.geomspace(0.02, 0.16, 4 if quick else 6)
+    from ..plots import subplots
+    eps = np.geomspace(0.02, 0.16, study.size(4, 6))
     r: dict[str, Any] = {"eps": eps.tolist()}
     curves: dict[str, dict[str, list[float]]] = {}
 
@@ -218,7 +222,7 @@ def theory_checks(study: Study) -> dict[str, Any]:
         r[f"eq61_{form}"] = {"slope": slope, "errors": errs}
         curves["temperature (App. A, eq. 61)"][f"eq61_{form}"] = errs
 
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 4.2))
+    fig, axes = subplots(1, len(curves), figsize=(5.2 * len(curves), 4.2))
     for ax, (title, cs) in zip(np.atleast_1d(axes), curves.items()):
         for key, errs in cs.items():
             slope = r[key]["slope"]
@@ -226,6 +230,53 @@ def theory_checks(study: Study) -> dict[str, Any]:
         ax.set_xlabel("expansion parameter (coupling scale or beta)"); ax.set_ylabel("max error vs exact")
         ax.set_title(title); ax.legend(fontsize=7); ax.grid(alpha=0.3, which="both")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    save_figure(fig, out / "theory_checks.png", "remainders of the expansions against exact enumeration")
-    r["plots"] = [str(out / "theory_checks.png")]
+    study.save(fig, "theory_checks.png", "remainders of the expansions against exact enumeration")
+    _declare_theory_figures(study, r)
     return r
+
+
+SLOPES = {  # key of theory-checks: (expected log-log slope of the remainder, the statement it checks)
+    "theorem24_general": (2.0, "Theorem 24 with general centres (corrected): remainder O(W^2)"),
+    "theorem24_printed_at_x_hat_sigma": (2.0, "Theorem 24 / eq. 33 as printed, at x_hat = sigma(b)"),
+    "lemma25_means": (2.0, "Lemma 25 with the general-centre term: means to second order"),
+    "lemma26_covariances": (2.0, "Lemma 26 with the general-centre term: covariances to second order"),
+    "lemma31": (4.0, "Lemma 31, corrected: |ln p_RBM - ln p_BM| = O(U^4) (the paper prints O(U^3))"),
+    "lemma31_random_h_hat": (4.0, "Lemma 31 with random h_hat: O(U^4)"),
+    "remark33_gauge_exact_marginal": (4.0, "Remark 33: the gauge U -> U O changes the RBM marginal at O(U^4)"),
+    "appendixA_E_eff": (3.0, "Appendix A, corrected: E_eff(v; beta) remainder O(beta^3)"),
+    "appendixA_log_p": (4.0, "Appendix A: ln p_RBM - ln p_BM = O(beta^4)"),
+    "eq61_corrected": (2.0, "eq. 61 with the sign and the centre terms corrected: remainder O(beta^2)"),
+}
+PRINTED_FAILS = {  # the printed form of a statement: its remainder slope stays near 1 (wrong at first order)
+    "theorem24_printed_x_hat_not_sigma": "eq. 33 as printed with centres x_hat != sigma(b)",
+    "eq61_paper": "eq. 61 as printed (sign, no centre terms)",
+}
+
+
+def _declare_theory_figures(study: Study, r: dict[str, Any]) -> None:
+    """Remainder slopes of every expansion (corrected forms: the order the statement claims; printed forms that
+    fail: a slope below 1.5, i.e. the printed first-order term is wrong) and the exact identities."""
+    paper = "the EBM theory notes"
+    tol = study.size(0.25, 0.15)
+    for key, (slope, what) in SLOPES.items():
+        study.figure(f"{key}: remainder slope", r[key]["slope"], slope, tol, "exact", f"{paper}: {what}")
+    for key, what in PRINTED_FAILS.items():
+        study.figure(f"{key}: remainder slope (printed form fails)", r[key]["slope"], 1.5, 0.0, "upper",
+                     f"{paper}: {what}; the corrected form has slope 2")
+    for key, what, tol_abs in (
+            ("theorem7_max_abs_p_error", "Theorem 7: exp(-E_eff of eq. 22) / Z = p(v)", 1e-12),
+            ("eq10_max_abs_error_eq8_form", "Lemma 8 (eq. 10) for E_eff of eq. 8 (constant kept)", 1e-12),
+            ("theorem3_residual_at_exact_fit", "Theorem 3 / eq. 5: moments match at the exact ML fit", 1e-8),
+            ("lemma17_max_abs_error", "Lemma 17: the zeroth-order distribution", 1e-12),
+            ("lemmas19_22_max_abs_error", "Lemmas 19-22: central moments of independent units", 1e-12),
+            ("corollary30_vs_28_max_abs_log_p", "eq. 39 exact in the diagonal: Corollaries 28 and 30 agree", 1e-10)):
+        study.figure(key, r[key], 0.0, tol_abs, "exact", f"{paper}: {what} (exact enumeration)")
+    study.figure("eq10_max_abs_error_printed_eq22 (printed form fails)", r["eq10_max_abs_error_printed_eq22"], 0.1,
+                 0.0, "lower", f"{paper}: eq. 22 as printed drops a U-dependent constant, so eq. 10 fails for it")
+    t38 = r["theorem38_spread"]
+    study.figure("Theorem 38: spread of zoomed means vs delta (1 - delta) / N", t38["measured"], t38["conditional"],
+                 0.05, "relative", f"{paper}: Theorem 38, corrected spread for one given data set")
+    study.figure("Theorem 38: means as delta -> 1/2 (eps = 1e-3)", r["theorem38_mean_limit_eps_1e-3"], 0.5, 1e-3,
+                 "exact", f"{paper}: eq. 59, corrected: the means tend to 1/2, not 0")
+    study.figure("Theorem 32: rank-2 target with 2 hidden units, relative residual",
+                 r["theorem32"]["rank2_target_2_hidden"], 0.0, 1e-8, "exact", f"{paper}: Theorem 32 (solvable)")

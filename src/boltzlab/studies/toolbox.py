@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +31,10 @@ def two_mode_data(n_visible: int, n: int, weight: float = 0.75, noise: float = 0
 def ptt_two_modes(study: Study) -> dict[str, Any]:
     """Issue 11's checks of PTT: mode weights within 2% of exact where Gibbs fails, and the log-likelihood
     tracked along training within 0.1 nats of exact at every saved model."""
-    out, quick = study.out, study.quick
+    quick = study.quick
     import boltzlab as bl
     from ..partition.pseudolikelihood import fit_pseudolikelihood
-    from ..plots import plt, save_figure
+    from ..plots import subplots
     from ..sampling.trajectory import TrajectoryTempering, mode_fractions, select_models, trajectory_log_z
     n_visible = 16 if quick else 20
     x, patterns = two_mode_data(n_visible, 2000)
@@ -70,7 +69,7 @@ def ptt_two_modes(study: Study) -> dict[str, Any]:
     exact_z = np.array([bl.exact_log_z(m) for m in models])
     exact_ll = np.array([bl.exact_log_likelihood(m, x, log_z=z) for m, z in zip(models, exact_z)])
     # Plots: swap rates, mode-weight traces, log-likelihood along training.
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = subplots(1, 3, figsize=(15, 4))
     ax = axes[0]
     names = ["indep."] + [f"{steps[int(l)] if float(l).is_integer() else l}" for l in sel.labels]
     ax.bar(range(len(ptt.acceptance)), ptt.acceptance)
@@ -93,30 +92,35 @@ def ptt_two_modes(study: Study) -> dict[str, Any]:
     ax.set_title(f"max |error| {np.abs(ais.log_likelihood - exact_ll).max():.3f} nats"); ax.legend()
     for a in axes:
         a.grid(alpha=0.3)
-    save_figure(fig, out / "ptt_two_modes.png")
+    study.save(fig, "ptt_two_modes.png")
+    enum = "exact enumeration of the visible states"
+    study.figure("PTT: weight of mode A - exact", ptt_a - exact_a, 0.0, 0.02, "exact",
+                 f"{enum}; trajectory tempering mixes the modes (within 0.02)")
+    study.figure("block Gibbs, same sweeps: |weight of mode A - exact|", abs(gibbs_a - exact_a), 0.1, 0.0, "lower",
+                 f"{enum}; plain Gibbs does not cross between the modes (off by more than 0.1)")
+    study.figure("trajectory AIS: max |LL - exact LL| along training",
+                 float(np.abs(ais.log_likelihood - exact_ll).max()), 0.0, 0.1, "upper", f"{enum} (0.1 nats)")
     return {"n_visible": n_visible, "n_hidden": 4, "saved_models": len(models), "replica_labels": sel.labels,
             "ptt_acceptance": ptt.acceptance.tolist(), "chains": chains, "ptt_steps": n_steps, "burn_in_steps": burn,
             "sweep_budget_per_chain": budget, "mode_a_exact": exact_a, "mode_a_ptt": ptt_a, "mode_a_gibbs": gibbs_a,
             "ptt_abs_error": abs(ptt_a - exact_a), "gibbs_abs_error": abs(gibbs_a - exact_a),
             "ais_log_likelihood": ais.log_likelihood.tolist(), "exact_log_likelihood": exact_ll.tolist(),
             "ais_max_abs_error_log_likelihood": float(np.abs(ais.log_likelihood - exact_ll).max()),
-            "ais_max_abs_error_log_z": float(np.abs(ais.log_z - exact_z).max()), "ais_min_ess": float(ais.ess.min()),
-            "plots": [str(out / "ptt_two_modes.png")]}
+            "ais_max_abs_error_log_z": float(np.abs(ais.log_z - exact_z).max()), "ais_min_ess": float(ais.ess.min())}
 
 
 @entry("pl-training", "maximum pseudo-likelihood vs exact maximum likelihood on a small RBM (exact LL along both)")
 def pl_training(study: Study) -> dict[str, Any]:
-    out, quick = study.out, study.quick
     import boltzlab as bl
     from ..partition.pseudolikelihood import fit_pseudolikelihood, pseudo_log_likelihood
-    from ..plots import plt, save_figure
+    from ..plots import subplots
     g = torch.Generator().manual_seed(11)
     teacher = bl.BinaryRBM(torch.randn(10, 4, generator=g, dtype=torch.float64) * 1.5,
                            torch.randn(10, generator=g, dtype=torch.float64) * 0.5,
                            torch.randn(4, generator=g, dtype=torch.float64) * 0.5, dtype=torch.float64)
     states, p = bl.visible_distribution(teacher)
     x = states[torch.multinomial(p, 2000, replacement=True, generator=torch.Generator().manual_seed(0))]
-    epochs = 60 if quick else 200
+    epochs = study.size(60, 200)
     curves: dict[str, list[float]] = {}
     pls: dict[str, list[float]] = {}
     for objective in ("pseudo", "exact"):
@@ -130,7 +134,7 @@ def pl_training(study: Study) -> dict[str, Any]:
                 pls[name].append(float(pseudo_log_likelihood(m, x)))
         fit_pseudolikelihood(student, x, epochs=epochs, lr=0.05, objective=objective, on_epoch=track)
     teacher_ll = bl.exact_log_likelihood(teacher, x)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     for name, label in (("pseudo", "max pseudo-likelihood"), ("exact", "max likelihood (exact gradient)")):
         axes[0].plot(curves[name], label=label)
         axes[1].plot(pls[name], label=label)
@@ -139,7 +143,12 @@ def pl_training(study: Study) -> dict[str, Any]:
     for a in axes:
         a.set_xlabel("epoch (full batch, Adam lr 0.05)"); a.grid(alpha=0.3); a.legend()
     axes[0].set_title("10x4 RBM students of a 10x4 teacher, 2000 samples")
-    save_figure(fig, out / "pl_training.png")
+    study.save(fig, "pl_training.png")
+    src = "the teacher's exact log-likelihood on its own samples (Besag, The Statistician 24, 179 (1975): PL is " \
+          "consistent)"
+    study.figure("max PL student: exact LL - teacher LL", curves["pseudo"][-1] - teacher_ll, 0.0,
+                 study.size(0.5, 0.05), "exact", src)
+    study.figure("max likelihood student: exact LL - teacher LL", curves["exact"][-1] - teacher_ll, 0.0,
+                 study.size(0.5, 0.05), "exact", src)
     return {"epochs": epochs, "teacher_log_likelihood": teacher_ll, "exact_log_likelihood": curves,
-            "pseudo_log_likelihood": pls, "improvement_pl_training": curves["pseudo"][-1] - curves["pseudo"][0],
-            "plots": [str(out / "pl_training.png")]}
+            "pseudo_log_likelihood": pls, "improvement_pl_training": curves["pseudo"][-1] - curves["pseudo"][0]}

@@ -1,7 +1,5 @@
-"""Reproduction entries of issue 8 (continuous space): VMC for quantum dots with RBM wave functions.
-
-../shared/papers/ml-for-quantum-many-body-talk.md ("Efficient solutions of fermionic systems", "Quantum dots
-and Boltzmann machines"); anchors: Taut 1993 (exact E = 3 for two electrons, D = 2, omega = 1), Nordhagen
+"""VMC for quantum dots with RBM wave functions (Hjorth-Jensen, "Machine learning approaches for quantum
+mechanical problems", lecture notes; Carleo and Troyer, Science 355, 602 (2017)); anchors: Taut 1993 (exact E = 3 for two electrons, D = 2, omega = 1), Nordhagen
 2019 (plain RBM 3.0803(2), RBM + Pade-Jastrow 2.999587(5), N = 6 RBM + PJ 20.1832(2)), Hogberget 2013
 (DMC: N = 6 20.15932(8), N = 12 65.7001(1), N = 20 155.8822(1)).  See docs/vmc.md.
 """
@@ -21,6 +19,12 @@ _KEYS = ("energy", "stderr", "variance", "block_size", "n_samples", "acceptance"
          "error_vs_exact", "reference", "iterations_run", "seconds", "ansatz", "n_params", "blocking_converged")
 
 
+def _variational(study: Study, label: str, r: dict[str, Any], bound: float, source: str) -> None:
+    """The variational principle: an energy more than 4 standard errors below the ground state is a defect."""
+    study.figure(f"{label}: E >= ground state (4 stderr)", r["energy"], bound, 4 * max(r["stderr"], 1e-12), "lower",
+                 f"variational principle; ground state {source}")
+
+
 def _run(cfg, out: Path, name: str) -> dict[str, Any]:
     from ..quantum.qdot import run_qdot
     res = run_qdot(cfg, out=out / name, progress=False)
@@ -35,15 +39,17 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
     """From random RBM parameters, SR drives one particle in D = 1, 2, 3 to E = D/2 and two free particles
     in 2D to E = 2; the energy variance falls towards zero (zero-variance principle).  At the optimum
     (a = 0, W = 0) the local energy is constant: E = 2 and variance 0 exactly."""
-    out, quick = study.out, study.quick
+    out = study.out
     import torch
     from ..quantum.qdot import QDotConfig
     base = QDotConfig(interaction=False, ansatz="rbm", hidden=2, init_scale=0.5, optimizer="sr", lr=0.3,
-                      iterations=120 if quick else 400, walkers=128, steps=10, eval_steps=300 if quick else 2000)
+                      iterations=study.size(80, 400), walkers=128, steps=10, eval_steps=study.size(200, 2000))
     result: dict[str, Any] = {"runs": {}}
     for n, d in ((1, 1), (1, 2), (1, 3), (2, 2)):
         r = _run(replace(base, particles=n, dim=d), out, f"N{n}_D{d}")
         result["runs"][f"N{n}_D{d}"] = r
+        study.figure(f"N = {n}, D = {d}: E vs N D / 2", r["energy"], n * d / 2, study.size(1e-2, 1e-5), "relative",
+                     "harmonic oscillator ground state (exact)")
     from ..quantum.qdot import build_vmc
     vmc = build_vmc(replace(base, particles=2, dim=2, init_scale=0.0, burn_in=100))
     with torch.no_grad():
@@ -51,6 +57,10 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
             p.zero_()
     ex = vmc.estimate(500).to_dict()
     result["optimum_N2_D2"] = {k: ex[k] for k in ("energy", "stderr", "variance")}
+    study.figure("N = 2, D = 2 at the optimum a = W = 0: E", ex["energy"], 2.0, 1e-10, "exact",
+                 "zero-variance principle: the local energy is constant for the exact ground state")
+    study.figure("N = 2, D = 2 at the optimum: variance of E_L", ex["variance"], 0.0, 1e-15, "exact",
+                 "zero-variance principle")
     return result
 
 
@@ -58,19 +68,38 @@ def vmc_qdot_free(study: Study) -> dict[str, Any]:
 def vmc_qdot_two(study: Study) -> dict[str, Any]:
     """Two interacting electrons, D = 2, omega = 1.  Published: plain RBM 3.0803(2), RBM + PJ 2.999587(5)
     (~80 error bars below the exact 3, flagged by below_exact)."""
-    out, quick = study.out, study.quick
+    out = study.out
     from ..quantum.qdot import PUBLISHED, QDotConfig
     from ..stats import below_exact
     rbm = QDotConfig(particles=2, dim=2, ansatz="rbm", hidden=8, train_sigma=True, optimizer="sr", lr=0.05,
-                     iterations=100 if quick else 600, walkers=256, steps=10,
-                     eval_steps=500 if quick else 20000, eval_burn_in=200)
-    pj = replace(rbm, ansatz="rbm-jastrow", hidden=4, train_sigma=True, iterations=100 if quick else 500,
-                 lr=0.05, eval_steps=500 if quick else 20000)
+                     iterations=study.size(60, 600), walkers=256, steps=10,
+                     eval_steps=study.size(300, 20000), eval_burn_in=200)
+    pj = replace(rbm, ansatz="rbm-jastrow", hidden=4, train_sigma=True, iterations=study.size(60, 500),
+                 lr=0.05, eval_steps=study.size(300, 20000))
     result: dict[str, Any] = {"exact": 3.0, "rbm": _run(rbm, out, "rbm"), "rbm_jastrow": _run(pj, out, "rbm_jastrow")}
     pub = {k: {"energy": e, "stderr": s, "flag_below_exact": below_exact(e, s, 3.0)}
            for k, (e, s) in PUBLISHED.items() if k.startswith("2_")}
     result["published"] = pub
+    taut = "Taut, PRA 48, 3561 (1993): E = 3 exactly"
+    for key, label in (("rbm", "plain RBM"), ("rbm_jastrow", "RBM x Pade-Jastrow")):
+        _variational(study, label, result[key], 3.0, taut)
+    study.figure("RBM x Pade-Jastrow: E - 3", result["rbm_jastrow"]["energy"] - 3.0, 0.0, study.size(0.05, 2e-4),
+                 "upper", taut)
+    study.figure("plain RBM: E (published 3.0803(2))", result["rbm"]["energy"], PUBLISHED["2_rbm"][0],
+                 study.size(0.3, 0.0), "upper", "Nordhagen, MSc thesis, Univ. Oslo (2019): plain RBM 3.0803(2)")
+    e, se = PUBLISHED["2_rbm_jastrow"]
+    study.figure("published RBM x PJ 2.999587(5): standard errors below the exact 3 (the claim fails)",
+                 (3.0 - e) / se, 10.0, 0.0, "lower",
+                 "Nordhagen (2019) prints 2.999587(5), 83 standard errors below Taut's exact 3: impossible for a "
+                 "variational energy; the corrected statement (E >= 3) is checked above")
     return result
+
+
+def _check_dmc(study: Study, label: str, r: dict[str, Any], dmc: float, full_tol: float) -> None:
+    source = "Hogberget, MSc thesis, Univ. Oslo (2013): DMC"
+    _variational(study, label, r, dmc, f"{source} {dmc}")
+    study.figure(f"{label}: (E - DMC) / DMC", (r["energy"] - dmc) / dmc, 0.0, study.size(0.15, full_tol), "upper",
+                 f"{source} {dmc} (a lower reference: DMC has no basis error)")
 
 
 def _fermions(n: int, quick: bool, iterations: int, eval_steps: int, hidden: int = 4):
@@ -83,8 +112,10 @@ def _fermions(n: int, quick: bool, iterations: int, eval_steps: int, hidden: int
 
 @entry("vmc-qdot-six", "six electrons in 2D: Slater x RBM x Pade-Jastrow vs published RBM 20.1832(2) and DMC")
 def vmc_qdot_six(study: Study) -> dict[str, Any]:
-    out, quick = study.out, study.quick
-    r = _run(_fermions(6, quick, 500, 6000), out, "N6")
+    r = _run(_fermions(6, study.quick, 500, 6000), study.out, "N6")
+    _check_dmc(study, "N = 6", r, 20.15932, 2e-3)
+    study.figure("N = 6: E below the published RBM x PJ 20.1832(2)", r["energy"], 20.1832, study.size(3.0, 0.0),
+                 "upper", "Nordhagen, MSc thesis, Univ. Oslo (2019): RBM x Pade-Jastrow 20.1832(2)")
     r.update({"published_rbm_jastrow": 20.1832, "dmc": 20.15932,
               "below_published": r["energy"] + 2 * r["stderr"] < 20.1832,
               "above_dmc": r["energy"] - 3 * r["stderr"] > 20.15932})
@@ -93,42 +124,49 @@ def vmc_qdot_six(study: Study) -> dict[str, Any]:
 
 @entry("vmc-qdot-large", "12 and 20 electrons in 2D against DMC 65.7001(1) and 155.8822(1) (long)")
 def vmc_qdot_large(study: Study) -> dict[str, Any]:
-    out, quick = study.out, study.quick
+    from ..quantum.qdot import DMC_REFERENCE
     res: dict[str, Any] = {}
-    for n, its, ev in ((12, 150, 1500), (20, 100, 800)):
-        r = _run(_fermions(n, quick, its, ev), out, f"N{n}")
-        from ..quantum.qdot import DMC_REFERENCE
+    for n, its, ev in study.size(((12, 150, 1500),), ((12, 150, 1500), (20, 100, 800))):
+        r = _run(_fermions(n, study.quick, its, ev), study.out, f"N{n}")
         r["dmc"] = DMC_REFERENCE[n]
         r["relative_error_vs_dmc"] = (r["energy"] - r["dmc"]) / r["dmc"]
         res[f"N{n}"] = r
+        _check_dmc(study, f"N = {n}", r, r["dmc"], 2e-3)
     return res
 
 
 @entry("vmc-qdot-omega", "two electrons in 2D: energy against the trap frequency (RBM + Pade-Jastrow)")
 def vmc_qdot_omega(study: Study) -> dict[str, Any]:
-    out, quick = study.out, study.quick
+    out = study.out
     from ..quantum.qdot import QDotConfig
     from ..quantum.qdot.plots import plot_energy_vs_omega
-    omegas = [0.25, 0.5, 1.0] if quick else [0.1, 0.25, 0.5, 1.0, 2.0]
+    omegas = study.size([1.0], [0.1, 0.25, 0.5, 1.0, 2.0])
     rows = []
     for w in omegas:
         cfg = QDotConfig(particles=2, dim=2, omega=w, ansatz="rbm-jastrow", hidden=2, train_sigma=True,
-                         optimizer="sr", lr=0.05, iterations=60 if quick else 150, walkers=256, steps=10,
-                         eval_steps=300 if quick else 1500)
+                         optimizer="sr", lr=0.05, iterations=study.size(60, 150), walkers=256, steps=10,
+                         eval_steps=study.size(300, 1500))
         r = _run(cfg, out, f"omega_{w:g}")
         rows.append({"omega": w, **{k: r[k] for k in ("energy", "stderr", "variance")}})
     path = plot_energy_vs_omega([r["omega"] for r in rows], [r["energy"] for r in rows],
                                 [r["stderr"] for r in rows], out / "energy_vs_omega.png",
                                 "VMC RBM + Pade-Jastrow")
-    return {"rows": rows, "exact_at_omega_1": 3.0, "plots": [str(path)]}
+    study.plots.append(str(path))
+    at1 = next(r for r in rows if r["omega"] == 1.0)
+    study.figure("omega = 1: E - 3", at1["energy"] - 3.0, 0.0, study.size(0.02, 2e-4), "upper",
+                 "Taut, PRA 48, 3561 (1993): E = 3 exactly at omega = 1")
+    _variational(study, "omega = 1", at1, 3.0, "Taut (1993): 3")
+    energies = [r["energy"] for r in rows]
+    study.figure("E rises with omega (min successive difference)", min(np.diff(energies), default=1.0), 0.0, 0.0,
+                 "lower", "Hellmann-Feynman: dE/d omega = <m omega r^2> > 0")
+    return {"rows": rows, "exact_at_omega_1": 3.0}
 
 
 @entry("vmc-blocking-honesty", "blocking error bars on AR(1) chains: coverage over many seeds vs the naive error")
 def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
-    out, quick = study.out, study.quick
-    from ..plots import plt, save_figure
+    from ..plots import subplots
     from ..stats import ar1_chain, ar1_mean_sd, blocking
-    seeds = 200 if quick else 1000
+    seeds = study.size(200, 1000)
     rows = []
     for phi, n in ((0.5, 2 ** 12), (0.9, 2 ** 13), (0.9, 2 ** 16), (0.99, 2 ** 16)):
         rng = np.random.default_rng(1)
@@ -140,12 +178,19 @@ def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
         rows.append({"phi": phi, "n": n, "seeds": seeds, "coverage_1.96": float(np.mean(np.abs(z) < 1.96)),
                      "coverage_naive": float(np.mean(np.abs(zn) < 1.96)),
                      "mean_stderr_over_true": float(np.mean(se) / true_sd)})
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     lab = [f"phi={r['phi']}, n=2^{int(math.log2(r['n']))}" for r in rows]
     ax.bar(np.arange(len(rows)) - 0.2, [r["coverage_1.96"] for r in rows], 0.4, label="blocking")
     ax.bar(np.arange(len(rows)) + 0.2, [r["coverage_naive"] for r in rows], 0.4, label="naive std/sqrt(n)")
     ax.axhline(0.95, color="k", ls="--", lw=1, label="nominal 0.95")
     ax.set_xticks(range(len(rows))); ax.set_xticklabels(lab, rotation=15, fontsize=8)
     ax.set_ylabel("coverage of the 1.96-sigma interval"); ax.legend()
-    path = save_figure(fig, out / "blocking_coverage.png", f"AR(1) chains, {seeds} seeds each")
-    return {"rows": rows, "plots": [str(path)]}
+    study.save(fig, "blocking_coverage.png", f"AR(1) chains, {seeds} seeds each")
+    band = 3 * math.sqrt(0.05 * 0.95 / seeds)
+    for r in rows:
+        label = f"phi = {r['phi']}, n = 2^{int(math.log2(r['n']))}"
+        study.figure(f"{label}: coverage of the 1.96-sigma interval", r["coverage_1.96"], 0.95, band, "exact",
+                     f"nominal 95% (tolerance 3 binomial sd over {seeds} seeds); exact AR(1) variance of the mean")
+        study.figure(f"{label}: mean stderr / true sd of the mean", r["mean_stderr_over_true"], 1.0, 0.05,
+                     "relative", "exact AR(1) variance of the mean (Flyvbjerg, Petersen, JCP 91, 461 (1989))")
+    return {"rows": rows}

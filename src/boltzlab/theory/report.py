@@ -65,7 +65,7 @@ def run_report(x: torch.Tensor, out: Path, *, source: Moments | None = None, zoo
     ``source`` are the moments of the data before a zoom-in (``zoom = {"delta", "copies"}``), used for the
     zoom-in scan; without them the scan zooms the data themselves (copies = 1).
     """
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     n = x.shape[1]
     if n > MAX_UNITS:
         raise IntractableError(f"the report enumerates 2^n states; {n} units is above the limit of {MAX_UNITS} "
@@ -146,7 +146,7 @@ def run_report(x: torch.Tensor, out: Path, *, source: Moments | None = None, zoo
 
     # ---------------------------------------------------------------- plots
     plots = []
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = subplots(1, 3, figsize=(14, 4.2))
     ax = axes[0]
     wf, wt = _offdiag(w28).numpy(), _offdiag(tr.weights.detach()).numpy()
     ax.scatter(wt, wf, s=10, label="first order (Cor. 28)")
@@ -173,7 +173,7 @@ def run_report(x: torch.Tensor, out: Path, *, source: Moments | None = None, zoo
         a.grid(alpha=0.3)
     plots.append(str(save_figure(fig, out / "parameters.png", f"perturbative vs trained parameters {title}")))
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = subplots(1, 3, figsize=(14, 4.2))
     m28 = distribution_moments(states, p28)
     mtr = distribution_moments(states, exact_distribution(tr)[1])
     ax = axes[0]
@@ -211,7 +211,7 @@ def run_report(x: torch.Tensor, out: Path, *, source: Moments | None = None, zoo
         a.grid(alpha=0.3)
     plots.append(str(save_figure(fig, out / "marginals.png", f"exact vs first-order marginals {title}")))
 
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = subplots(figsize=(7, 5))
     for s, label, mk in ((scan, "correlations scaled", "o"), (zscan, f"zoom-in (x{copies} copies)", "s")):
         xs = np.array([r["max_abs_coupling"] for r in s["rows"]])
         ax.loglog(xs, [r["mean_error"] for r in s["rows"]], marker=mk, ls="-",

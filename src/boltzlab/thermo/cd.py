@@ -112,12 +112,12 @@ def cd_along_run(models: Sequence[Any], data: Any, steps: Sequence[int] = (1, 5,
 
 def plot_cd(run: dict[str, Any], path, xlabel: str = "training step", title: str = ""):
     """CD_n, its energy and entropy terms, and KL(p_D || p) along a training run."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     pts = run["points"]
     if len(pts) == 1:  # one model: the relaxation against the number of steps n
         rows = pts[0]["rows"]
         n = np.array([r["n"] for r in rows], dtype=float)
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = subplots(figsize=(7, 4.5))
         ax.plot(n, [r["cd"] for r in rows], marker="o", label="CD_n (joint state)")
         ax.plot(n, [r["cd_visible"] for r in rows], marker="s", ms=3, label="CD_n (visible marginal)")
         ax.plot(n, [r.get("energy_term", np.nan) for r in rows], marker=".", label="-beta(<E>_n - <E>_D)")
@@ -131,7 +131,7 @@ def plot_cd(run: dict[str, Any], path, xlabel: str = "training step", title: str
         ax.legend(fontsize=8)
         return save_figure(fig, path, title)
     x = np.array([p["label"] for p in pts], dtype=float)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = subplots(1, 3, figsize=(15, 4))
     axes[0].plot(x, [p["kl_data"] for p in pts], "k-", marker="o", ms=3, label="KL(p_D || p) = CD_inf")
     for j, n in enumerate(run["steps"]):
         axes[0].plot(x, [p["rows"][j]["cd"] for p in pts], marker=".", label=f"CD_{n}")

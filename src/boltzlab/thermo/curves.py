@@ -179,8 +179,8 @@ def _weighted(log_w: np.ndarray, e1: np.ndarray, e2: np.ndarray, lz0: float):
 
 def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], path, title: str = ""):
     """F, <E>, S and C against T for one or more sets of curves (error bars where given)."""
-    from ..plots import plt, save_figure
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+    from ..plots import save_figure, subplots
+    fig, axes = subplots(1, 4, figsize=(16, 3.8))
     names = {"free_energy": "free energy F = -ln Z / beta", "energy": "energy <E>",
              "entropy": "entropy S = ln Z + beta <E>", "heat_capacity": "heat capacity C = beta^2 Var E"}
     for c, label in zip(curves, labels):

@@ -245,10 +245,10 @@ def paper_protocol(model: Any, chains: int, t1: float = 1.0, t2: Sequence[float]
 
 def protocol_figure(result: PaperProtocol):
     """Per T2: the histograms of Q and -Q of each process, and ln P(Q)/P(-Q) against (beta_1 - beta_2) Q."""
-    from ..plots import plt
+    from ..plots import subplots
 
     t2s = list(next(iter(result.heat.values())).keys())
-    fig, axes = plt.subplots(2, len(t2s), figsize=(4.6 * len(t2s), 7), squeeze=False)
+    fig, axes = subplots(2, len(t2s), figsize=(4.6 * len(t2s), 7), squeeze=False)
     beta1 = 1.0 / result.ensemble.t1
     for j, t in enumerate(t2s):
         a = beta1 - 1.0 / float(t)

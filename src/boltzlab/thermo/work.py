@@ -134,8 +134,8 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
 
 def plot_work(res: dict[str, Any], wf: np.ndarray, wr: np.ndarray, path, title: str = ""):
     """Histograms of w_F and -w_R, and ln P_F(w) / P_R(-w) against w with the Crooks line w - Delta f."""
-    from ..plots import plt, save_figure
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    from ..plots import save_figure, subplots
+    fig, axes = subplots(1, 2, figsize=(12, 4))
     lo = float(min(wf.min(), (-wr).min()))
     hi = float(max(wf.max(), (-wr).max()))
     edges = np.linspace(lo, hi, 80)

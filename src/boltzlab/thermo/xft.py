@@ -290,9 +290,9 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
 def plot_xft(result: XFTResult, path: str | Path) -> Path:
     """Per T2 process: the histograms of Q and -Q on shared bins, and ln P(Q)/P(-Q) against Q with the
     predicted line (beta_1 - beta_2) Q and the fit."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     runs = result.runs + ([result.control] if result.control is not None else [])
-    fig, axes = plt.subplots(len(runs), 2, figsize=(11, 3.4 * len(runs)), squeeze=False)
+    fig, axes = subplots(len(runs), 2, figsize=(11, 3.4 * len(runs)), squeeze=False)
     for row, r in zip(axes, runs):
         q = r.q
         lim = float(np.quantile(np.abs(q), 0.999)) if q.size else 1.0
@@ -336,11 +336,11 @@ def plot_xft(result: XFTResult, path: str | Path) -> Path:
 def plot_trace(result: XFTResult, path: str | Path) -> Path:
     """Mean joint energy of the ensemble against the block-Gibbs sweeps at T1 (equilibration diagnostic):
     all sweeps, and the last 90% magnified (where a residual drift shows)."""
-    from ..plots import plt, save_figure
+    from ..plots import save_figure, subplots
     tr = result.trace
     x = np.array(tr["sweeps"], dtype=float)
     y, err = np.array(tr["mean_energy"]), np.array(tr["stderr"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     first = x >= 1
     axes[0].errorbar(x[first], y[first], err[first], marker="o", ms=3, capsize=2)
     axes[0].set_xscale("log")

@@ -9,13 +9,14 @@
 See docs/vmc.md (section "Lattice spins").
 """
 
-from .ansatz import RBMSpinState, SpinAnsatz
-from .exact import (all_configurations, exact_expectation, ground_state, sparse_hamiltonian,
-                    tfim_chain_energy)
+from .ansatz import RBMSpinState, SpinAnsatz, SymmetricRBMSpinState
+from .exact import (Reference, all_configurations, exact_expectation, ground_state, heisenberg_chain_energy,
+                    reference_energy, sparse_hamiltonian, tfim_chain_energy)
 from .hamiltonians import Heisenberg, Lattice, SpinHamiltonian, TransverseFieldIsing, make_hamiltonian
 from .sampler import MetropolisSpinSampler
 from .vmc import SpinVMC, SpinVMCConfig, plot_history
 
 __all__ = ["Lattice", "SpinHamiltonian", "TransverseFieldIsing", "Heisenberg", "make_hamiltonian",
            "all_configurations", "exact_expectation", "ground_state", "sparse_hamiltonian", "tfim_chain_energy",
-           "SpinAnsatz", "RBMSpinState", "MetropolisSpinSampler", "SpinVMC", "SpinVMCConfig", "plot_history"]
+           "heisenberg_chain_energy", "reference_energy", "Reference",
+           "SpinAnsatz", "RBMSpinState", "SymmetricRBMSpinState", "MetropolisSpinSampler", "SpinVMC", "SpinVMCConfig", "plot_history"]

@@ -134,6 +134,25 @@ class SpinAnsatz(nn.Module):
                 "dtype": str(self.param_dtype).replace("torch.", "")}
 
 
+def _initialiser(complex: bool, init_scale: float, seed: int | None, dtype: torch.dtype,
+                 device: torch.device | str) -> tuple[Any, torch.dtype]:
+    """A function drawing N(0, init_scale^2) parameters (complex: real and imaginary parts each), and their dtype."""
+    if not (math.isfinite(init_scale) and init_scale >= 0):
+        raise ConfigError(f"init_scale must be finite and >= 0, got {init_scale}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ConfigError(f"dtype must be float32 or float64 (the real dtype), got {dtype}")
+    pdt = (torch.complex64 if dtype == torch.float32 else torch.complex128) if complex else dtype
+    g = torch.Generator().manual_seed(int(seed) if seed is not None else torch.seed())
+
+    def init(*shape: int) -> torch.Tensor:
+        x = torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale
+        if complex:
+            x = torch.complex(x, torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale)
+        return x.to(pdt).to(device)
+
+    return init, pdt
+
+
 class RBMSpinState(SpinAnsatz):
     """Binary RBM wave function Psi(s) = exp(a.s) prod_j 2 cosh(b_j + sum_i W_ij s_i), optionally times the
     Marshall sign (-1)^{N_up(A)}.
@@ -155,32 +174,31 @@ class RBMSpinState(SpinAnsatz):
         m = int(n_hidden) if n_hidden is not None else int(round(alpha * n_sites))
         if n_sites < 1 or m < 1:
             raise ConfigError(f"an RBM needs at least one visible and one hidden unit (N={n_sites}, M={m})")
-        if not (math.isfinite(init_scale) and init_scale >= 0):
-            raise ConfigError(f"init_scale must be finite and >= 0, got {init_scale}")
-        if dtype not in (torch.float32, torch.float64):
-            raise ConfigError(f"dtype must be float32 or float64 (the real dtype), got {dtype}")
+        init, pdt = _initialiser(complex, init_scale, seed, dtype, device)
         self.n_hidden = m
-        pdt = (torch.complex64 if dtype == torch.float32 else torch.complex128) if complex else dtype
-        g = torch.Generator().manual_seed(int(seed) if seed is not None else torch.seed())
-
-        def init(*shape: int) -> torch.Tensor:
-            x = torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale
-            if complex:
-                x = torch.complex(x, torch.randn(*shape, generator=g, dtype=torch.float64) * init_scale)
-            return x.to(pdt).to(device)
-
         self.visible_bias = nn.Parameter(init(n_sites))
         self.weights = nn.Parameter(init(n_sites, m))
         self.hidden = SpinLayer(m, init(m), dtype=pdt, device=device)
+        self._set_marshall(marshall, sublattice, device)
+
+    def _set_marshall(self, marshall: bool, sublattice: torch.Tensor | None, device: torch.device | str) -> None:
         if marshall:
             if sublattice is None:
                 raise ConfigError("the Marshall sign needs the sublattice of the lattice")
             sublattice = torch.as_tensor(sublattice, dtype=torch.bool)
-            if sublattice.shape != (n_sites,):
-                raise ShapeError(f"sublattice mask has shape {tuple(sublattice.shape)}, expected ({n_sites},)")
+            if sublattice.shape != (self.n_sites,):
+                raise ShapeError(f"sublattice mask has shape {tuple(sublattice.shape)}, expected ({self.n_sites},)")
         self.marshall = bool(marshall)
-        self.register_buffer("sublattice", (sublattice if marshall else torch.zeros(n_sites, dtype=torch.bool))
+        self.register_buffer("sublattice", (sublattice if marshall else torch.zeros(self.n_sites, dtype=torch.bool))
                              .to(device))
+
+    def couplings(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(a (N,), W (N, M), b (M,)) of ln Psi = a.s + sum_j ln 2cosh(b_j + (W^T s)_j)."""
+        return self.visible_bias, self.weights, self.hidden.bias
+
+    def _hidden_field(self, x: torch.Tensor) -> torch.Tensor:
+        """W^T s without the bias, which the hidden layer adds."""
+        return x @ self.weights
 
     def _cast(self, s: torch.Tensor) -> torch.Tensor:
         if s.dim() != 2 or s.shape[1] != self.n_sites:
@@ -189,7 +207,7 @@ class RBMSpinState(SpinAnsatz):
 
     def log_psi(self, s: torch.Tensor) -> torch.Tensor:
         x = self._cast(s)
-        out = x @ self.visible_bias + self.hidden.log_partition(x @ self.weights)
+        out = x @ self.couplings()[0] + self.hidden.log_partition(self._hidden_field(x))
         if self.marshall:
             n_up = ((s[:, self.sublattice] > 0).sum(1)).to(s.dtype)
             out = out.to(torch.complex128 if out.dtype in (torch.float64, torch.complex128) else torch.complex64)
@@ -201,7 +219,8 @@ class RBMSpinState(SpinAnsatz):
     def init_cache(self, s: torch.Tensor) -> tuple:
         """(theta, [tanh theta, 1]) of every chain, from scratch.  The extra column of ones carries the visible
         factor exp(-2 sigma A) = cosh(2A) - sigma sinh(2A) through the same product as the hidden units."""
-        theta = self.hidden.bias + self._cast(s) @ self.weights
+        a, W, b = self.couplings()
+        theta = b + self._cast(s) @ W
         t = torch.cat([torch.tanh(theta), torch.ones_like(theta[:, :1])], dim=1)
         return theta, t
 
@@ -217,12 +236,13 @@ class RBMSpinState(SpinAnsatz):
         from cosh(x + y) = cosh x cosh y + sinh x sinh y and the tanh addition theorem: products and one
         division per proposal, O(M), and no transcendental function (a double tanh costs ~14 ns per element
         with this torch build, more than the whole rest of a proposal)."""
-        g = groups.to(self.weights.device)
+        a, W, _ = self.couplings()
+        g = groups.to(W.device)
         if g.shape[1] == 1:
-            d, da = self.weights[g[:, 0]], self.visible_bias[g[:, 0]]
+            d, da = W[g[:, 0]], a[g[:, 0]]
         elif g.shape[1] == 2:
-            d = self.weights[g[:, 0]] - self.weights[g[:, 1]]
-            da = self.visible_bias[g[:, 0]] - self.visible_bias[g[:, 1]]
+            d = W[g[:, 0]] - W[g[:, 1]]
+            da = a[g[:, 0]] - a[g[:, 1]]
         else:
             raise ConfigError(f"the RBM's fast moves flip one site or one pair, not {g.shape[1]}")
         d2 = 2 * torch.cat([d, da.unsqueeze(1)], dim=1)                                  # (K, M + 1)
@@ -271,7 +291,7 @@ class RBMSpinState(SpinAnsatz):
 
     @torch.no_grad()
     def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
-        t = cache[1][:, :-1] if cache is not None else torch.tanh(self.hidden.bias + self._cast(s) @ self.weights)
+        t = (cache if cache is not None else self.init_cache(s))[1][:, :-1]
         x = s.to(self.param_dtype)
         C = s.shape[0]
         return torch.cat([x, (x.unsqueeze(2) * t.unsqueeze(1)).reshape(C, -1), t], dim=1)  # parameters() order
@@ -279,3 +299,58 @@ class RBMSpinState(SpinAnsatz):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n_hidden": self.n_hidden, "alpha": self.n_hidden / self.n_sites,
                 "complex": self.is_complex, "marshall": self.marshall}
+
+
+class SymmetricRBMSpinState(RBMSpinState):
+    """Translation-invariant RBM (Carleo & Troyer, Science 355, 602 (2017), "Symmetries"): ``alpha`` filters w_f,
+    each applied at every translation t of the lattice, theta_{f,t} = b_f + sum_i w_f[i] s_{T_t(i)}, and one visible
+    bias a for all sites:
+
+        Psi(s) = exp(a sum_i s_i) prod_{f,t} 2 cosh(theta_{f,t})          (1 + alpha + alpha N parameters)
+
+    It is the RBM of :class:`RBMSpinState` with the tied couplings W[T_t(i), (f, t)] = w_f[i], b_(f,t) = b_f,
+    a_i = a, so the O(M) proposals and local energies are that class's; the log-derivatives are the tied sums
+    O_a = sum_i s_i, O_{w_f[i]} = sum_t s_{T_t(i)} tanh theta_{f,t}, O_{b_f} = sum_t tanh theta_{f,t}.  A translated
+    configuration permutes the hidden units, so Psi is invariant (times the Marshall sign, when asked).
+    """
+
+    def __init__(self, lattice: Any, alpha: int = 1, complex: bool = False, marshall: bool = False,
+                 init_scale: float = 0.01, seed: int | None = 0, dtype: torch.dtype = torch.float64,
+                 device: torch.device | str = "cpu") -> None:
+        SpinAnsatz.__init__(self, lattice.n_sites)
+        if int(alpha) != alpha or alpha < 1:
+            raise ConfigError(f"the symmetric RBM needs an integer alpha >= 1 (filters), got {alpha}")
+        alpha = int(alpha)
+        perm = lattice.translations
+        init, pdt = _initialiser(complex, init_scale, seed, dtype, device)
+        self.alpha, self.n_hidden = alpha, alpha * perm.shape[0]
+        self.visible_bias = nn.Parameter(init(1))
+        self.weights = nn.Parameter(init(alpha, self.n_sites))
+        self.hidden_bias = nn.Parameter(init(alpha))
+        self.hidden = SpinLayer(self.n_hidden, dtype=pdt, device=device)  # its bias stays 0: b_f is tied
+        self.hidden.bias.requires_grad_(False)
+        self.register_buffer("translations", perm.to(device))
+        self.register_buffer("inverse", perm.argsort(1).to(device))
+        self._set_marshall(marshall, lattice.sublattice, device)
+
+    def couplings(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        w = self.weights[:, self.inverse]                                       # (alpha, T, N): w_f[T_t^-1(j)]
+        W = w.permute(2, 0, 1).reshape(self.n_sites, self.n_hidden)
+        return (self.visible_bias.expand(self.n_sites), W,
+                self.hidden_bias.repeat_interleave(self.translations.shape[0]))
+
+    def _hidden_field(self, x: torch.Tensor) -> torch.Tensor:
+        _, W, b = self.couplings()
+        return x @ W + b
+
+    @torch.no_grad()
+    def log_derivatives(self, s: torch.Tensor, cache: tuple | None = None) -> torch.Tensor:
+        t = (cache if cache is not None else self.init_cache(s))[1][:, :-1]
+        x = s.to(self.param_dtype)
+        C = s.shape[0]
+        t3 = t.reshape(C, self.alpha, -1)                                      # (C, alpha, T)
+        o_w = torch.einsum("cti,cft->cfi", x[:, self.translations], t3).reshape(C, -1)
+        return torch.cat([x.sum(1, keepdim=True), o_w, t3.sum(2)], dim=1)      # parameters() order
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "symmetric": True, "filters": self.alpha}

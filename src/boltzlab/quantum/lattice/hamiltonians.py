@@ -85,6 +85,17 @@ class Lattice:
         x, y = torch.meshgrid(torch.arange(Lx), torch.arange(Ly), indexing="ij")
         return ((x + y) % 2 == 0).reshape(-1)
 
+    @property
+    def translations(self) -> torch.Tensor:
+        """(T, n_sites) long: row t maps site i to its image T_t(i) under the t-th translation (all of them)."""
+        if len(self.shape) == 1:
+            L = self.shape[0]
+            return (torch.arange(L).unsqueeze(0) + torch.arange(L).unsqueeze(1)) % L
+        Lx, Ly = self.shape
+        x, y = torch.meshgrid(torch.arange(Lx), torch.arange(Ly), indexing="ij")
+        x, y = x.reshape(-1), y.reshape(-1)
+        return torch.stack([((x + tx) % Lx) * Ly + (y + ty) % Ly for tx in range(Lx) for ty in range(Ly)])
+
     def __str__(self) -> str:
         return "x".join(map(str, self.shape))
 

@@ -20,7 +20,7 @@ import numpy as np
 from ...checkpoint import load_payload
 from ...errors import CheckpointError, ConfigError, require
 from ..optim import make_optimizer
-from ..vmc import VMC, Estimate
+from ..vmc import VMC, Estimate, trainable_parameters
 from .ansatz import SpinAnsatz
 from .hamiltonians import SpinHamiltonian
 from .sampler import MetropolisSpinSampler
@@ -77,7 +77,7 @@ class SpinVMC(VMC):
             raise ConfigError(f"the ansatz has {ansatz.n_sites} sites, the Hamiltonian {hamiltonian.n_sites}")
         bonds = hamiltonian.lattice.bonds if cfg.move == "exchange" else None
         sampler = MetropolisSpinSampler(ansatz, cfg.n_chains, cfg.move, bonds, cfg.sweeps, cfg.seed)
-        opt, sched, sr = make_optimizer(cfg.optimizer, ansatz.parameters(), cfg.lr, schedule=cfg.lr_schedule,
+        opt, sched, sr = make_optimizer(cfg.optimizer, trainable_parameters(ansatz), cfg.lr, schedule=cfg.lr_schedule,
                                         iterations=cfg.iterations, lr_final=cfg.lr_final,
                                         diag_shift=cfg.diag_shift, solver=cfg.sr_solver)
         if sr is not None:
@@ -119,11 +119,11 @@ class SpinVMC(VMC):
 def plot_history(history: list[dict[str, float]], path: str | Path, exact: float | None = None,
                  title: str = "") -> Path:
     """Energy against iteration with its per-iteration error band and the exact energy; relative error (log)."""
-    from ...plots import plt, save_figure
+    from ...plots import save_figure, subplots
     it = np.array([r["iteration"] for r in history])
     e = np.array([r["energy"] for r in history])
     se = np.array([r["stderr"] for r in history])
-    fig, axes = plt.subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
+    fig, axes = subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
                              squeeze=False)
     ax = axes[0, 0]
     ax.plot(it, e, lw=1, label="VMC <E_L> per iteration")

@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ...plots import plt, save_figure
+from ...plots import save_figure, subplots
 
 __all__ = ["plot_history", "plot_observables", "plot_energy_vs_omega"]
 
 
 def plot_history(history: list[dict[str, Any]], path: Path, exact: float | None, cfg: Any) -> Path:
     """Energy (with blocking error bars) and energy variance per optimisation iteration."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = subplots(1, 2, figsize=(11, 4))
     if history:
         it = np.array([h["iteration"] for h in history])
         e = np.array([h["energy"] for h in history])
@@ -41,7 +41,7 @@ def plot_observables(res: dict[str, Any], out: Path, cfg: Any) -> list[Path]:
     """One-body density (radial profile, and the 2D map for D = 2) and the pair-distance distribution."""
     paths = []
     n_panels = 1 + ("_density2d" in res) + ("_pair" in res)
-    fig, axes = plt.subplots(1, n_panels, figsize=(5 * n_panels, 4.2))
+    fig, axes = subplots(1, n_panels, figsize=(5 * n_panels, 4.2))
     axes = np.atleast_1d(axes)
     k = 0
     rad = res["_radial"]
@@ -67,7 +67,7 @@ def plot_observables(res: dict[str, Any], out: Path, cfg: Any) -> list[Path]:
 
 def plot_energy_vs_omega(omegas: list[float], energies: list[float], errors: list[float], path: Path,
                          label: str, reference: dict[float, float] | None = None) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.errorbar(omegas, energies, yerr=errors, fmt="o-", label=label)
     if reference:
         ks = sorted(reference)
