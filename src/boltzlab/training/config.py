@@ -26,10 +26,13 @@ def recommended_options(options: dict[str, Any], n_samples: int | None = None,
     An RBM trains with the centered gradient (Melchior, Fischer & Wiskott, JMLR 17 (2016)) and parallel
     tempering as its negative phase (``pt``): plain persistent chains stop crossing between the modes of
     a multimodal model and the learned mode weights drift (on ordered 2D Ising data they end all in one
-    mode).  A fully visible machine or a data-parallel run keeps PCD.  The run lasts at least
-    ``MIN_UPDATES`` updates (and 10 epochs).  Only options absent from ``options`` are returned.
+    mode).  A fully visible machine or a data-parallel run keeps PCD.  Momentum 0.5 rather than 0.9: the
+    chains follow the model with a delay of a few updates and momentum adds a delay of 1 / (1 - momentum)
+    updates, and the delayed feedback makes the learned mode weights swing (docs/training.md); the step
+    decays linearly to a tenth, so the last iterates settle.  The run lasts at least ``MIN_UPDATES``
+    updates (and 10 epochs).  Only options absent from ``options`` are returned.
     """
-    rec: dict[str, Any] = {"centered": True}
+    rec: dict[str, Any] = {"centered": True, "momentum": 0.5, "lr": 0.02, "lr_schedule": "linear", "lr_decay": 0.1}
     if options.get("model", "rbm") == "rbm" and not distributed:
         rec["method"] = "pt"
     if n_samples:
