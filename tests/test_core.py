@@ -113,3 +113,40 @@ def test_float32_default_and_device_dtype_choice():
     assert rbm.dtype == torch.float32
     r64 = bl.BinaryRBM.initialize(5, 3, dtype=torch.float64)
     assert r64.dtype == torch.float64 and torch.allclose(r64.weights.float(), rbm.weights)
+
+
+@pytest.mark.parametrize("name", sorted(bl.EnergyModel.registry))
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_every_registered_model_class_saves_and_loads(name, suffix, tmp_path):
+    """Every class in the model registry (new classes included) round-trips with its free energies."""
+    cls = bl.EnergyModel.registry[name]
+    model = cls.example(seed=3)
+    assert type(model) is cls
+    v = model.visible.random_state(20, bl.Rng(1))
+    bl.save_model(model, tmp_path / f"m{suffix}")
+    back = bl.load_model(tmp_path / f"m{suffix}")
+    assert type(back) is cls and back.config() == model.config()
+    assert torch.equal(back.free_energy(v), model.free_energy(v))
+    for (k, a), (k2, b) in zip(model.state_dict().items(), back.state_dict().items()):
+        assert k == k2 and torch.equal(a, b)
+
+
+def test_safetensors_files_are_checked_and_written_atomically(tmp_path):
+    from safetensors.torch import save_file
+    model = bl.RBM.example(seed=1)
+    path = tmp_path / "m.safetensors"
+    bl.save_model(model, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]          # no temporary file left behind
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF                                                          # flip bits in the tensor data
+    (tmp_path / "flipped.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(bl.CheckpointError, match="checksum"):
+        bl.load_model(tmp_path / "flipped.safetensors")
+    (tmp_path / "cut.safetensors").write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(bl.CheckpointError, match="safetensors"):
+        bl.load_model(tmp_path / "cut.safetensors")
+    save_file({"w": torch.zeros(2, 2)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(bl.CheckpointError, match="boltzlab model description"):
+        bl.load_model(tmp_path / "foreign.safetensors")
+    back = bl.load_model(path, dtype=torch.float32)
+    assert back.dtype == torch.float32 and type(back) is bl.RBM

@@ -1,25 +1,21 @@
 """Scalar-field RBMs trained on MNIST (Figs. 14-17 of the scalar-field paper): training follows the mode flow
 eq. (81), the N_h scan of trained models against the fixed point of training (eq. 84)."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-from boltzlab.data import load_dataset
-from boltzlab.errors import ConfigError
+from boltzlab.data import load_dataset, mnist_dir
+from boltzlab.errors import ConfigError, DataError
 from boltzlab.field.mnist_training import hidden_scan, kl_figure, pool_images, regenerated_figure, spectrum_figure, \
     train_on_data
 
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
-
 @pytest.fixture(scope="module")
 def images():
-    path = MNIST if MNIST.exists() else Path("/work/shared/data/mnist")
-    if not path.exists():
-        pytest.skip("MNIST test images not at ../shared/data/mnist")
+    try:
+        path = mnist_dir()
+    except DataError:
+        pytest.skip("no MNIST test images ($BOLTZLAB_MNIST or ../shared/data/mnist)")
     return pool_images(load_dataset(str(path))[:500], 4)
 
 

@@ -188,7 +188,7 @@ def test_trainer_update_uses_the_weighted_learning_rule():
                       momentum=0.0, batch_size=30, method="pcd", dtype="float64", init_visible_from_data=False)
     tr = Trainer.create(data, cfg, weights=weights, progress=False)
     neg = exact_samples(true, 30, seed=4).double()
-    tr._negative_samples = lambda batch: neg
+    tr.negative.samples = lambda batch: neg
     before = copy.deepcopy(tr.model)
     tr.update(data.double(), tr.weights)
     f = (weights * before.visible_free_energy(data.double())).sum() / weights.sum() - before.visible_free_energy(neg).mean()
@@ -279,3 +279,48 @@ def test_cuda_reweighting_equals_cpu():
     x[250:] = x[:250]
     assert np.array_equal(sequence_weights(x, 0.8, q=21, chunk=128, device="cuda"),
                           sequence_weights(x, 0.8, q=21, chunk=128))
+
+
+@pytest.mark.parametrize("q", [2, 3])
+def test_binary_visible_potts_hidden_exact_log_z_equals_brute_force(q):
+    """Potts units are an ordinary layer on the hidden side too: ln Z by enumerating either layer equals
+    the sum over every joint state of exp(-E(v, h))."""
+    from conftest import brute_force_log_z
+    rbm = bl.make_rbm(4, 3, "binary", "potts", hidden_states=q, weight_std=0.8, seed=2, dtype=torch.float64)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        rbm.visible.bias.copy_(torch.randn(4, generator=g, dtype=torch.float64))
+        rbm.hidden.bias.add_(torch.randn(3, q, generator=g, dtype=torch.float64))
+    rbm.set_offsets(torch.full((4,), 0.3, dtype=torch.float64), None)
+    assert type(rbm) is bl.RBM and rbm.hidden.n_states == q
+    reference = brute_force_log_z(rbm)
+    assert abs(bl.exact_log_z(rbm) - reference) < 1e-10                       # enumerates the 2^4 visible states
+    assert abs(float(rbm.exact_log_z(max_log2_states=20).detach()) - reference) < 1e-10
+    states = rbm.hidden.enumerate_states(0, q ** 3)                           # and through the hidden layer
+    assert abs(float(torch.logsumexp(-rbm.free_energy_hidden(states), 0).detach()) - reference) < 1e-10
+
+
+def test_potts_hidden_units_train_from_python_and_cli(tmp_path):
+    """Data from a mixture of two patterns (one hidden Potts unit picks none, the first or the second): an RBM
+    with binary visible and Potts hidden units learns it from the Python API and from the CLI."""
+    from boltzlab.cli.main import main
+    true = bl.make_rbm(6, 1, "binary", "potts", hidden_states=3, weight_std=0.0, dtype=torch.float64, gauge="none")
+    with torch.no_grad():
+        true.weights[:3, 0] = 4.0
+        true.weights[3:, 1] = 4.0
+        true.visible.bias.fill_(-2.0)
+    train, test = exact_samples(true, 600, seed=1), exact_samples(true, 600, seed=2)
+    true_ll = bl.exact_log_likelihood(true, test)                                   # -2.93; independent sites -4.16
+    cfg = TrainConfig(hidden_units="potts", hidden_states=3, n_hidden=1, method="pcd", k=5, batch_size=50,
+                      epochs=10, optimizer="adam", lr=0.02, weight_std=0.1, dtype="float64", seed=0)
+    tr = Trainer.create(train, cfg, test=test, progress=False)
+    hist = tr.fit()
+    assert tr.model.hidden.type_name == "potts" and tr.model.hidden.n_states == 3
+    assert hist[0]["test_log_likelihood"] < true_ll - 1.0 and hist[-1]["test_log_likelihood"] > true_ll - 0.15
+    assert float(tr.model.weights.detach().view(6, 1, 3).sum(2).abs().max()) < 1e-10   # hidden zero-sum gauge
+    np.save(tmp_path / "x.npy", train.numpy())
+    code = main(["train", "--data", str(tmp_path / "x.npy"), "--hidden", "potts", "--hidden-states", "3",
+                 "--n-hidden", "1", "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "run"),
+                 "--no-progress"])
+    back = bl.load_model(tmp_path / "run" / "checkpoint.pt")
+    assert code == 0 and back.hidden.type_name == "potts" and back.hidden.n_states == 3

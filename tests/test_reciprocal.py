@@ -18,7 +18,7 @@ from boltzlab.random import Rng
 from boltzlab.reciprocal import (MarchenkoPastur, analyze, exact_kurtosis, haar_kurtosis, hierarchy_images,
                                  kurtosis_vs_hidden, mode_free_energy, reciprocal_transform, rotation_test)
 from boltzlab.reciprocal.landau import saddlepoint_potential
-from boltzlab.reciprocal.replica import CPU_STUDY, load_study, run_study, study_from_dict
+from boltzlab.studies.pipelines.replica import CPU_STUDY, load_study, run_study, study_from_dict
 from boltzlab.reciprocal.statistics import moments_from_sums, power_sums
 from boltzlab.reciprocal.symmetry import haar_orthogonal, js_divergence, plane_rotation, random_plane
 from conftest import all_states, random_rbm

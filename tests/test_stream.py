@@ -123,3 +123,14 @@ def test_log_likelihood_of_streamed_data_equals_in_memory(tmp_path):
                    DataLoader(ArrayDataset(x), batch_size=32)):
         got = bl.log_likelihood(rbm, source, log_z)
         assert got[0] == pytest.approx(ref[0], abs=1e-12) and got[1] == pytest.approx(ref[1], rel=1e-9)
+
+
+def test_streamed_bm_training_equals_in_memory():
+    x = _data(60, 6)
+    cfg = TrainConfig(model="bm", epochs=2, batch_size=20, lr=0.05, seed=2)
+    ref = Trainer.create(x, cfg, progress=False)
+    got = Trainer.create(TensorDataset(x), cfg, progress=False)
+    ref.fit()
+    got.fit()
+    for a, b in zip(ref.model.parameters(), got.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

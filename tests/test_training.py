@@ -182,3 +182,41 @@ def test_trainer_refuses_a_learnt_precision_that_leaves_the_models_that_exist():
     with pytest.raises(TrainingDiverged, match=r"visible layer: Gaussian unit \d has precision"):
         tr.fit()
     assert "precision" in (rbm.domain_problem() or "")
+
+
+def test_exact_negative_phase_steps_by_the_exact_gradient():
+    """method="exact": one SGD step of the Trainer moves theta by exactly -lr * grad of the exact NLL."""
+    rbm = random_rbm(6, 3, seed=4, offsets=True)
+    data = _data()
+    grads = torch.autograd.grad(exact_nll(rbm, data), list(rbm.parameters()))
+    cfg = TrainConfig(n_hidden=3, method="exact", batch_size=64, lr=0.5, momentum=0.0, dtype="float64")
+    tr = Trainer(copy.deepcopy(rbm), data, cfg, progress=False)
+    before = [p.detach().clone() for p in tr.model.parameters()]
+    tr.update(data)
+    for p0, p1, g in zip(before, tr.model.parameters(), grads):
+        assert torch.allclose(p0 - p1.detach(), 0.5 * g, atol=1e-12)
+
+
+def test_negative_phases_register_by_method_name():
+    """A new negative phase is a class naming its methods; TrainConfig accepts it and the trainer uses it."""
+    from boltzlab.training.negative import NegativePhase, SampledNegativePhase
+
+    class FixedSamples(SampledNegativePhase):
+        methods = ("fixed-test-samples",)
+
+        def samples(self, batch):
+            return all_states(6)[:self.trainer.config.chains]
+
+    try:
+        cfg = TrainConfig(n_hidden=3, method="fixed-test-samples", n_chains=64, batch_size=64, lr=1.0,
+                          momentum=0.0, dtype="float64")
+        rbm = random_rbm(6, 3, seed=2)
+        tr = Trainer(copy.deepcopy(rbm), _data(), cfg, progress=False)
+        tr.update(_data())
+        surrogate = rbm.visible_free_energy(_data()).mean() - rbm.visible_free_energy(all_states(6)).mean()
+        for p0, p1, g in zip(rbm.parameters(), tr.model.parameters(), torch.autograd.grad(surrogate, list(rbm.parameters()))):
+            assert torch.allclose(p0.detach() - p1.detach(), g, atol=1e-12)
+        with pytest.raises(ConfigError, match="method must be one of"):
+            TrainConfig(method="no-such-phase")
+    finally:
+        del NegativePhase.registry["fixed-test-samples"]

@@ -37,6 +37,10 @@ def _fmt(x: object) -> str:
     return str(x)
 
 
+def _cell(x: object) -> str:
+    return _fmt(x).replace("|", "\\|")
+
+
 def table(result: dict) -> str:
     """The Markdown table of one entry's figures, headed by the command that produced them."""
     tier = "" if result["tier"] == "full" else " --quick"
@@ -46,8 +50,8 @@ def table(result: dict) -> str:
              "| --- | --- | --- | --- | --- | --- |"]
     for f in result["figures"]:
         tol = f"{_fmt(f['tolerance'])} ({f['kind']}" + (f", stderr {_fmt(f['stderr'])})" if "stderr" in f else ")")
-        lines.append(f"| {f['name']} | {_fmt(f['value'])} | {_fmt(f['reference'])} | {tol} | "
-                     f"{'yes' if f['ok'] else '**no**'} | {f['source']} |")
+        lines.append(f"| {_cell(f['name'])} | {_cell(f['value'])} | {_cell(f['reference'])} | {tol} | "
+                     f"{'yes' if f['ok'] else '**no**'} | {_cell(f['source'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,11 +1,29 @@
-"""Reading and writing models: boltzlab checkpoints and the .npz interchange format.
+"""Reading and writing models: boltzlab checkpoints, safetensors files and the .npz interchange format.
 
-The interchange format is an .npz with arrays ``weights`` (n_visible x n_hidden), ``visible_bias`` and
-``hidden_bias`` that define a binary RBM with E(v, h) = -v^T W h - a.v - b.h; other tools can write it.
+The file suffix chooses the format:
+
+``.safetensors``
+    Every model class, in the `safetensors <https://huggingface.co/docs/safetensors>`_ format (a JSON
+    header and raw tensor bytes; reading it runs no code).  Key scheme: one tensor per entry of the model's
+    ``state_dict``, named by its key (``weights``, ``visible.bias``, ``hidden.bias``, ``visible_offset``,
+    ``hidden_offset``, ``hidden.log_precision``, ``visible.mu2`` ...), and four metadata strings:
+    ``format`` = ``boltzlab-model``, ``format_version`` = ``1``, ``config`` = the JSON of ``model.config()``
+    (its ``class`` names the model class in :attr:`~boltzlab.models.base.EnergyModel.registry`, the rest
+    rebuilds its structure), and ``sha256`` = the hex SHA-256 digest of the tensors' bytes concatenated in
+    key order, checked on reading.
+``.npz``
+    Interchange for uncentred binary RBMs: arrays ``weights`` (n_visible x n_hidden), ``visible_bias`` and
+    ``hidden_bias`` that define E(v, h) = -v^T W h - a.v - b.h; other tools can write it.
+anything else (``.pt``)
+    A boltzlab checkpoint (:mod:`boltzlab.checkpoint`: versioned, checksummed, ``weights_only`` loading).
+
+Every format is written atomically (a temporary file and a rename).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -15,10 +33,12 @@ import numpy as np
 import torch
 
 from .errors import CheckpointError
-from .models import BinaryRBM, EnergyModel, model_from_config
-from .checkpoint import atomic_savez, load_payload, save_payload
+from .models import BinaryRBM, EnergyModel
+from .models.base import model_from_config
+from .checkpoint import atomic_savez, atomic_write_bytes, load_payload, save_payload
 
 NPZ_KEYS = ("weights", "visible_bias", "hidden_bias")
+SAFETENSORS_FORMAT = ("boltzlab-model", "1")
 
 
 def model_payload(model: EnergyModel) -> dict[str, Any]:
@@ -44,9 +64,12 @@ def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch
 
 
 def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
-    """Save a model alone: ``.npz`` interchange (binary RBMs) or a boltzlab checkpoint otherwise."""
+    """Save a model alone: ``.safetensors`` (any model), ``.npz`` interchange (binary RBMs) or a boltzlab
+    checkpoint otherwise (see the module docstring for the formats)."""
     path = Path(path)
-    if path.suffix == ".npz":
+    if path.suffix == ".safetensors":
+        _save_safetensors(model, path)
+    elif path.suffix == ".npz":
         if not isinstance(model, BinaryRBM) or model.centered:
             raise CheckpointError("the .npz interchange format holds uncentered binary RBMs only; "
                                   "save as a boltzlab checkpoint (.pt) instead")
@@ -58,16 +81,18 @@ def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
 
 
 def load_model(path: str | os.PathLike, *, device: Any = None, dtype: torch.dtype | None = None) -> EnergyModel:
-    """Load a model from a boltzlab checkpoint (training or model file) or an .npz interchange file."""
+    """Load a model from a boltzlab checkpoint (training or model file), a .safetensors or an .npz file."""
     return load_model_file(path, device=device, dtype=dtype)[0]
 
 
 def load_model_file(path: str | os.PathLike, *, device: Any = None, dtype: torch.dtype | None = None,
                     ) -> tuple[EnergyModel, dict[str, Any] | None]:
-    """The model and, for a boltzlab checkpoint, the whole payload (None for an .npz), from one read."""
+    """The model and, for a boltzlab checkpoint, the whole payload (None otherwise), from one read."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file")
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path, device, dtype), None
     if zipfile.is_zipfile(path) and path.suffix != ".pt":
         return _load_npz(path, device, dtype), None
     payload = load_payload(path)
@@ -99,3 +124,38 @@ def _load_npz(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel
         return BinaryRBM(w, arrays["visible_bias"], arrays["hidden_bias"], dtype=dtype, device=device)
     except Exception as exc:
         raise CheckpointError(f"{path}: {exc}") from None
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(tensors):
+        h.update(tensors[key].contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _save_safetensors(model: EnergyModel, path: Path) -> None:
+    from safetensors.torch import save
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": SAFETENSORS_FORMAT[0], "format_version": SAFETENSORS_FORMAT[1],
+            "config": json.dumps(model.config()), "sha256": _digest(tensors)}
+    atomic_write_bytes(path, save(tensors, metadata=meta))
+
+
+def _load_safetensors(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel:
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
+    if (meta.get("format"), meta.get("format_version")) != SAFETENSORS_FORMAT or "config" not in meta:
+        raise CheckpointError(f"{path}: a safetensors file without a boltzlab model description (metadata "
+                              f"format={meta.get('format')!r}, version={meta.get('format_version')!r})")
+    if meta.get("sha256") != _digest(tensors):
+        raise CheckpointError(f"{path}: the tensors do not match their checksum (the file is corrupt)")
+    try:
+        config = json.loads(meta["config"])
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path}: the model description is not valid JSON") from None
+    return model_from_payload({"config": config, "state": tensors}, device, dtype)

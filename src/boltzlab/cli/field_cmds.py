@@ -176,7 +176,7 @@ def _load_data(path: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..field.analysis import train_lattice
+    from ..studies.pipelines.field import train_lattice
     _check_lattice(args)
     cfg = _config(args)
     out = Path(args.out)
@@ -219,7 +219,7 @@ def load_field_model(path: str) -> tuple[Any, tuple[int, ...], float]:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
-    from ..field.analysis import action_histograms
+    from ..studies.pipelines.field import action_histograms
     model, shape, m2 = load_field_model(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 def cmd_uv(args: argparse.Namespace) -> int:
-    from ..field.analysis import uv_regularisation
+    from ..studies.pipelines.field import uv_regularisation
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def cmd_uv(args: argparse.Namespace) -> int:
 
 
 def cmd_flow(args: argparse.Namespace) -> int:
-    from ..field.analysis import flow_overlay
+    from ..studies.pipelines.field import flow_overlay
     _check_lattice(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -248,14 +248,14 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_two_node(args: argparse.Namespace) -> int:
-    from ..field.analysis import two_node_study
+    from ..studies.pipelines.field import two_node_study
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return _finish(args, out, two_node_study(out, seed=args.seed), "two_node")
 
 
 def cmd_kl(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_check
+    from ..studies.pipelines.field import kl_check
     _check_lattice(args)
     nv = int(np.prod(args.lattice))
     if max(args.hidden_list) > nv:
@@ -276,14 +276,14 @@ def _data_for(args: argparse.Namespace) -> np.ndarray:
 
 
 def cmd_mnist_spectrum(args: argparse.Namespace) -> int:
-    from ..field.analysis import mnist_spectrum
+    from ..studies.pipelines.field import mnist_spectrum
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return _finish(args, out, mnist_spectrum(out, _data_for(args), args.mu2), "mnist_spectrum")
 
 
 def cmd_kl_hidden(args: argparse.Namespace) -> int:
-    from ..field.analysis import kl_vs_hidden
+    from ..studies.pipelines.field import kl_vs_hidden
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -297,7 +297,7 @@ def cmd_kl_hidden(args: argparse.Namespace) -> int:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from ..field.analysis import regenerate_images
+    from ..studies.pipelines.field import regenerate_images
     data = _data_for(args)
     if max(args.hidden_list) > data.shape[1]:
         raise ConfigError(f"--hidden-list values must not exceed N_v = {data.shape[1]}")
@@ -307,7 +307,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
 
 def cmd_bernoulli(args: argparse.Namespace) -> int:
-    from ..field.analysis import bernoulli_study
+    from ..studies.pipelines.field import bernoulli_study
     if args.hidden > 16:
         raise ConfigError(f"--hidden {args.hidden}: the exact checks enumerate 2^N_h states; use at most 16")
     out = Path(args.out)

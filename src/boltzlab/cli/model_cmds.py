@@ -14,6 +14,7 @@ import numpy as np
 from ..checkpoint import atomic_savez, atomic_write_json
 from ..errors import ConfigError, DataError, ShapeError
 from ..io import load_model, load_model_file
+from ..models import RBM
 from ..partition import exact_log_z
 from ..random import Rng
 from .common import add_device_options, emit_json, image_shape, positive_float, positive_int, row_range, say
@@ -317,14 +318,13 @@ def _ll_plot(model, data, log_z: float, path: Path, ll: float, err: float) -> No
 def cmd_info(args: argparse.Namespace) -> int:
     model, payload = load_model_file(args.model)
     info: dict = {"path": args.model, "class": type(model).__name__, "visible_units": model.visible.type_name,
-                  "hidden_units": getattr(getattr(model, "hidden", None), "type_name", None),
-                  "n_visible": model.n_visible, "n_hidden": getattr(model, "n_hidden", None),
+                  "hidden_units": model.hidden.type_name if isinstance(model, RBM) else None,
+                  "n_visible": model.n_visible, "n_hidden": model.n_hidden,
                   "dtype": str(model.dtype).replace("torch.", ""),
                   "n_parameters": sum(p.numel() for p in model.parameters())}
-    if hasattr(model, "weights"):
-        w = model.weights.detach()
-        info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
-        info["centered"] = bool(getattr(model, "centered", False))
+    w = model.weights.detach()
+    info.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_max_abs=float(w.abs().max()))
+    info["centered"] = model.centered
     log2 = min(layer.n_states_log2 for layer, _ in model.enumerable_marginals())
     info["exact_log_z_tractable"] = bool(log2 <= 24)
     info["enumeration_states_log2"] = None if math.isinf(log2) else log2

@@ -593,7 +593,7 @@ def cmd_landau(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- replicas
 def cmd_replicas(args: argparse.Namespace) -> int:
-    from ..reciprocal import load_study, run_study
+    from ..studies.pipelines.replica import load_study, run_study
     study = load_study(args.config)
     out = Path(args.out or study.out)
     if (out / "results.json").exists() and not args.overwrite:

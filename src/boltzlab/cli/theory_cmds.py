@@ -136,7 +136,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..io import load_model
     from ..models import BoltzmannMachine
     from ..theory import data_moments, zoom_in
-    from ..theory.report import MAX_UNITS, run_report
+    from ..studies.pipelines.theory_report import MAX_UNITS, run_report
     if args.points < 3:
         raise ConfigError(f"--points must be >= 3 to fit a slope; got {args.points}")
     x, cols = load_binary_data(args)

@@ -152,8 +152,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_thermo_model(path: str, device: str):
     """A model on ``device`` (checked by the --device parser), checked to be an RBM."""
     from ..io import load_model
+    from ..models import RBM
     model = load_model(path, device=torch.device(device))
-    if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+    if not isinstance(model, RBM):
         raise ConfigError(f"{path}: the thermodynamics commands need an RBM; this file holds a "
                           f"{type(model).__name__}")
     return model

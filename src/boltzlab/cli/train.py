@@ -31,10 +31,10 @@ def _hidden_spec(text: str) -> int | str:
     from ..units import Layer
     if text.strip().isdigit():
         return int(text)
-    if text in Layer.registry and text != "potts":
+    if text in Layer.registry:
         return text
     raise argparse.ArgumentTypeError(f"{text!r} is neither a number of hidden units nor a hidden unit type "
-                                     f"({', '.join(sorted(k for k in Layer.registry if k != 'potts'))})")
+                                     f"({', '.join(sorted(Layer.registry))})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --distributed: chain shards, each with its own random stream (default: the "
                         "number of processes); runs with the same shards agree for any world size dividing it")
     p.add_argument("--hidden", dest="n_hidden", type=_hidden_spec,
-                   help="number of hidden units, or the hidden unit type (binary, spin, gaussian, relu, drelu)")
+                   help="number of hidden units, or the hidden unit type (binary, spin, gaussian, relu, drelu, "
+                        "potts with --hidden-states q)")
     p.add_argument("--n-hidden", dest="n_hidden_count", type=int, help="number of hidden units")
     p.add_argument("--visible", "--visible-units", dest="visible_units",
                    help="visible unit type (binary, spin, gaussian, potts)")
@@ -268,7 +269,7 @@ def write_report(trainer: Trainer, out: Path, shape: Any = None, alphabet: str |
     from ..plots import image_grid, learning_curves, weight_filters
     model = trainer.model
     shape = tuple(shape) if shape else None
-    n_hidden = getattr(model, "n_hidden", 0)
+    n_hidden = model.n_hidden
     size = f"{model.n_visible}x{n_hidden}" if n_hidden else f"{model.n_visible} units"
     plots = {"learning_curves": str(learning_curves(trainer.history, out / "learning_curves.png",
                                                     title=f"{type(model).__name__} {size}, "
@@ -280,8 +281,7 @@ def write_report(trainer: Trainer, out: Path, shape: Any = None, alphabet: str |
     sweeps = "block-Gibbs" if n_hidden else "single-site Gibbs"
     plots["samples"] = str(image_grid(v.float().cpu().numpy(), out / "samples.png", shape, n_cols=8,
                                       title=f"model samples (1000 {sweeps} sweeps from random starts)"))
-    if hasattr(model, "weights"):
-        plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(), out / "filters.png", shape))
+    plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(), out / "filters.png", shape))
     return _summary(trainer, out, plots)
 
 

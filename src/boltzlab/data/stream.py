@@ -35,7 +35,7 @@ from ..errors import ConfigError, DataError, ShapeError
 from .idx import IDX_DTYPES, is_idx_header, mnist_files
 
 __all__ = ["open_array", "open_idx", "ArrayDataset", "open_dataset", "minibatches", "StreamedRows",
-           "streamed_rows"]
+           "streamed_rows", "spread_index"]
 
 _CHUNK = 1 << 20
 _ROWS = 4096  # rows per read when a whole data set is scanned (fingerprint, maximum)
@@ -271,6 +271,11 @@ class StreamedRows:
 
     def max(self) -> torch.Tensor:
         return torch.stack([c.max() for c in self.chunks()]).max()
+
+
+def spread_index(n_rows: int, n: int) -> torch.Tensor:
+    """``min(n, n_rows)`` row indices evenly spread over ``0 .. n_rows - 1`` (all rows when ``n >= n_rows``)."""
+    return torch.linspace(0, n_rows - 1, min(int(n), int(n_rows))).round().long()
 
 
 def streamed_rows(data: Any, **kwargs: Any) -> StreamedRows | None:

@@ -1,4 +1,4 @@
-"""The Gaussian-Bernoulli RBM with hidden h = +-1 (../shared/papers/scalar-field-rbm-uv-regulator.md, Sec. VII).
+"""The Gaussian-Bernoulli RBM with hidden h = +-1 (Aarts, Lucini & Park, Phys. Rev. D 109, 034521 (2024), Sec. VII).
 
 Action (eq. 88 with V_phi = mu^2 phi^2 / 2):  S(phi, h) = (mu^2/2) phi^T phi - phi^T W h + eta^T h.
 Summing over h gives the effective action (eq. 91)
@@ -14,7 +14,8 @@ c = 1, 2, 16, 272, 7936, ...  (the tangent numbers).  The quadratic term gives K
 
 The model is an ordinary :class:`~boltzlab.models.RBM` (Gaussian visible units of precision mu^2, spin hidden
 units with bias -eta), so block Gibbs sampling and exact ln Z by enumerating the hidden layer come from the
-generic code; it always exists (ln cosh grows only linearly).
+generic code; it exists for every mu^2 > 0 (ln cosh grows only linearly).  It trains with the one
+:class:`~boltzlab.training.Trainer` (W and mu^2; the source eta is held fixed).
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ import torch
 from .._tensor import as_tensor
 from ..errors import ConfigError, IntractableError, ShapeError
 from ..models.rbm import RBM
-from ..random import Rng
-from ..sampling.gibbs import PersistentChains
 from ..units import SpinLayer
 from .model import MassLayer
 
 
 class GaussianBernoulliRBM(RBM):
-    """Gaussian visible field phi (mass mu^2), Ising hidden nodes h = +-1 (eq. 87-89)."""
+    """Gaussian visible field phi (mass mu^2), Ising hidden nodes h = +-1 (eq. 87-89); eta is not learnt."""
+
+    bounded_domain = True  # mu^2 > 0
 
     def __init__(self, n_visible: int, n_hidden: int, mu2: float = 1.0, *, weights: Any = None, eta: Any = None,
                  learn_mu2: bool = False, dtype: torch.dtype | None = None, device: Any = None) -> None:
@@ -46,6 +47,7 @@ class GaussianBernoulliRBM(RBM):
         if eta_t.numel() != int(n_hidden):
             raise ShapeError(f"eta has {eta_t.numel()} entries; expected {n_hidden}")
         hid = SpinLayer(int(n_hidden), -eta_t, dtype=dtype, device=device)
+        hid.bias.requires_grad_(False)
         super().__init__(vis, hid, weights)
 
     @property
@@ -57,7 +59,18 @@ class GaussianBernoulliRBM(RBM):
         return -self.hidden.bias
 
     def config(self) -> dict[str, Any]:
-        return {"class": "GaussianBernoulliRBM", "n_visible": self.n_visible, "n_hidden": self.n_hidden}
+        return {"class": "GaussianBernoulliRBM", "n_visible": self.n_visible, "n_hidden": self.n_hidden,
+                "learn_mu2": bool(self.mu2.requires_grad)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "GaussianBernoulliRBM":
+        return cls(config["n_visible"], config["n_hidden"], learn_mu2=bool(config.get("learn_mu2", False)))
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "GaussianBernoulliRBM":
+        g = torch.Generator().manual_seed(int(seed))
+        return cls(3, 2, mu2=2.0, weights=torch.randn(3, 2, generator=g, dtype=torch.float64) * 0.6,
+                   eta=torch.randn(2, generator=g, dtype=torch.float64) * 0.4, learn_mu2=True, dtype=torch.float64)
 
     def psi(self, phi: torch.Tensor) -> torch.Tensor:
         """psi_a = sum_i phi_i W_ia - eta_a."""
@@ -111,10 +124,6 @@ class GaussianBernoulliRBM(RBM):
         lw = (wh * wh).sum(-1) / (2 * mu2) - h @ self.eta + 0.5 * self.n_visible * torch.log(2 * math.pi / mu2)
         return h, lw
 
-    def exact_log_z(self) -> torch.Tensor:
-        """ln Z (differentiable) by summing the Gaussian phi integral over the 2^N_h hidden states."""
-        return torch.logsumexp(self.hidden_log_weights()[1], 0)
-
     def exact_log_likelihood(self, phi: Any) -> torch.Tensor:
         """Mean ln p(phi) over configurations (differentiable in W, eta, mu^2)."""
         v = self.visible_tensor(phi, "phi")
@@ -162,49 +171,23 @@ def series_coefficients(n_max: int) -> list[float]:
 
 
 def train_gaussian_bernoulli(model: GaussianBernoulliRBM, data: Any, epochs: int = 2000, lr: float = 0.01,
-                             chains: int = 256, gibbs_steps: int = 1, batch_size: int = 256, seed: int = 0,
-                             exact: bool = False, progress: bool = False) -> list[float]:
-    """Maximum likelihood for W (and mu^2 if learnt) by PCD (or, ``exact=True``, the enumerated gradient).
-
-    PCD uses the generic block Gibbs sampler on ``chains`` persistent chains and minibatches of the data; the
-    gradient is that of :meth:`GaussianBernoulliRBM.exact_gradient` with model averages over the chains
-    (<phi h^T> replaced by <phi tanh(psi)^T>, its Rao-Blackwellised form).  Returns the exact mean
-    log-likelihood every epoch/10 epochs when N_h is small enough to enumerate, else an empty list."""
-    from tqdm.auto import tqdm
+                             chains: int = 256, gibbs_steps: int = 1, seed: int = 0, exact: bool = False,
+                             progress: bool = False) -> list[float]:
+    """Maximum likelihood for W (and mu^2 if learnt) with :class:`~boltzlab.training.Trainer` (plain SGD, one
+    full-batch update per epoch): the model term from PCD on ``chains`` persistent chains, or (``exact``)
+    from the exact ln Z.  Returns the exact mean log-likelihood after every epoch (an empty list when the
+    hidden layer has more than 2^16 states)."""
+    from ..training import TrainConfig, Trainer
     x = as_tensor(data, dtype=model.dtype, device=model.device, name="data")
     if x.dim() != 2 or x.shape[1] != model.n_visible:
         raise ShapeError(f"data have shape {tuple(x.shape)}; expected (n, {model.n_visible})")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ConfigError(f"the learning rate must be positive, got {lr}")
-    rng = Rng(seed, model.device)
-    pcd = PersistentChains(model.visible.random_state(int(chains), rng))
-    learn_mu2 = bool(model.mu2.requires_grad)
-    curve: list[float] = []
-    every = max(1, int(epochs) // 10)
-    enumerable = model.n_hidden <= 16
-    for epoch in tqdm(range(1, int(epochs) + 1), desc="train GB-RBM", disable=not progress, leave=False):
-        with torch.no_grad():
-            if exact:
-                d_w, d_mu2 = model.exact_gradient(x)
-            else:
-                idx = rng.integers(x.shape[0], (min(int(batch_size), x.shape[0]),))
-                batch = x[idx]
-                v, _ = pcd.run(model, int(gibbs_steps), 1.0, rng)
-                d_w = batch.t() @ torch.tanh(model.psi(batch)) / batch.shape[0] \
-                    - v.t() @ torch.tanh(model.psi(v)) / v.shape[0]
-                d_mu2 = (-0.5 * ((batch * batch).sum(-1).mean() - (v * v).sum(-1).mean())).reshape(1)
-            model.weights.add_(lr * d_w)
-            if learn_mu2:
-                new = model.mu2 + lr * d_mu2
-                if float(new.min()) <= 0:
-                    from ..errors import DomainError
-                    raise DomainError(f"epoch {epoch}: the update would make mu^2 = {float(new.min()):.4g} <= 0; "
-                                      f"lower the learning rate")
-                model.mu2.copy_(new)
-        if enumerable and (epoch % every == 0 or epoch == 1):
-            with torch.no_grad():
-                curve.append(float(model.exact_log_likelihood(x)))
-    return curve
+    n = x.shape[0]
+    cfg = TrainConfig(method="exact" if exact else "pcd", k=gibbs_steps, n_chains=chains,
+                      batch_size=n, epochs=epochs, lr=lr, momentum=0.0,
+                      init_visible_from_data=False, seed=seed, dtype=str(model.dtype).removeprefix("torch."),
+                      device=str(model.device), monitor_exact_max_log2=16, monitor_samples=n)
+    history = Trainer(model, x, cfg, progress=progress).fit()
+    return [r["train_log_likelihood"] for r in history if r.get("train_log_likelihood") is not None]
 
 
 def moments_by_quadrature(model: GaussianBernoulliRBM, powers: tuple[int, ...] = (2, 4)) -> dict[int, float]:

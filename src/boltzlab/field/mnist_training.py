@@ -1,8 +1,8 @@
 """Scalar-field RBMs trained on image data: the spectrum along training (Figs. 14-15) and N_h scans of trained
 models (Figs. 16-17).
 
-Source: G. Aarts, B. Lucini, C. Park et al., "Scalar field restricted Boltzmann machine as an ultraviolet
-regulator" (Phys. Rev. D 2024, arXiv:2309.15002), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
+Source: G. Aarts, B. Lucini, C. Park, "Scalar field restricted Boltzmann machine as an ultraviolet regulator",
+PRD 109, 034521 (2024), Sec. VI, eq. (81), (84)-(86), Figs. 14-17.
 
 Training is :func:`boltzlab.field.train.train_field` towards the data's two-point function (eq. 21, 85)
 with the diminishing learning rate of App. A.  The stable constant learning rate of the discrete update is
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .analysis import data_spectrum, fixed_point_model
+from .fixed_points import data_spectrum, fixed_point_model
 from .dynamics import mode_flow
 from .kl import data_averaged_nll
 from .model import ScalarFieldRBM, two_point
@@ -77,7 +77,8 @@ def train_on_data(data: Any, n_hidden: int, mu2: float = 100.0, epochs: int = 20
     times = hist.array("time")
     xi2_0 = np.diag(o.T @ w0 @ w0.T @ o)
     out: dict[str, Any] = {"model": model, "history": hist, "kappa": kappa, "lr": step, "n_visible": nv,
-                           "n_hidden": int(n_hidden), "mu2_initial": mu2, "epochs": int(epochs), "t_final": float(times[-1])}
+                           "n_hidden": int(n_hidden), "mu2_initial": mu2, "epochs": int(epochs),
+                           "t_final": float(times[-1])}
     if not learn_mu2:
         fin = np.isfinite(kappa)
         flow = mode_flow(xi2_0[fin], kappa[fin], mu2, times)          # (times, modes)
@@ -95,14 +96,14 @@ def train_on_data(data: Any, n_hidden: int, mu2: float = 100.0, epochs: int = 20
 
 def spectrum_figure(run: dict[str, Any], title: str = "", last_fraction: float = 0.1):
     """Figs. 14-15: RBM eigenvalues against epochs with the target kappa (dashed, below mu^2); right: the last part."""
-    from ..plots import plt
+    from ..plots import subplots
     hist: FieldHistory = run["history"]
     ep = hist.array("epoch")
     eig = hist.array("eigenvalues")
     mu2 = hist.array("mu2")[:, 0]
     kappa = run["kappa"]
     shown = kappa[np.isfinite(kappa) & (kappa < mu2.max() * 1.05)]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    fig, axes = subplots(1, 2, figsize=(12, 4.3))
     start = int(len(ep) * (1 - last_fraction))
     for ax, sl in ((axes[0], slice(None)), (axes[1], slice(start, None))):
         ax.plot(ep[sl], eig[sl], color="tab:blue", lw=0.5)
@@ -110,7 +111,8 @@ def spectrum_figure(run: dict[str, Any], title: str = "", last_fraction: float =
         for k in shown[:: max(1, len(shown) // 60)]:
             ax.axhline(k, color="k", ls="--", lw=0.4)
         if "flow_eigenvalues" in run and sl == slice(None):
-            ax.plot(ep, run["flow_eigenvalues"][:, :: max(1, run["n_hidden"] // 30)], color="tab:orange", lw=0.6, ls=":")
+            every = max(1, run["n_hidden"] // 30)
+            ax.plot(ep, run["flow_eigenvalues"][:, ::every], color="tab:orange", lw=0.6, ls=":")
         ax.set_xlabel("epoch")
         ax.set_ylabel("RBM eigenvalues")
         ax.grid(alpha=0.3)
@@ -151,10 +153,10 @@ def hidden_scan(data: Any, hidden_values: Sequence[int], mu2: float = 100.0, epo
 
 def kl_figure(scan: dict[str, Any]):
     """Fig. 17: KL (eq. 86) minus its value at N_h = N_v's fixed point, trained and at the fixed point, vs N_h."""
-    from ..plots import plt
+    from ..plots import subplots
     rows = scan["rows"]
     nh = [r["n_hidden"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.semilogx(nh, [r["kl_trained_minus_best"] for r in rows], "o-", label=f"trained ({scan['epochs']} epochs)")
     ax.semilogx(nh, [r["kl_fixed_point_minus_best"] for r in rows], "s--", label="fixed point of training (eq. 84)")
     ax.axvline(scan["modes_below_mu2"], color="gray", ls=":", label=f"{scan['modes_below_mu2']} modes below mu^2")
@@ -169,10 +171,10 @@ def kl_figure(scan: dict[str, Any]):
 
 def regenerated_figure(scan: dict[str, Any], side: int):
     """Fig. 16: data images and their regeneration through trained RBMs with each N_h."""
-    from ..plots import plt
+    from ..plots import subplots
     rows = [("data", scan["data_images"])] + [(f"N_h={k}", v) for k, v in scan["images"].items()]
     n = scan["data_images"].shape[0]
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)
+    fig, axes = subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)
     for r, (label, imgs) in enumerate(rows):
         for j in range(n):
             ax = axes[r, j]

@@ -1,4 +1,4 @@
-"""The scalar-field (Gaussian-Gaussian) RBM of ../shared/papers/scalar-field-rbm-uv-regulator.md.
+"""The scalar-field (Gaussian-Gaussian) RBM of Aarts, Lucini & Park, Phys. Rev. D 109, 034521 (2024).
 
 Action (eq. 7), with fields phi on the N_v visible and h on the N_h hidden nodes:
 
@@ -74,7 +74,10 @@ class MassLayer(GaussianLayer):
 
 
 class ScalarFieldRBM(RBM):
-    """Gaussian-Gaussian RBM, eq. (7) of ../shared/papers/scalar-field-rbm-uv-regulator.md.
+    """Gaussian-Gaussian RBM, eq. (7) of Aarts, Lucini & Park, Phys. Rev. D 109, 034521 (2024).
+
+    It exists only while K is positive definite (``bounded_domain``): the trainer undoes and refuses an
+    update that leaves that domain.
 
     Parameters
     ----------
@@ -93,6 +96,8 @@ class ScalarFieldRBM(RBM):
     local_mu2 : bool
         One mass per visible site instead of one shared mu^2.
     """
+
+    bounded_domain = True
 
     def __init__(self, n_visible: int, n_hidden: int, mu2: Any = 1.0, sigma_h2: float = 1.0,
                  learn_mu2: bool = False, *, weights: Any = None, eta: Any = None, local_mu2: bool = False,
@@ -134,6 +139,27 @@ class ScalarFieldRBM(RBM):
     def config(self) -> dict[str, Any]:
         return {"class": "ScalarFieldRBM", "n_visible": self.n_visible, "n_hidden": self.n_hidden,
                 "sigma_h2": self.sigma_h2, "learn_mu2": self.learn_mu2, "local_mu2": self.visible.local}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ScalarFieldRBM":
+        return cls(config["n_visible"], config["n_hidden"], sigma_h2=config["sigma_h2"],
+                   learn_mu2=config["learn_mu2"], local_mu2=config["local_mu2"])
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "ScalarFieldRBM":
+        return cls(4, 3, mu2=[3.0, 2.5, 3.5, 4.0], sigma_h2=0.7, learn_mu2=True, local_mu2=True,
+                   eta=[0.3, -0.2, 0.1], dtype=torch.float64).init_random(0.4, seed)
+
+    def domain_problem(self) -> str | None:
+        """Why the parameters define no distribution: K not positive definite (or a layer's problem)."""
+        if not self.exists():
+            with torch.no_grad():
+                k = self.kernel().double()
+                if not bool(torch.isfinite(k).all()):
+                    return "K contains NaN or infinite values"
+                lam = float(torch.linalg.eigvalsh(k)[0])
+            return f"mu^2 > sigma_h^2 xi_max^2 fails: the smallest eigenvalue of K = mu^2 - sigma_h^2 W W^T is {lam:.4g}"
+        return super().domain_problem()
 
     def extra_repr(self) -> str:
         mu2 = self.mu2.detach()
@@ -211,23 +237,29 @@ class ScalarFieldRBM(RBM):
                 f"is {lam:.4g} <= 0 (mu^2 = {mu2:.4g}, sigma_h^2 xi_max^2 = {self.sigma_h2 * xi * xi:.4g}); "
                 f"use a larger mu^2, smaller weights or a smaller learning rate")
 
+    def exact_log_z(self, beta: float = 1.0, max_log2_states: float = 20) -> torch.Tensor:
+        """Exact ln Z(beta) of the joint action as coded by :meth:`energy`, differentiable in W and mu^2.
+
+        Gaussian integrals over h and phi; with the hidden self-energy h^2/(2 sigma_h^2) - (eta/sigma_h^2) h
+        (eq. 7 up to the constant eta^2/(2 sigma_h^2), which the layer drops),
+
+            ln Z = (N_h/2) ln(2 pi sigma_h^2 / beta) + beta |eta|^2 / (2 sigma_h^2) + (N_v/2) ln(2 pi / beta)
+                   - (1/2) ln det K + (beta/2) J^T K^{-1} J.
+        """
+        return self._log_z(self.kernel(), self.weights @ self.eta, float(beta))
+
     @torch.no_grad()
     def log_z(self) -> float:
-        """Exact ln Z of the joint action as coded by :meth:`energy` (Gaussian integrals over phi and h).
+        """:meth:`exact_log_z` at beta = 1, in float64."""
+        return float(self._log_z(self.kernel().double(), self.source().double(), 1.0))
 
-        With the hidden self-energy h^2/(2 sigma_h^2) - (eta/sigma_h^2) h (eq. 7 up to the constant
-        eta^2/(2 sigma_h^2), which the layer drops),
-
-            ln Z = (N_h/2) ln(2 pi sigma_h^2) + |eta|^2 / (2 sigma_h^2) + (N_v/2) ln(2 pi)
-                   - (1/2) ln det K + (1/2) J^T K^{-1} J.
-        """
-        chol = self._cholesky(self.kernel().detach().double())
-        j = self.source().double()
-        eta = self.eta.double()
+    def _log_z(self, k: torch.Tensor, j: torch.Tensor, beta: float) -> torch.Tensor:
+        chol = self._cholesky(k)
+        eta = self.eta.to(k)
         logdet = 2 * torch.log(torch.diagonal(chol)).sum()
-        quad = (torch.cholesky_solve(j.unsqueeze(1), chol).squeeze(1) @ j)
-        return float(0.5 * self.n_hidden * math.log(2 * math.pi * self.sigma_h2) + (eta @ eta) / (2 * self.sigma_h2)
-                     + 0.5 * self.n_visible * math.log(2 * math.pi) - 0.5 * logdet + 0.5 * quad)
+        quad = torch.cholesky_solve(j.unsqueeze(1), chol).squeeze(1) @ j
+        return (0.5 * self.n_hidden * math.log(2 * math.pi * self.sigma_h2 / beta) + beta * (eta @ eta) / (2 * self.sigma_h2)
+                + 0.5 * self.n_visible * math.log(2 * math.pi / beta) - 0.5 * logdet + 0.5 * beta * quad)
 
     def log_prob(self, phi: Any) -> torch.Tensor:
         """ln p(phi) of the induced visible distribution (eq. 8), exactly normalised."""

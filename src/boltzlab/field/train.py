@@ -1,4 +1,4 @@
-"""Training the scalar-field RBM (../shared/papers/scalar-field-rbm-uv-regulator.md, Sec. III, App. A).
+"""Training the scalar-field RBM (Aarts, Lucini & Park, Phys. Rev. D 109, 034521 (2024), Sec. III, App. A).
 
 Gradient ascent on the log-likelihood, theta_{n+1} = theta_n + eta_n dL/dtheta (eq. 25), with
 
@@ -12,9 +12,14 @@ chains (128 in the paper for scalar fields, 512 for MNIST), ``gibbs_steps`` swee
 the chains' mean of phi phi^T (App. A).  The learning rate decays as eta_n = r eta_{n-1} every
 N_epoch^rate epochs (eq. A2).
 
-Every update is checked before it is committed: if the new parameters would leave the domain of existence
-(K not positive definite, i.e. mu^2 <= sigma_h^2 xi_max^2, or NaN), training stops with a one-line
-:class:`~boltzlab.errors.DomainError` and the model keeps its last valid parameters; nothing is clipped.
+These are the learning rule of the one :class:`~boltzlab.training.Trainer`: the free energy is
+F(phi) = phi^T K phi / 2 + const, so its mean over N_v configurations whose second moment is C^target
+(:func:`configurations_with_moment`) has the gradient of eq. (20) and (22) against the model term, which is
+the exact ``-ln Z`` (method ``exact``) or the chains' mean free energy (``pcd``); plain gradient ascent
+(SGD without momentum) is eq. (25) and the step schedule is eq. (A2).  The trainer checks every update of
+this model (it has a domain boundary): an update that would leave the domain of existence (K not positive
+definite, i.e. mu^2 <= sigma_h^2 xi_max^2, or NaN) is undone and training stops with a one-line
+:class:`~boltzlab.errors.DomainError`; nothing is clipped.
 """
 
 from __future__ import annotations
@@ -26,9 +31,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..errors import DomainError, require
-from ..random import Rng
-from ..sampling.gibbs import PersistentChains
+from ..errors import DomainError, ShapeError, require
+from ..training import TrainConfig, Trainer
 from .model import ScalarFieldRBM
 
 
@@ -128,70 +132,52 @@ def _record(model: ScalarFieldRBM, hist: FieldHistory, epoch: int, t: float, lr:
         hist.norms.setdefault(k, []).append(v)
 
 
+def configurations_with_moment(second_moment: torch.Tensor) -> torch.Tensor:
+    """N rows phi_d whose second moment (1/N) sum_d phi_d phi_d^T equals ``second_moment`` (N x N, PSD).
+
+    With C = U diag(lambda) U^T, the rows of sqrt(N) diag(sqrt(lambda)) U^T: a data set that stands for a
+    known target in the learning rule, whose data term depends on the configurations only through C.
+    """
+    lam, u = torch.linalg.eigh(second_moment)
+    return (u * (lam.clamp_min(0) * second_moment.shape[0]).sqrt()).t()
+
+
 def train_field(model: ScalarFieldRBM, target: Any, config: FieldTrainConfig | None = None, *,
                 progress: bool = False, callback: Callable[[int, ScalarFieldRBM], None] | None = None,
                 ) -> FieldHistory:
     """Train ``model`` in place towards the target second moment ``target`` = <phi phi^T>_target.
 
-    Returns the :class:`FieldHistory`.  Raises :class:`DomainError` (model unchanged since the last valid
-    update) if an update would leave the domain of existence.
+    Returns the :class:`FieldHistory`; ``callback(epoch, model)`` runs after every epoch (one update each).
+    Raises :class:`DomainError` (model unchanged since the last valid update) if an update would leave the
+    domain of existence.
     """
-    from tqdm.auto import tqdm
     cfg = config or FieldTrainConfig()
     cfg.validate()
-    dtype, device = model.dtype, model.device
-    c_t = torch.as_tensor(target, dtype=torch.float64).to(dtype=dtype, device=device)
+    c_t = torch.as_tensor(target, dtype=torch.float64)
     n = model.n_visible
     if tuple(c_t.shape) != (n, n):
-        from ..errors import ShapeError
         raise ShapeError(f"the target two-point function has shape {tuple(c_t.shape)}; expected ({n}, {n})")
     if not bool(torch.isfinite(c_t).all()):
         raise DomainError("the target two-point function contains NaN or infinite values")
     model.check_exists("the initial parameters")
     model._require_no_source()
-    rng = Rng(cfg.seed, device)
-    chains = None
-    if cfg.method == "pcd":
-        chains = PersistentChains(model.visible.random_state(cfg.chains, rng))
+    train = TrainConfig(method=cfg.method, k=cfg.gibbs_steps, n_chains=cfg.chains, batch_size=n, epochs=cfg.epochs,
+                        optimizer="sgd", lr=cfg.lr, momentum=0.0, lr_schedule="step", lr_decay=cfg.decay,
+                        lr_decay_every=cfg.decay_every, init_visible_from_data=False, seed=cfg.seed,
+                        dtype=str(model.dtype).removeprefix("torch."), device=str(model.device), monitor=False)
     hist = FieldHistory()
-    lr, t = float(cfg.lr), 0.0
-    _record(model, hist, 0, t, lr)
-    chol = model._cholesky()
-    w, mu2 = model.weights, model.visible.mu2
-    learn_mu2 = model.learn_mu2
-    bar = tqdm(total=cfg.epochs, unit="epoch", desc=f"train ({cfg.method})", disable=not progress, leave=False)
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            with torch.no_grad():
-                if chains is None:
-                    c_m = torch.cholesky_inverse(chol)
-                else:
-                    v, _ = chains.run(model, cfg.gibbs_steps, 1.0, rng)
-                    c_m = (v.t() @ v) / v.shape[0]
-                d_w, d_mu2 = model.exact_gradient(c_t, c_m)
-                new_w = w + lr * d_w
-                new_mu2 = mu2 + lr * d_mu2 if learn_mu2 else mu2
-                k_new = torch.diag(new_mu2.expand(n) if new_mu2.numel() == 1 else new_mu2) \
-                    - model.sigma_h2 * (new_w @ new_w.t())
-                chol_new, info = torch.linalg.cholesky_ex(k_new)
-                if int(info) != 0 or not bool(torch.isfinite(k_new).all()):
-                    lam = float(torch.linalg.eigvalsh(k_new.double())[0]) if bool(torch.isfinite(k_new).all()) \
-                        else float("nan")
-                    raise DomainError(f"epoch {epoch}: the update (learning rate {lr:.3g}) would leave the domain "
-                                      f"of existence mu^2 > sigma_h^2 xi_max^2 (smallest eigenvalue of K would be "
-                                      f"{lam:.4g}); lower the learning rate or the initial weight width")
-                w.copy_(new_w)
-                if learn_mu2:
-                    mu2.copy_(new_mu2)
-                chol = chol_new
-            t += lr
-            if epoch % cfg.decay_every == 0:   # eq. (A2)
-                lr *= cfg.decay
-            if epoch % cfg.record_every == 0 or epoch == cfg.epochs:
-                _record(model, hist, epoch, t, lr)
-            if callback is not None:
-                callback(epoch, model)
-            bar.update(1)
-    finally:
-        bar.close()
+    _record(model, hist, 0, 0.0, cfg.lr)
+    clock = {"t": 0.0, "lr": float(cfg.lr)}
+
+    def on_epoch(rec: dict[str, Any]) -> None:
+        clock["t"] += clock["lr"]          # t = sum of the learning rates used so far
+        clock["lr"] = rec["lr"]
+        epoch = rec["epoch"]
+        if epoch % cfg.record_every == 0 or epoch == cfg.epochs:
+            _record(model, hist, epoch, clock["t"], rec["lr"])
+        if callback is not None:
+            callback(epoch, model)
+
+    Trainer(model, configurations_with_moment(c_t.to(model.device)), train, progress=progress,
+            on_epoch=on_epoch).fit()
     return hist

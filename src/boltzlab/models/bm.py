@@ -1,6 +1,7 @@
 """The fully visible Boltzmann machine with centred couplings.
 
-Energy (../shared/papers/energy-based-models-theory.md, eq. 12), for x in {0, 1}^n:
+Energy of the centred Boltzmann machine (Ackley, Hinton & Sejnowski, Cognitive Science 9, 147 (1985), with the
+centring of Melchior, Fischer & Wiskott, J. Mach. Learn. Res. 17(99), 1 (2016); "eq. 12" below), for x in {0, 1}^n:
 
     E(x; W, b) = -1/2 sum_ab W_ab (x_a - x_hat_a)(x_b - x_hat_b) - sum_a b_a x_a
 
@@ -94,13 +95,19 @@ class BoltzmannMachine(EnergyModel):
         """b of eq. (12) (the visible layer's bias parameter)."""
         return self.visible.bias
 
-    @property
-    def n_hidden(self) -> int:
-        return 0
-
     def config(self) -> dict[str, Any]:
         return {"class": "BoltzmannMachine", "visible": self.visible.config(),
                 "self_interaction": self.self_interaction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "BoltzmannMachine":
+        return cls(n_units=config["visible"]["n_units"], self_interaction=bool(config.get("self_interaction", True)))
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "BoltzmannMachine":
+        g = torch.Generator().manual_seed(int(seed))
+        data = (torch.rand(50, 5, generator=g, dtype=torch.float64) < 0.4).double()
+        return cls.initialize(data, weight_std=0.5, seed=seed, self_interaction=True, dtype=torch.float64)
 
     def extra_repr(self) -> str:
         return f"binary({self.n_visible}), fully visible, self_interaction={self.self_interaction}"

@@ -1,13 +1,14 @@
 """RBMs with Potts (categorical) visible units, for sequence data such as protein families.
 
-Energy (Tubiana, Cocco & Monasson, eLife 2019, eq. 4; the Potts form of
-../shared/papers/energy-based-models-theory.md, eq. 16):
+Energy (Tubiana, Cocco & Monasson, eLife 8, e39397 (2019), eq. 4):
 
     E(v, h) = -sum_i a_i(v_i) + E_hid(h) - sum_{i, mu} (W_{i v_i mu} - v_hat_{i v_i mu}-terms) (h_mu - h_hat_mu)
 
 i.e. the generic :class:`~boltzlab.models.RBM` with a :class:`~boltzlab.units.PottsLayer` visible layer:
 internally W is (n q, n_hidden) over one-hot features; :class:`PottsRBM` takes and shows it as (n, q, n_hidden).
-Any hidden unit type works (binary, spin, Gaussian, ReLU, dReLU).
+Any hidden unit type works.  Potts units are an ordinary layer: ``make_rbm(..., hidden="potts",
+hidden_states=q)`` builds an RBM with Potts hidden units, and every sampler, estimator and the trainer treat
+both the same way; this class only adds the (n, q, n_hidden) constructor and views.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from .._tensor import as_tensor
 from ..errors import IntractableError, ShapeError
 from ..units import Layer, PottsLayer
-from .rbm import RBM, _gaussian_weights
+from .rbm import RBM, _gaussian_weights, _randomise_fields
 
 
 def _hidden_layer(hidden: str | Layer, n_hidden: int, hidden_bias: Any, dtype: torch.dtype,
@@ -29,7 +30,8 @@ def _hidden_layer(hidden: str | Layer, n_hidden: int, hidden_bias: Any, dtype: t
             raise ShapeError(f"the hidden layer has {hidden.n_units} units; the weights need {n_hidden}")
         return hidden.to(dtype=dtype, device=device)
     if hidden not in Layer.registry or hidden == "potts":
-        raise ShapeError(f"unknown hidden unit type {hidden!r}; known: binary, spin, gaussian, relu, drelu")
+        raise ShapeError(f"unknown hidden unit type {hidden!r}; known: binary, spin, gaussian, relu, drelu "
+                         "(Potts hidden units: make_rbm(..., hidden='potts', hidden_states=q))")
     return Layer.registry[hidden](n_hidden, hidden_bias, dtype=dtype, device=device)
 
 
@@ -57,13 +59,7 @@ class PottsRBM(RBM):
         hid = _hidden_layer(hidden, m, hidden_bias, w.dtype, w.device)
         super().__init__(vis, hid, w.reshape(n * q, m), visible_offset, hidden_offset)
 
-    @classmethod
-    def from_layers(cls, visible: PottsLayer, hidden: Layer, weights: Any = None, visible_offset: Any = None,
-                    hidden_offset: Any = None) -> "PottsRBM":
-        """Build from ready layers (W in the internal (n q, n_hidden) shape); used by checkpoints."""
-        obj = cls.__new__(cls)
-        RBM.__init__(obj, visible, hidden, weights, visible_offset, hidden_offset)
-        return obj
+    layer_types = ("potts", None)
 
     @classmethod
     def initialize(cls, n_visible: int, n_states: int, n_hidden: int, *, hidden: str = "binary",
@@ -75,6 +71,10 @@ class PottsRBM(RBM):
         rbm.apply_gauge_()
         return rbm
 
+    @classmethod
+    def example(cls, seed: int = 0) -> "PottsRBM":
+        return _randomise_fields(random_potts_rbm(4, 3, 2, seed=seed), seed)
+
     # ----------------------------------------------------------------- views
     @property
     def n_states(self) -> int:
@@ -84,9 +84,6 @@ class PottsRBM(RBM):
     def potts_weights(self) -> torch.Tensor:
         """W as (n_visible, q, n_hidden) (a view of the parameter)."""
         return self.weights.view(self.n_visible, self.n_states, self.n_hidden)
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "class": "PottsRBM"}
 
     @torch.no_grad()
     def sample(self, n_samples: int, steps: int = 100, beta: float = 1.0, seed: int | None = None, *,

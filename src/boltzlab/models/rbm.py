@@ -1,6 +1,7 @@
 """Restricted Boltzmann machines built from two layers of any unit types and a coupling matrix.
 
-Energy (../shared/papers/energy-based-models-theory.md, eq. 16, generalised to any unit type):
+Energy of the centred RBM (Melchior, Fischer & Wiskott, J. Mach. Learn. Res. 17(99), 1 (2016); "eq. 16" below),
+generalised to any unit type as in Tubiana, Cocco & Monasson, eLife 8, e39397 (2019):
 
     E(v, h) = E_vis(v) + E_hid(h) - (phi(v) - v_hat)^T W (phi(h) - h_hat)
 
@@ -10,7 +11,7 @@ buffers (not learnt); they change the parametrisation, not the family of distrib
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
@@ -19,12 +20,16 @@ from .._tensor import as_tensor
 from ..errors import ShapeError
 from ..random import Rng, as_rng
 from ..sampling.gibbs import block_gibbs
-from ..units import BinaryLayer, Layer, SpinLayer
+from ..units import BinaryLayer, Layer, SpinLayer, layer_from_config
+from ..units.base import weighted_moments
 from .base import EnergyModel
 
 
 class RBM(EnergyModel):
-    """An RBM with arbitrary visible and hidden unit types.
+    """An RBM with arbitrary visible and hidden unit types: the interface of every bipartite model.
+
+    Code that needs a hidden layer, the couplings' conditionals or the centering offsets asks
+    ``isinstance(model, RBM)``; subclasses only add constructors, views and closed forms.
 
     Parameters
     ----------
@@ -51,6 +56,27 @@ class RBM(EnergyModel):
         self.register_buffer("visible_offset", self._offset(visible_offset, shape[0], "visible_offset"))
         self.register_buffer("hidden_offset", self._offset(hidden_offset, shape[1], "hidden_offset"))
 
+    #: Unit types (visible, hidden) for which :func:`make_rbm` returns this class (None: any type).
+    layer_types: ClassVar[tuple[str | None, str | None] | None] = None
+
+    @classmethod
+    def from_layers(cls, visible: Layer, hidden: Layer, weights: Any = None, visible_offset: Any = None,
+                    hidden_offset: Any = None) -> "RBM":
+        """An instance of this class from ready layers (W in the internal (n_features, n_features) shape)."""
+        obj = cls.__new__(cls)
+        RBM.__init__(obj, visible, hidden, weights, visible_offset, hidden_offset)
+        return obj
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "RBM":
+        return cls.from_layers(layer_from_config(config["visible"]), layer_from_config(config["hidden"]))
+
+    @classmethod
+    def example(cls, seed: int = 0) -> "RBM":
+        """Gaussian visible and dReLU hidden units, every parameter and offset random (float64)."""
+        rbm = make_rbm(4, 3, "gaussian", "drelu", weight_std=0.5, seed=seed, dtype=torch.float64)
+        return _randomise_fields(rbm, seed)
+
     def _offset(self, x: Any, n: int, name: str) -> torch.Tensor:
         if x is None:
             return torch.zeros(n, dtype=self.visible.dtype, device=self.visible.device)
@@ -69,7 +95,7 @@ class RBM(EnergyModel):
         return bool(self.visible_offset.any() or self.hidden_offset.any())
 
     def config(self) -> dict[str, Any]:
-        return {"class": "RBM", "visible": self.visible.config(), "hidden": self.hidden.config()}
+        return {"class": type(self).__name__, "visible": self.visible.config(), "hidden": self.hidden.config()}
 
     def extra_repr(self) -> str:
         return f"{self.visible.type_name}({self.n_visible}) x {self.hidden.type_name}({self.n_hidden})"
@@ -156,7 +182,6 @@ class RBM(EnergyModel):
     def update_offsets(self, batch: torch.Tensor, rate: float, weights: torch.Tensor | None = None) -> None:
         """Move v_hat, h_hat a fraction ``rate`` towards the (``weights``-weighted) batch means of phi(v)
         and E[phi(h) | v]."""
-        from ..units.base import weighted_moments
         fv = weighted_moments(self.visible.features(batch), weights)[0]
         mean_h = weighted_moments(self.mean_hidden(batch), weights)[0]
         self.set_offsets(self.visible_offset + rate * (fv - self.visible_offset),
@@ -246,6 +271,7 @@ class BinaryRBM(RBM):
     """
 
     layer_type: type[Layer] = BinaryLayer
+    layer_types = ("binary", "binary")
 
     def __init__(self, weights: Any, visible_bias: Any = None, hidden_bias: Any = None, *,
                  visible_offset: Any = None, hidden_offset: Any = None, dtype: torch.dtype | None = None,
@@ -259,35 +285,53 @@ class BinaryRBM(RBM):
         """W ~ N(0, weight_std^2), zero biases (use ``model.visible.init_from_data`` for data means)."""
         return cls(_gaussian_weights(n_visible, n_hidden, weight_std, seed, dtype), dtype=dtype, device=device)
 
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "class": type(self).__name__}
+    @classmethod
+    def example(cls, seed: int = 0) -> "BinaryRBM":
+        return _randomise_fields(cls.initialize(5, 3, 0.5, seed, dtype=torch.float64), seed)
 
 
 class SpinRBM(BinaryRBM):
     """RBM with Ising spin {-1,+1} visible and hidden units; same constructor as :class:`BinaryRBM`."""
 
     layer_type = SpinLayer
+    layer_types = ("spin", "spin")
+
+
+def _randomise_fields(rbm: RBM, seed: int) -> RBM:
+    """Random biases and centering offsets (for :meth:`RBM.example`)."""
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    with torch.no_grad():
+        for layer in (rbm.visible, rbm.hidden):
+            layer.shift_field_(0.3 * torch.randn(layer.n_features, generator=g, dtype=torch.float64))
+        rbm.set_offsets(0.2 * torch.rand(rbm.visible.n_features, generator=g, dtype=torch.float64),
+                        0.2 * torch.rand(rbm.hidden.n_features, generator=g, dtype=torch.float64))
+    return rbm
+
+
+def _new_layer(kind: str, n_units: int, options: dict[str, Any], dtype: torch.dtype, device: Any) -> Layer:
+    if kind not in Layer.registry:
+        raise ShapeError(f"unknown unit type {kind!r}; known: {', '.join(sorted(Layer.registry))}")
+    cls = Layer.registry[kind]
+    given = {k: v for k, v in options.items() if k in cls.options and v is not None}
+    return cls(n_units, **given, dtype=dtype, device=device)
 
 
 def make_rbm(n_visible: int, n_hidden: int, visible: str = "binary", hidden: str = "binary", *,
              weight_std: float = 0.01, seed: int | None = 0, dtype: torch.dtype = torch.float32,
-             device: Any = None, n_states: int | None = None, gauge: str = "zerosum") -> RBM:
-    """An RBM of the named unit types with W ~ N(0, weight_std^2) and zero biases.
+             device: Any = None, n_states: int | None = None, hidden_states: int | None = None,
+             gauge: str = "zerosum") -> RBM:
+    """An RBM of the named unit types with W ~ N(0, weight_std^2) and zero biases, in the layers' gauge.
 
-    ``visible="potts"`` needs ``n_states`` (q) and takes ``gauge``; it returns a
-    :class:`~boltzlab.models.potts.PottsRBM` whose weights start in that gauge.
+    Potts layers take ``n_states`` (visible q, default 21) or ``hidden_states`` (hidden q) and ``gauge``.
+    The class is the registered RBM subclass whose ``layer_types`` match (``BinaryRBM``, ``SpinRBM``,
+    ``PottsRBM`` for Potts visible units), else :class:`RBM`.
     """
-    from ..units import Layer
-    for kind in (visible, hidden):
-        if kind not in Layer.registry:
-            raise ShapeError(f"unknown unit type {kind!r}; known: {', '.join(sorted(Layer.registry))}")
-    if visible == "potts":
-        from .potts import PottsRBM
-        return PottsRBM.initialize(n_visible, n_states or 21, n_hidden, hidden=hidden, weight_std=weight_std,
-                                   seed=seed, gauge=gauge, dtype=dtype, device=device)
-    w = _gaussian_weights(n_visible, n_hidden, weight_std, seed, dtype)
-    if visible == hidden and visible in ("binary", "spin"):
-        return (BinaryRBM if visible == "binary" else SpinRBM)(w, dtype=dtype, device=device)
-    vis = Layer.registry[visible](n_visible, dtype=dtype, device=device)
-    hid = Layer.registry[hidden](n_hidden, dtype=dtype, device=device)
-    return RBM(vis, hid, w.to(device) if device is not None else w)
+    vis = _new_layer(visible, n_visible, {"n_states": n_states, "gauge": gauge}, dtype, device)
+    hid = _new_layer(hidden, n_hidden, {"n_states": hidden_states, "gauge": gauge}, dtype, device)
+    w = _gaussian_weights(vis.n_features, hid.n_features, weight_std, seed, dtype)
+    matches = [cls for cls in EnergyModel.registry.values()
+               if issubclass(cls, RBM) and cls.layer_types is not None
+               and all(t in (None, kind) for t, kind in zip(cls.layer_types, (visible, hidden)))]
+    rbm = (matches[0] if matches else RBM).from_layers(vis, hid, w.to(vis.device))
+    rbm.apply_gauge_()
+    return rbm

@@ -50,8 +50,8 @@ def _values_index(layer, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _fast_path_ok(model) -> bool:
     vis = model.visible
-    return (hasattr(model, "weights") and hasattr(model, "hidden") and hasattr(model, "visible_offset")
-            and vis.n_features % vis.n_units == 0)
+    from ..models import RBM
+    return isinstance(model, RBM) and vis.n_features % vis.n_units == 0
 
 
 def _unit_tables(model, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -234,9 +234,8 @@ def fit_pseudolikelihood(model, data: Any, *, epochs: int = 100, lr: float = 0.0
             else:
                 pl = -model.visible_free_energy(batch).mean() - log_z_differentiable(model)
             loss = -pl
-            w = getattr(model, "weights", None)
-            if l2 and w is not None:
-                loss = loss + 0.5 * l2 * (w * w).sum()
+            if l2:
+                loss = loss + 0.5 * l2 * (model.weights * model.weights).sum()
             loss.backward()
             opt.step()
             total += float(pl.detach()) * batch.shape[0]

@@ -12,16 +12,15 @@ Quick tour::
     bl.reciprocal.hierarchy_images(model)            # Fig. 6
     bl.reciprocal.saddle_point(model, beta)          # eq. 26: the saddle point of Z in reciprocal space
     bl.reciprocal.mode_dynamics(model, beta)         # eq. 29-48: Fokker-Planck rates, non-converging modes
-    bl.reciprocal.run_study(bl.reciprocal.load_study("examples/replica-study.toml"))   # Fig. 1
 
-Command line: ``boltzlab reciprocal --help``; the paper's figures: ``boltzlab reproduce --list``.
+Command line: ``boltzlab reciprocal --help``; the paper's figures: ``boltzlab reproduce --list``; the replica
+study of Fig. 1: ``boltzlab reciprocal replicas`` (:mod:`boltzlab.studies.pipelines.replica`).
 """
 
 from .analysis import ReciprocalAnalysis, analyze
 from .fokker_planck import ModeDynamics, SaddlePoint, fokker_planck_spectrum, mode_dynamics, saddle_point
 from .hierarchy import hierarchy_images
 from .landau import ModeFreeEnergy, mode_free_energy, project_mode
-from .replica import ReplicaStudy, load_study, run_study
 from .spectrum import MarchenkoPastur, weight_sigma
 from .statistics import compare_to_reference, exact_kurtosis, haar_kurtosis, kurtosis_vs_hidden
 from .symmetry import RotationTest, js_divergence, rotated_weights, rotation_test
@@ -30,5 +29,5 @@ from .transform import ReciprocalTransform, reciprocal_transform
 __all__ = ["analyze", "ReciprocalAnalysis", "reciprocal_transform", "ReciprocalTransform", "MarchenkoPastur",
            "weight_sigma", "rotation_test", "RotationTest", "rotated_weights", "js_divergence",
            "mode_free_energy", "ModeFreeEnergy", "project_mode", "compare_to_reference", "exact_kurtosis",
-           "haar_kurtosis", "kurtosis_vs_hidden", "hierarchy_images", "ReplicaStudy",
-           "saddle_point", "SaddlePoint", "mode_dynamics", "ModeDynamics", "fokker_planck_spectrum", "load_study", "run_study"]
+           "haar_kurtosis", "kurtosis_vs_hidden", "hierarchy_images", "saddle_point", "SaddlePoint", "mode_dynamics",
+           "ModeDynamics", "fokker_planck_spectrum"]

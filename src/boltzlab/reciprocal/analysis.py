@@ -60,7 +60,8 @@ def analyze(model: Any, sigma: float | None = None, rotation: bool = False, seed
     sigma : weight std of the Marchenko-Pastur law (default: the RMS of the entries of W).
     rotation : also run the rotation test of Fig. 4 (needs binary or spin units).
     """
-    w = model if isinstance(model, (torch.Tensor, np.ndarray)) else getattr(model, "weights", None)
+    from ..models import EnergyModel
+    w = model if isinstance(model, (torch.Tensor, np.ndarray)) else model.weights if isinstance(model, EnergyModel) else None
     if w is None:
         raise ConfigError(f"{type(model).__name__} has no weight matrix to analyse")
     w = torch.as_tensor(w).detach()

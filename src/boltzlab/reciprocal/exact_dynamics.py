@@ -135,7 +135,7 @@ def prototype_data(n_visible: int, n_samples: int = 200, n_prototypes: int = 2, 
 def relaxation_along_training(n_visible: int = 12, n_hidden: int = 4, epochs: int = 300, lr: float = 0.3,
                               beta: float = 1.0, every: int = 30, seed: int = 0, n_prototypes: int = 3,
                               flip: float = 0.05) -> list[dict[str, Any]]:
-    """Train a small binary RBM exactly on :func:`prototype_data` and record :func:`mode_record` every ``every`` epochs."""
+    """Train a small binary RBM exactly on :func:`prototype_data`; :func:`mode_record` every ``every`` epochs."""
     from ..models.rbm import BinaryRBM
 
     model = BinaryRBM.initialize(n_visible, n_hidden, weight_std=0.01, seed=seed, dtype=torch.float64)
@@ -149,8 +149,6 @@ def relaxation_along_training(n_visible: int = 12, n_hidden: int = 4, epochs: in
 
 def training_figure(history: list[dict[str, Any]]):
     """lambda_1 / 4T, the exact Gibbs relaxation time and the covariance errors along exact training."""
-    import matplotlib
-    matplotlib.use("Agg")
     from ..plots import subplots
 
     ep = np.array([r["epoch"] for r in history])

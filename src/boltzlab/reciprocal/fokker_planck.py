@@ -275,15 +275,14 @@ def harmonic_rates_check(curvature: float, beta: float = 1.0, n_eigs: int = 5) -
 
 def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None = None):
     """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
-    import matplotlib
-    matplotlib.use("Agg")
     from ..plots import subplots
 
     fig, ax = subplots(figsize=(6, 4))
     c = dyn.curvatures.cpu().numpy()
     ax.plot(np.arange(1, len(c) + 1), c, ".", ms=3)
     ax.axhline(0.0, color="k", lw=0.8)
-    ax.axhspan(min(c.min(), 0.0), 0.0, color="tab:red", alpha=0.15, label=f"non-converging (Gaussian): {len(dyn.non_converging)}")
+    ax.axhspan(min(c.min(), 0.0), 0.0, color="tab:red", alpha=0.15,
+               label=f"non-converging (Gaussian): {len(dyn.non_converging)}")
     ax.set_xlabel("mode k (ascending rate)")
     ax.set_ylabel("relaxation rate c_k (= curvature of U_eff)")
     ax.set_title(f"Fokker-Planck spectrum, beta = {dyn.beta:g}, {dyn.expansion} expansion")

@@ -47,11 +47,11 @@ SQRT2 = math.sqrt(2.0)
 
 
 def _require_linear_layers(model: Any) -> None:
-    if not hasattr(model, "weights") or not hasattr(model, "hidden"):
+    from ..models import RBM
+    if not isinstance(model, RBM):
         raise ConfigError(f"reciprocal space is defined for RBMs (a weight matrix between two layers); "
                           f"got {type(model).__name__}")
-    for name in ("visible", "hidden"):
-        layer = getattr(model, name)
+    for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
         if not isinstance(layer, LinearBiasLayer):
             raise ConfigError(f"the reciprocal transform needs binary or spin units (energy linear in the "
                               f"states); the {name} layer has {layer.type_name} units")

@@ -102,7 +102,8 @@ class Kernel:
     space: ClassVar[str] = "joint"
 
     def __init__(self, model, beta: float = 1.0) -> None:
-        if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+        from ..models import RBM
+        if not isinstance(model, RBM):
             raise ConfigError(f"these kernels are defined for RBMs; got {type(model).__name__}")
         self.model = model
         self.beta = _check_beta(beta)

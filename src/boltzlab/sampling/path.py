@@ -136,7 +136,8 @@ class RBMPath:
                  rng: Rng | None = None, n_base_samples: int = 1000, base_sweeps: int = 200) -> None:
         if base not in BASES:
             raise ConfigError(f"unknown AIS base {base!r}; expected one of {', '.join(BASES)}")
-        if not hasattr(model, "hidden") or not hasattr(model, "weights"):
+        from ..models import RBM
+        if not isinstance(model, RBM):
             raise ConfigError(f"annealing paths are defined for RBMs; got {type(model).__name__}")
         self.model = model
         self.base = base

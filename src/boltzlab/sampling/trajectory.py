@@ -104,7 +104,8 @@ def independent_model(model):
 
     Its ln Z is ln Z_vis(0) + ln Z_hid(0) in closed form (:func:`independent_log_z`).
     """
-    if not hasattr(model, "weights"):
+    from ..models import EnergyModel
+    if not isinstance(model, EnergyModel):
         raise ConfigError(f"trajectory tempering needs an RBM (a model with couplings 'weights'); "
                           f"got {type(model).__name__}")
     m = copy.deepcopy(model)
@@ -141,12 +142,13 @@ def interpolate_models(a, b, s: float, out=None):
 
 
 def _check_models(models: Sequence) -> list:
+    from ..models import RBM
     models = list(models)
     if len(models) < 1:
         raise ConfigError("trajectory tempering needs at least one saved model")
     ref = models[0]
     for i, m in enumerate(models):
-        if not hasattr(m, "weights") or not hasattr(m, "hidden"):
+        if not isinstance(m, RBM):
             raise ConfigError(f"model {i} is a {type(m).__name__}; trajectory tempering needs RBMs")
         if m.config() != ref.config():
             raise ShapeError(f"model {i} ({m.config()}) differs in structure from model 0 ({ref.config()})")

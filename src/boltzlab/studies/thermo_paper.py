@@ -6,8 +6,7 @@
   RBM whose P(Q) is exact.  Full tier: the project's 784x500 MNIST model (trained and cached here), 2x10^6
   chains on a GPU (20,000 on a CPU, stated in the result).
 
-:func:`mnist500_model` trains (once, cached) the project's 784x500 benchmark model: PCD-5, 200 persistent
-chains, 50 epochs of the first 8,000 binarised MNIST test images (benchmarks/RESULTS.md).
+The MNIST model is the headline model of :mod:`boltzlab.studies.mnist` (trained once and cached).
 """
 
 from __future__ import annotations
@@ -15,13 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 
 from .registry import Study, entry
 
-MNIST500 = {"n_hidden": 500, "method": "pcd", "k": 5, "batch_size": 100, "n_chains": 200, "epochs": 50,
-            "lr": 0.01, "lr_schedule": "linear", "lr_decay": 0.1, "centered": True, "l2": 1e-4, "seed": 0}
 T2 = (2.0, 1.5, 0.8)
 
 
@@ -30,21 +26,11 @@ def device() -> str:
 
 
 def mnist500_model(study: Study, dev: str = "cpu"):
-    """The 784x500 MNIST model of benchmarks/RESULTS.md, trained once and cached under the study's cache root."""
-    from ..data import binarize, load_dataset
+    """The 784x500 MNIST model of benchmarks/RESULTS.md: the headline model of ``mnist-784x500`` (trained once
+    and cached under the study's cache root)."""
     from ..io import load_model
-    from ..training import TrainConfig, Trainer
-    from .reciprocal import mnist_dir
-    d = study.cache_dir("mnist-784x500", {**MNIST500, "rows": "test 0:8000", "binarize": "threshold"})
-    path = d / "model.pt"
-    if not path.exists():
-        x = binarize(load_dataset(str(mnist_dir()))[:8000], "threshold")
-        cfg = TrainConfig(**MNIST500, device=dev)
-        trainer = Trainer.create(torch.as_tensor(x, dtype=torch.float32), cfg, out_dir=d / "run",
-                                 progress=study.progress)
-        trainer.fit()
-        trainer.save(path)
-    return load_model(path, device=dev)
+    from .mnist import headline_model
+    return load_model(headline_model(study), device=dev)
 
 
 def _small_rbm():
@@ -55,8 +41,8 @@ def _small_rbm():
                      torch.randn(4, generator=g, dtype=torch.float64) * 0.5, dtype=torch.float64)
 
 
-@entry("thermo-xft-paper-protocol", "XFT sec. 3.3 as written: tempered, verified T1 ensemble, one full Gibbs step at T2, "
-                                    "overlap of P(Q) and P(-Q) and chains needed, gentle process beside it")
+@entry("thermo-xft-paper-protocol", "XFT sec. 3.3 as written: tempered, verified T1 ensemble, one full Gibbs step "
+                                    "at T2, overlap of P(Q) and P(-Q) and chains needed, gentle process beside it")
 def xft_paper_protocol(study: Study) -> dict[str, Any]:
     """See the module docstring; numbers in docs/thermodynamics.md."""
     from ..thermo.paper_protocol import paper_protocol, protocol_figure

@@ -48,7 +48,8 @@ class JointSpace:
     """
 
     def __init__(self, model, max_log2: float = MAX_TABLE_LOG2) -> None:
-        if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+        from ..models import RBM
+        if not isinstance(model, RBM):
             raise ConfigError(f"exact joint enumeration is defined for RBMs; got {type(model).__name__}")
         for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
             if not layer.discrete:

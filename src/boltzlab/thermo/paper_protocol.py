@@ -1,7 +1,7 @@
 """The heat-exchange experiment exactly as section 3.3 of the nonequilibrium-thermodynamics paper describes it.
 
-Source: the nonequilibrium thermodynamics of RBMs (Viviescas et al.), sec. 3.2-3.3: an ensemble in
-equilibrium at T1, one Gibbs step at T2 from each state, the heat Q = E(s') - E(s), and
+Source: D. Salazar, "Nonequilibrium thermodynamics of restricted Boltzmann machines", PRE 96, 022131 (2017),
+sec. 3.2-3.3: an ensemble in equilibrium at T1, one Gibbs step at T2 from each state, the heat Q = E(s') - E(s), and
 ln P(Q)/P(-Q) = (beta_1 - beta_2) Q.
 
 What this module adds to :func:`boltzlab.thermo.heat_exchange` (which runs the gentle process):
@@ -169,7 +169,8 @@ def overlap(q: np.ndarray, expected_slope: float, relative_error: float = 0.05,
     if fit["slope"] is not None and expected_slope != 0:
         out["relative_error"] = fit["slope"] / expected_slope - 1.0
         out["z"] = (fit["slope"] - expected_slope) / fit["slope_stderr"]
-        out["chains_for_relative_error"] = math.ceil(len(q) * (fit["slope_stderr"] / (relative_error * abs(expected_slope))) ** 2)
+        ratio = fit["slope_stderr"] / (relative_error * abs(expected_slope))
+        out["chains_for_relative_error"] = math.ceil(len(q) * ratio ** 2)
     out["chains_for_relative_error_target"] = relative_error
     return out
 
@@ -184,7 +185,8 @@ def full_step_heat(model: Any, ensemble: Ensemble, t2: Sequence[float], kernels:
     """
     for k in kernels:
         if k not in PAPER_KERNELS:
-            raise ConfigError(f"the paper's step is a full Gibbs step: kernel must be one of {PAPER_KERNELS}; got {k!r}")
+            raise ConfigError(f"the paper's step is a full Gibbs step: kernel must be one of {PAPER_KERNELS}; "
+                              f"got {k!r}")
     rng = rng if rng is not None else Rng(seed, model.device)
     beta1 = 1.0 / ensemble.t1
     size = int(batch_size or (CUDA_BATCH if model.device.type == "cuda" else CPU_BATCH))

@@ -46,7 +46,8 @@ def _betas(values: Any) -> np.ndarray:
 
 
 def _check_rbm(model, what: str = "model") -> None:
-    if not (hasattr(model, "hidden") and hasattr(model, "weights")):
+    from ..models import RBM
+    if not isinstance(model, RBM):
         raise ConfigError(f"work protocols are defined for RBMs; the {what} is a {type(model).__name__}")
 
 

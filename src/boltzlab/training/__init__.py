@@ -1,7 +1,9 @@
-"""Training by the learning rule: chain initialisations, optimisers, schedules, checkpoints, metric loggers."""
+"""Training by the learning rule: one loop (:class:`Trainer`) for every model, with pluggable negative phases."""
 
 from .config import TrainConfig
-from .metrics import JsonlLogger, MetricsLogger, TensorBoardLogger
+from .negative import ExactLogZ, GibbsChains, NegativePhase, SampledNegativePhase
+from .tempered import TemperingChains, TrajectoryChains
 from .trainer import Trainer, TrainingDiverged
 
-__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "MetricsLogger", "JsonlLogger", "TensorBoardLogger"]
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "NegativePhase", "SampledNegativePhase", "GibbsChains",
+           "ExactLogZ", "TemperingChains", "TrajectoryChains"]

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..errors import ConfigError, require
 
-METHODS = ("pcd", "cd", "rdm", "pt", "ptt")
 MODELS = ("rbm", "bm")
 OPTIMIZERS = ("sgd", "adam")
 AVERAGES = ("none", "ema", "polyak")
@@ -49,18 +48,19 @@ def _field_default(name: str) -> Any:
 
 @dataclass
 class TrainConfig:
-    """Hyperparameters of maximum-likelihood training by the learning rule
-    <dE/dtheta>_data - <dE/dtheta>_model (../shared/papers/energy-based-models-theory.md, eq. 7 and 11).
+    """Hyperparameters of maximum-likelihood training by the learning rule <dF/dtheta>_data -
+    <dF/dtheta>_model (Ackley, Hinton & Sejnowski, Cognitive Science 9, 147 (1985)).
 
     method
-        The negative phase (:mod:`boltzlab.training.negative`): ``cd`` (CD-k, chains start at the minibatch),
-        ``pcd`` (PCD-k, persistent chains), ``rdm`` (Rdm-k, fresh random states each update), ``pt``
-        (persistent chains exchanging along ``n_replicas`` inverse temperatures from ``beta_min`` to 1) or
-        ``ptt`` (persistent chains exchanging along models saved during this run, a model saved whenever
-        the exchange acceptance to the newest one falls below ``ladder_acceptance``);
-        :mod:`boltzlab.training.tempered`.
+        The negative phase (:mod:`boltzlab.training.negative`): where the model chains start, ``cd`` (CD-k,
+        at the minibatch), ``pcd`` (PCD-k, persistent chains), ``rdm`` (Rdm-k, fresh random states each
+        update); ``exact`` (the gradient of the exact ln Z, for enumerable or closed-form models); ``pt``
+        (persistent chains exchanging along ``n_replicas`` inverse temperatures from ``beta_min`` to 1);
+        ``ptt`` (persistent chains exchanging along models saved during this run, one saved whenever the
+        exchange acceptance to the newest one falls below ``ladder_acceptance``;
+        :mod:`boltzlab.training.tempered`); or any other registered negative phase.
     k
-        Block-Gibbs sweeps per update (``pt``, ``ptt``: ladder steps, one sweep on every rung each).
+        Block-Gibbs sweeps per update.
     n_chains
         Model chains for ``pcd`` and ``rdm`` (default: the batch size); ``cd`` uses one per data point.
     lr_schedule
@@ -75,9 +75,9 @@ class TrainConfig:
         Record a copy of the model every ``save_every`` updates (and at the start and the end) in
         ``Trainer.trajectory`` and the checkpoint, for parallel trajectory tempering and the
         log-likelihood along training (:mod:`boltzlab.sampling.trajectory`); 0 (default) records nothing.
-    n_states, gauge
-        For ``visible_units="potts"``: the number of states q (default: 1 + the largest state in the data)
-        and the gauge kept during training, ``zerosum`` (weights and fields, the hidden fields absorbing
+    n_states, hidden_states, gauge
+        For Potts units: the number of states q of the visible units (default: 1 + the largest state in the
+        data) and of the hidden units (default 2), and the gauge kept during training, ``zerosum`` (weights and fields, the hidden fields absorbing
         what the weights lose; the l1/l2 penalties act on gauge-fixed weights) or ``none``.
     average, average_decay
         Parameter averaging (:mod:`boltzlab.training.averaging`): ``ema`` (exponential moving average,
@@ -90,6 +90,9 @@ class TrainConfig:
         Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
         eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
         and the biases are reparametrised so that each move leaves the distribution unchanged.
+    monitor
+        Compute the per-epoch metrics (log-likelihoods, reconstruction error, weight norms); False records
+        only the epoch, step and learning rate.
     """
 
     model: str = "rbm"
@@ -98,6 +101,7 @@ class TrainConfig:
     visible_units: str = "binary"
     hidden_units: str = "binary"
     n_states: int | None = None
+    hidden_states: int = 2
     gauge: str = "zerosum"
     method: str = "pcd"
     k: int = 1
@@ -131,6 +135,7 @@ class TrainConfig:
     watch: str = "warn"
     monitor_exact_max_log2: int = 20
     monitor_samples: int = 1000
+    monitor: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -139,7 +144,9 @@ class TrainConfig:
         require(self.model in MODELS, f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         require(self.model != "bm" or self.visible_units == "binary",
              f"the fully visible Boltzmann machine (eq. 12) has binary units; got visible_units={self.visible_units!r}")
-        require(self.method in METHODS, f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        from .negative import NegativePhase
+        require(self.method in NegativePhase.registry,
+                f"method must be one of {', '.join(sorted(NegativePhase.registry))}; got {self.method!r}")
         require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
         require(self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}")
         require(self.n_hidden >= 1, f"n_hidden must be >= 1; got {self.n_hidden}")
@@ -158,11 +165,11 @@ class TrainConfig:
         require(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
         require(self.n_states is None or self.n_states >= 2, f"n_states (Potts q) must be >= 2; got {self.n_states}")
+        require(self.hidden_states >= 2, f"hidden_states (Potts q) must be >= 2; got {self.hidden_states}")
         require(self.gauge in ("zerosum", "none"), f"gauge must be 'zerosum' or 'none'; got {self.gauge!r}")
         from ..units import Layer
         for side, kind in (("visible_units", self.visible_units), ("hidden_units", self.hidden_units)):
             require(kind in Layer.registry, f"{side} must be one of {', '.join(sorted(Layer.registry))}; got {kind!r}")
-        require(self.hidden_units != "potts", "Potts units are available as visible units only")
         require(self.n_replicas >= 2, f"n_replicas (tempering rungs) must be >= 2; got {self.n_replicas}")
         require(0 < self.beta_min < 1, f"beta_min must lie in (0, 1); got {self.beta_min}")
         require(0 < self.ladder_acceptance < 1, f"ladder_acceptance must lie in (0, 1); got {self.ladder_acceptance}")

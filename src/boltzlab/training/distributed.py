@@ -39,6 +39,9 @@ class DistributedTrainer(Trainer):
         self.world: World = world()
         self.n_shards = int(shards) if shards is not None else self.world.size
         self.shards = shard_range(self.n_shards, self.world)
+        if config.method == "exact":
+            raise ConfigError("the exact negative phase is computed whole on every process; train without "
+                              "--distributed")
         if config.method != "cd" and config.chains % self.n_shards:
             raise ConfigError(f"{config.chains} chains cannot be split over {self.n_shards} shards; "
                               f"use a multiple of {self.n_shards}")
@@ -77,9 +80,10 @@ class DistributedTrainer(Trainer):
     def _state(self) -> dict[str, Any]:
         """The whole run's state: every process's chains and shard streams, gathered (a collective call)."""
         st = super()._state()
-        parts = self.world.gather({"chains": st["chains"], "rng": st["rng"]})
-        if st["chains"] is not None:
-            st["chains"] = torch.cat([p["chains"] for p in parts])
+        chains = st["negative"]["chains"]
+        parts = self.world.gather({"chains": chains, "rng": st["rng"]})
+        if chains is not None:
+            st["negative"] = {**st["negative"], "chains": torch.cat([p["chains"] for p in parts])}
         st["rng"] = {"shared": st["rng"]["shared"],
                      "shards": {s: state for p in parts for s, state in p["rng"]["shards"].items()}}
         st["shards"] = self.n_shards
@@ -95,7 +99,7 @@ class DistributedTrainer(Trainer):
             self.rng = self._make_rng()
         st = dict(st)
         del st["shards"]  # handled here; the plain trainer refuses sharded checkpoints
-        if st["chains"] is not None:
-            st["chains"] = self._local_rows(st["chains"])
+        if st["negative"]["chains"] is not None:
+            st["negative"] = {**st["negative"], "chains": self._local_rows(st["negative"]["chains"])}
         super()._load_state(st)
 

@@ -74,7 +74,7 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
     if model.visible.discrete and sub.shape[0]:  # one random site per sample, rescaled by n_visible
         out["pseudo_log_likelihood"] = _mean(pseudo_log_likelihood(model, sub, sites=1, seed=seed,
                                                                     reduction="none"), sub_w)
-    if getattr(model, "n_hidden", 0):  # a fully visible model has nothing to reconstruct through
+    if model.n_hidden:  # a fully visible model has nothing to reconstruct through
         out["reconstruction_error"] = reconstruction_error(model, sub, Rng(seed, sub.device))
     out.update(weight_norms(model))
     for k, val in out.items():

@@ -88,33 +88,35 @@ class TrainingMonitor:
 
 
 class MixingTracker:
-    """Whether the negative phase samples the model, from the persistent chains of one epoch.
+    """Whether persistent chains sample the model, from one epoch of the negative phase.
 
-    * ``sample_minus_data_log_prob``: mean ln p(v) of the model samples minus that of the minibatches
-      (unnormalised, ln Z cancels).  Near zero when the model fits the data and the chains sample it; far
-      below zero when the chains sit where the model puts little mass.
+    * ``sample_minus_data_log_prob``: mean ln p(v) of the chains' states minus that of training rows, at
+      the end of the epoch (unnormalised, ln Z cancels).  Near zero when the model fits the data and the
+      chains sample it; far below zero when the chains sit where the model puts little mass.
     * ``chain_autocorrelation`` and ``chain_autocorrelation_time``: of each chain's mean visible feature
       from update to update, centred and scaled by the mean and variance over all chains and updates (so
       that chains stuck in different modes count as correlated), the lag-1 value and the integrated time
       1 + 2 sum_t rho(t), summed while rho stays positive (Sokal, "Monte Carlo methods in statistical
-      mechanics", Cargèse lectures 1996, eq. 2.19), in updates.
+      mechanics: foundations and new algorithms", Cargèse lectures 1996, eq. 2.19), in updates.
     """
 
     def __init__(self) -> None:
         self._series: list[torch.Tensor] = []
-        self._gap: list[float] = []
 
     @torch.no_grad()
-    def observe(self, f_data: torch.Tensor, f_model: torch.Tensor, features_model: torch.Tensor) -> None:
-        """One update: the free energies of the minibatch and of the model samples, the samples' features."""
-        self._gap.append(float(f_data.double().mean() - f_model.double().mean()))
-        self._series.append(features_model.double().reshape(features_model.shape[0], -1).mean(1).cpu())
+    def observe(self, features: torch.Tensor) -> None:
+        """One update: the visible features of the chains' new states, (chains, features)."""
+        self._series.append(features.double().reshape(features.shape[0], -1).mean(1).cpu())
 
-    def summary(self) -> dict[str, Any]:
-        """The epoch's diagnostics; starts a new epoch."""
+    @torch.no_grad()
+    def summary(self, model=None, data: torch.Tensor | None = None, chains: torch.Tensor | None = None,
+                ) -> dict[str, Any]:
+        """The epoch's diagnostics (the free-energy gap when ``model``, ``data`` and ``chains`` are given);
+        starts a new epoch."""
         out: dict[str, Any] = {}
-        if self._gap:
-            out["sample_minus_data_log_prob"] = float(np.mean(self._gap))
+        if model is not None and data is not None and chains is not None and len(data):
+            out["sample_minus_data_log_prob"] = float(model.visible_free_energy(data).double().mean()
+                                                      - model.visible_free_energy(chains).double().mean())
         if len(self._series) >= 3:
             x = torch.stack(self._series)  # (updates, chains)
             x = x - x.mean()
@@ -127,5 +129,5 @@ class MixingTracker:
                     break
                 tau += 2 * r
             out["chain_autocorrelation_time"] = tau
-        self._series, self._gap = [], []
+        self._series = []
         return out

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..sampling.replicas import ReplicaBatch
+from .negative import GibbsChains
 from .trainer import Trainer
 
 
@@ -31,6 +32,8 @@ class ReplicaTrainer:
         if not self.trainers:
             raise ConfigError("a replica run needs at least one trainer")
         first = self.trainers[0]
+        if not all(isinstance(tr.negative, GibbsChains) for tr in self.trainers):
+            raise ConfigError("replicas trained together sample their chains by Gibbs sweeps (cd, pcd or rdm)")
         for tr in self.trainers[1:]:
             same = (tr.config.method, tr.config.k, tr.total_updates) == (first.config.method, first.config.k,
                                                                           first.total_updates)
@@ -52,12 +55,11 @@ class ReplicaTrainer:
         try:
             while trainers[0].step < total:
                 begun = [tr._begin_update(*tr._next_batch()) for tr in trainers]
-                starts = torch.stack([tr._chain_starts(b[0]) for tr, b in zip(trainers, begun)])
+                starts = torch.stack([tr.negative.starts(b[0]) for tr, b in zip(trainers, begun)])
                 v_model, _ = self.batch.gibbs(starts, k, 1.0, [tr.rng for tr in trainers])
                 for r, (tr, b) in enumerate(zip(trainers, begun)):
-                    if tr.config.method == "pcd":
-                        tr.chains = v_model[r]
-                    tr._finish_update(*b, v_model[r])
+                    tr.negative.keep(v_model[r])
+                    tr._finish_update(*b, tr.negative.term(v_model[r], b[1], b[2]))
                 bar.update(len(trainers))
                 elapsed = time.perf_counter() - t0
                 for tr in trainers:

@@ -30,16 +30,17 @@ import torch
 
 from ..sampling.tempering import ParallelTempering, geometric_ladder
 from ..sampling.trajectory import TrajectoryTempering
+from .negative import SampledNegativePhase
 
 if TYPE_CHECKING:
     from .trainer import Trainer
 
 
-class _Ladder:
+class _Ladder(SampledNegativePhase):
     """Persistent states of every rung, exchange counts of the epoch, checkpointed with the run."""
 
     def __init__(self, trainer: "Trainer") -> None:
-        self.trainer = trainer
+        super().__init__(trainer)
         self.states: list[torch.Tensor] = []
         self.ladder_steps = 0  # exchanges alternate between even and odd pairs across updates too
         self._attempts = np.zeros(0, dtype=np.int64)
@@ -48,6 +49,11 @@ class _Ladder:
     @property
     def chains(self) -> torch.Tensor | None:  # the target rung's chains are the persistent model states
         return self.states[-1] if self.states else None
+
+    @chains.setter
+    def chains(self, v: torch.Tensor | None) -> None:
+        if v is not None and self.states:
+            self.states[-1] = v
 
     def _run(self, sampler: Any) -> torch.Tensor:
         """Advance the sampler ``k`` ladder steps from the stored states, store them, count its exchanges."""
@@ -71,7 +77,7 @@ class _Ladder:
         self._attempts[:] = 0
         self._accepts[:] = 0
         seen = [a for a in acc if a is not None]
-        return {"rungs": len(self.states), "exchange_acceptance": acc,
+        return {**super().diagnostics(), "rungs": len(self.states), "exchange_acceptance": acc,
                 "min_exchange_acceptance": min(seen) if seen else None}
 
     def state_dict(self) -> dict[str, Any]:
@@ -84,6 +90,8 @@ class _Ladder:
 
 class TemperingChains(_Ladder):
     """Parallel tempering: ``n_replicas`` rungs of inverse temperature from ``beta_min`` to 1 (geometric)."""
+
+    methods = ("pt",)
 
     def __init__(self, trainer: "Trainer") -> None:
         super().__init__(trainer)
@@ -102,6 +110,8 @@ class TemperingChains(_Ladder):
 class TrajectoryChains(_Ladder):
     """Parallel trajectory tempering over models saved along training, the ladder kept at a target
     acceptance ``ladder_acceptance`` between neighbours."""
+
+    methods = ("ptt",)
 
     def __init__(self, trainer: "Trainer") -> None:
         super().__init__(trainer)
@@ -157,5 +167,3 @@ class TrajectoryChains(_Ladder):
             m.load_state_dict(sd)
             self.saved.append(m)
 
-
-LADDERS = {"pt": TemperingChains, "ptt": TrajectoryChains}

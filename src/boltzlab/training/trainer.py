@@ -1,17 +1,17 @@
-"""Maximum-likelihood training of Boltzmann machines by the learning rule.
+"""Maximum-likelihood training of every energy-based model of the toolkit by the learning rule.
 
-The gradient of the negative log-likelihood is <dF/dtheta>_data - <dF/dtheta>_model
-(../shared/papers/energy-based-models-theory.md, eq. 11, with the hidden units summed out as in eq. 10):
-the trainer differentiates the surrogate ``mean F(v_data) - mean F(v_model)`` with autograd, which gives
-exactly that difference for any unit types, with the model samples held fixed.  Model samples come from
-k block-Gibbs sweeps started at the data (CD-k), at persistent chains (PCD-k) or at random states (Rdm-k).
-The trainer asks only the model's free energy and ``sample_chains``: for the fully visible Boltzmann
-machine (``TrainConfig(model="bm")``) the free energy is the energy of eq. 12, the surrogate's gradient is
-eq. 7 itself, and the chains advance by single-site Gibbs sweeps (eq. 15).
+The gradient of the negative log-likelihood is <dF/dtheta>_data - <dF/dtheta>_model, F the free energy of
+the visible units (Ackley, Hinton & Sejnowski, Cognitive Science 9, 147 (1985)).  The trainer
+differentiates the surrogate ``mean F(v_data) - model_term`` with autograd, which gives exactly that
+difference for any model; the *negative phase* (:mod:`boltzlab.training.negative`) supplies
+``model_term``: the mean free energy of model samples held fixed (CD-k, PCD-k, Rdm-k, or any registered
+sampler) or the exact ``-ln Z(theta)``.  The trainer asks only the model's free energy, sampler and
+parameters, so the fully visible Boltzmann machine, RBMs of any unit types and the scalar-field models
+train in the same loop.
 
-A :class:`Trainer` owns every piece of state a run needs (model, optimizer, schedule, chains, random
-streams, the current epoch's permutation and position), and :meth:`Trainer.save` writes all of it, so a
-run resumed from a checkpoint repeats the uninterrupted run exactly (on the CPU, same seed).
+A :class:`Trainer` owns every piece of state a run needs (model, optimizer, schedule, negative phase,
+random streams, the current epoch's permutation and position), and :meth:`Trainer.save` writes all of it,
+so a run resumed from a checkpoint repeats the uninterrupted run exactly (on the CPU, same seed).
 """
 
 from __future__ import annotations
@@ -25,26 +25,27 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import CheckpointError, ConfigError, BoltzlabError, DataError, ShapeError
+from ..errors import CheckpointError, DataError, DomainError, ShapeError
 from ..io import model_from_payload, model_payload, save_model
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
-from ..data.stream import StreamedRows, streamed_rows
+from ..data.stream import StreamedRows, spread_index, streamed_rows
 from ..checkpoint import load_payload, save_payload
 from .averaging import ParameterAverage
 from .config import TrainConfig
-from .monitor import MixingTracker, TrainingMonitor
-from .tempered import LADDERS
-from .metrics import averaged_metrics, JsonlLogger, MetricsLogger, epoch_metrics
+from .metrics import JsonlLogger, MetricsLogger, averaged_metrics, epoch_metrics
+from .monitor import TrainingMonitor
+from .negative import NegativePhase
 
 CHECKPOINT = "checkpoint.pt"
 AVERAGED = "averaged.pt"
 METRICS = "metrics.jsonl"
+INIT_ROWS = 10_000  # rows of streamed data that set the initial visible biases (memory bound, not data size)
 
 
-class TrainingDiverged(BoltzlabError):
-    """Parameters became NaN or infinite."""
+class TrainingDiverged(DomainError):
+    """Parameters became NaN or infinite, or left the domain where the model exists."""
 
 
 def data_fingerprint(data: torch.Tensor | StreamedRows) -> str:
@@ -97,6 +98,8 @@ class Trainer:
     ``[JsonlLogger(path), TensorBoardLogger(log_dir)]``).  ``train`` and ``test`` are arrays or tensors, or data larger
     than memory: a ``torch.utils.data`` Dataset, a DataLoader (its dataset is used; the trainer draws its
     own seeded minibatches) or a memory map (:func:`boltzlab.data.open_array`), read one minibatch at a time.
+    The negative phase is ``NegativePhase.registry[config.method]``; ``on_epoch(record)`` is called after
+    every epoch with its metrics.
     """
 
     def __init__(self, model: EnergyModel, train: torch.Tensor, config: TrainConfig, *,
@@ -117,8 +120,6 @@ class Trainer:
         self.loggers = list(loggers) if loggers is not None else default
         self.progress = progress
         self.on_epoch = on_epoch
-        if cfg.centered and not hasattr(model, "update_offsets"):
-            raise ConfigError(f"centered training is not available for {type(model).__name__}")
         n = self.train.shape[0]
         self.batches_per_epoch = self._batches_per_epoch(n)
         total = cfg.epochs * self.batches_per_epoch
@@ -126,10 +127,7 @@ class Trainer:
         self.rng = self._make_rng()
         self.optimizer = _build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
         self.schedule = _build_schedule(self.optimizer, cfg, self.total_updates)
-        self.chains = (model.visible.random_state(self._local_count(cfg.chains), self.rng)
-                       if cfg.method == "pcd" else None)
-        self.ladder = LADDERS[cfg.method](self) if cfg.method in LADDERS else None
-        self.mixing = MixingTracker()
+        self.negative: NegativePhase = NegativePhase.registry[cfg.method](self)
         self.average = (None if cfg.average == "none" else
                         ParameterAverage(model, cfg.average, cfg.average_decay, start=self.total_updates // 2))
         self.monitor = None if cfg.watch == "off" else TrainingMonitor(adapt=cfg.watch == "adapt")
@@ -142,6 +140,15 @@ class Trainer:
         self.fingerprint = data_fingerprint(self.train)
         if self.weights is not None:
             self.fingerprint += ":w" + data_fingerprint(self.weights)
+
+    @property
+    def chains(self) -> torch.Tensor | None:
+        """The negative phase's persistent model states (None when it keeps none)."""
+        return self.negative.chains
+
+    @chains.setter
+    def chains(self, v: torch.Tensor) -> None:
+        self.negative.chains = v
 
     # ------------------------------------------------------------------ hooks for data-parallel runs
     # (boltzlab.training.distributed.DistributedTrainer overrides them; here they describe one process)
@@ -166,18 +173,19 @@ class Trainer:
     @classmethod
     def create(cls, train: torch.Tensor, config: TrainConfig, **kwargs: Any) -> "Trainer":
         """A fresh model of the configured kind and unit types, visible biases from the data means."""
+        rows = streamed_rows(train)
         if config.model == "bm":
-            model = BoltzmannMachine.initialize(train, config.weight_std, config.seed,
+            init = train if rows is None else rows[spread_index(len(rows), INIT_ROWS)]
+            model = BoltzmannMachine.initialize(init, config.weight_std, config.seed,
                                                 self_interaction=config.self_interaction,
                                                 dtype=getattr(torch, config.dtype), device=config.device)
             return cls(model, train, config, **kwargs)
-        x = streamed_rows(train)
-        x = torch.as_tensor(train) if x is None else x
+        x = torch.as_tensor(train) if rows is None else rows
         n_states = config.n_states or (int(x.max()) + 1 if config.visible_units == "potts" else None)
         model = make_rbm(x.shape[1], config.n_hidden, config.visible_units,
                          config.hidden_units, weight_std=config.weight_std, seed=config.seed,
                          dtype=getattr(torch, config.dtype), device=config.device, n_states=n_states,
-                         gauge=config.gauge)
+                         hidden_states=config.hidden_states, gauge=config.gauge)
         trainer = cls(model, train, config, **kwargs)
         if config.init_visible_from_data:  # on the data the trainer has already checked
             rows, weights = trainer.data_sample()
@@ -212,11 +220,11 @@ class Trainer:
         trainer._load_state(st)
         return trainer
 
-    def data_sample(self, n_streamed: int = 10_000) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The training rows and their weights; for streamed data, ``n_streamed`` rows evenly spread."""
+    def data_sample(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training rows and their weights; for streamed data, ``INIT_ROWS`` rows evenly spread."""
         if not isinstance(self.train, StreamedRows):
             return self.train, self.weights
-        idx = torch.linspace(0, self.train.shape[0] - 1, min(n_streamed, self.train.shape[0])).round().long()
+        idx = spread_index(len(self.train), INIT_ROWS)
         return self.train[idx], None if self.weights is None else self.weights[idx.to(self.weights.device)]
 
     # ------------------------------------------------------------------ state
@@ -225,9 +233,8 @@ class Trainer:
                 "perm": None if self.perm is None else self.perm.cpu(), "batch_index": self.batch_index,
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": None if self.schedule is None else self.schedule.state_dict(),
-                "rng": self.rng.get_state(), "chains": None if self.chains is None else self.chains.cpu(),
+                "rng": self.rng.get_state(), "negative": self.negative.state_dict(),
                 "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory,
-                "ladder": None if self.ladder is None else self.ladder.state_dict(),
                 "average": None if self.average is None else self.average.state_dict(),
                 "monitor": None if self.monitor is None else self.monitor.state_dict()}
 
@@ -242,13 +249,13 @@ class Trainer:
         if self.schedule is not None and st["schedule"] is not None:
             self.schedule.load_state_dict(st["schedule"])
         self.rng.set_state(st["rng"])
-        if st["chains"] is not None:
-            self.chains = st["chains"].to(dev)
+        self.negative.load_state_dict(st["negative"])
         self.history = list(st["history"])
-        for part in ("ladder", "average", "monitor"):
-            if getattr(self, part) is not None and st.get(part) is not None:
-                getattr(self, part).load_state_dict(st[part])
         self.trajectory = list(st.get("trajectory", []))
+        if self.average is not None and st.get("average") is not None:
+            self.average.load_state_dict(st["average"])
+        if self.monitor is not None and st.get("monitor") is not None:
+            self.monitor.load_state_dict(st["monitor"])
 
     def save(self, path: str | Path, *copies: str | Path) -> None:
         """Write the whole training state atomically (to ``path`` and to any ``copies``)."""
@@ -257,27 +264,10 @@ class Trainer:
             save_payload(path, payload, copies)
 
     # ------------------------------------------------------------------ the learning rule
-    def _chain_starts(self, batch: torch.Tensor) -> torch.Tensor:
-        """Where this update's model chains start: the minibatch (CD), the persistent chains, or random states."""
-        cfg = self.config
-        if cfg.method == "cd":
-            return batch
-        if cfg.method == "pcd":
-            return self.chains
-        return self.model.visible.random_state(self._local_count(cfg.chains), self.rng)
-
-    def _negative_samples(self, batch: torch.Tensor) -> torch.Tensor:
-        if self.ladder is not None:
-            return self.ladder.samples(batch)
-        v = self.model.sample_chains(self._chain_starts(batch), self.config.k, 1.0, self.rng)
-        if self.config.method == "pcd":
-            self.chains = v
-        return v
-
     def update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None = None) -> None:
         """One parameter update from a minibatch (``batch_weights``: its sample weights, mean-1 scaled)."""
         local, local_weights, n_batch = self._begin_update(batch, batch_weights)
-        self._finish_update(local, local_weights, n_batch, self._negative_samples(local))
+        self._finish_update(local, local_weights, n_batch, self.negative.model_term(local, local_weights, n_batch))
 
     def _begin_update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None,
                       ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
@@ -292,25 +282,26 @@ class Trainer:
         return batch, batch_weights, n_batch
 
     def _finish_update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None, n_batch: int,
-                       v_model: torch.Tensor) -> None:
-        """The learning-rule step from the data rows and the model samples ``v_model``."""
+                       model_term: torch.Tensor) -> None:
+        """The learning-rule step from the data rows and the negative phase's ``model_term``."""
         cfg, m = self.config, self.model
         self.optimizer.zero_grad(set_to_none=False)
-        f_data, f_model = m.visible_free_energy(batch), m.visible_free_energy(v_model)
-        if batch_weights is not None:  # CD chains start at the weighted data, so they carry its weights
+        f_data = m.visible_free_energy(batch)
+        if batch_weights is not None:
             f_data = f_data * batch_weights
-            f_model = f_model * batch_weights if cfg.method == "cd" else f_model
-        # Sums over global counts: the means of eq. (11) once the gradients are summed over processes.
-        surrogate = f_data.sum() / n_batch - f_model.sum() / (n_batch if cfg.method == "cd" else cfg.chains)
+        # Sums over global counts: the means of the learning rule once the gradients are summed over processes.
+        surrogate = f_data.sum() / n_batch - model_term
         surrogate.backward()
-        self.mixing.observe(f_data.detach(), f_model.detach(), m.visible.features(v_model))
         self._reduce_gradients()
-        w = getattr(m, "weights", None)
-        if w is not None and (cfg.l2 or cfg.l1):
+        w = m.weights
+        if cfg.l2 or cfg.l1:
             with torch.no_grad():
                 # a penalty acts on the gauge-fixed part of W only
                 w.grad.add_(m.gauge_free_part(cfg.l2 * w + cfg.l1 * torch.sign(w)))
-        self.optimizer.step()
+        if m.bounded_domain:
+            self._guarded_step()
+        else:
+            self.optimizer.step()
         m.apply_gauge_()
         if self.schedule is not None:
             self.schedule.step()
@@ -320,6 +311,23 @@ class Trainer:
         if cfg.save_every and (self.step % cfg.save_every == 0 or self.step == self.total_updates):
             self.record_model()  # and the final model, whatever the update count
 
+    def _guarded_step(self) -> None:
+        """The optimizer step for a model with a domain boundary: an update that leaves the domain is
+        undone (the model keeps its last valid parameters, nothing is clipped) and training stops."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        before = [p.detach().clone() for p in params]
+        self.optimizer.step()
+        problem = None if self._finite() else "the parameters became NaN or infinite"
+        problem = problem or self.model.domain_problem()
+        if problem is not None:
+            with torch.no_grad():
+                for p, b in zip(params, before):
+                    p.copy_(b)
+            lr = self.optimizer.param_groups[0]["lr"]
+            raise TrainingDiverged(f"update {self.step + 1}: the update (learning rate {lr:.3g}) would leave the "
+                                   f"domain of existence ({problem}); lower the learning rate or the initial "
+                                   "weight width")
+
     def record_model(self) -> None:
         """Append a CPU copy of the model's state at the current step to :attr:`trajectory`."""
         self.trajectory.append({"step": self.step, "state": {k: v.detach().cpu().clone()
@@ -327,7 +335,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        """No parameter holds NaN or infinity (amax propagates NaN: one synchronisation for all)."""
+        return bool(torch.stack([p.detach().abs().amax() for p in self.model.parameters()]).isfinite().all())
 
     def fit(self) -> list[dict[str, Any]]:
         """Train until ``epochs`` (or ``max_updates``) is reached; returns the per-epoch metrics."""
@@ -382,22 +391,23 @@ class Trainer:
 
     def _end_of_epoch(self, elapsed: float, bar: Any, partial: bool = False) -> None:
         cfg = self.config
-        if not self._finite():
-            raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN or "
-                                   "infinite); lower the learning rate; the last good checkpoint is kept")
-        problem = self.model.domain_problem()
-        if problem is not None:
-            raise TrainingDiverged(f"training left the models that exist at update {self.step} ({problem}); "
-                                   "lower the learning rate; the last good checkpoint is kept")
+        if not self.model.bounded_domain:  # (models with a domain boundary are checked at every update)
+            if not self._finite():
+                raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN or "
+                                       "infinite); lower the learning rate; the last good checkpoint is kept")
+            problem = self.model.domain_problem()
+            if problem is not None:
+                raise TrainingDiverged(f"training left the models that exist at update {self.step} ({problem}); "
+                                       "lower the learning rate; the last good checkpoint is kept")
         rec = {"epoch": self.epoch, "step": self.step, "partial_epoch": partial, "seconds": round(elapsed, 3),
                "lr": self.optimizer.param_groups[0]["lr"]}
-        rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,
-                                 cfg.monitor_samples, cfg.seed, self.weights, self.test_weights))
-        rec.update(self.mixing.summary())
-        if self.ladder is not None:
-            rec.update(self.ladder.diagnostics())
-        if self.average is not None:
-            rec.update(averaged_metrics(self.average.model, self.test, cfg.monitor_exact_max_log2, self.test_weights))
+        if cfg.monitor:
+            rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,
+                                     cfg.monitor_samples, cfg.seed, self.weights, self.test_weights))
+            if self.average is not None:
+                rec.update(averaged_metrics(self.average.model, self.test, cfg.monitor_exact_max_log2,
+                                            self.test_weights))
+        rec.update(self.negative.diagnostics())
         self.history.append(rec)
         if self.monitor is not None:
             rec["diagnosis"], factor = self.monitor(self.history)

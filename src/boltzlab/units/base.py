@@ -1,7 +1,8 @@
 """The unit-type interface every layer of a Boltzmann machine implements.
 
 A layer of ``n`` units with state ``x`` has a self-energy ``E_layer(x)`` (the bias term of
-../shared/papers/energy-based-models-theory.md eq. 16, plus any confining term for continuous units) and
+the RBM energy, Tubiana, Cocco & Monasson, eLife 8, e39397 (2019), eq. 4, plus any confining term for
+continuous units) and
 couples to the rest of the model only through a linear *input* ``I`` (the field the other layer exerts):
 
     p(x | I) ∝ exp(-beta * (E_layer(x) - I · phi(x)))
@@ -40,6 +41,9 @@ class Layer(nn.Module, ABC):
     #: dimensions, so that one copy of the layer with the parameters of R layers stacked as (R, 1, n)
     #: acts on (R, chains, n) states as the R layers would (batched replicas use it).
     stackable: ClassVar[bool] = False
+    #: Keyword options of the constructor beyond the unit count that model builders pass through
+    #: (e.g. the number of states of Potts units); the same keys appear in :meth:`config`.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,4 +1,4 @@
-"""Binary {0, 1} units (../shared/papers/energy-based-models-theory.md, Definition 13)."""
+"""Binary {0, 1} units (Ackley, Hinton & Sejnowski, Cognitive Science 9, 147 (1985))."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Under an input I at inverse temperature beta the conditional is N((theta + I)/gamma, 1/(beta gamma)),
 and ln Z = sum_i [beta (theta_i + I_i)^2 / (2 gamma_i) + (1/2) ln(2 pi / (beta gamma_i))].  With
 gamma = mu^2 this is the visible layer of the scalar-field RBM
-(../shared/papers/scalar-field-rbm-uv-regulator.md, eq. 7).
+(Aarts, Lucini & Park, Phys. Rev. D 109, 034521 (2024), eq. 7).
 """
 
 from __future__ import annotations

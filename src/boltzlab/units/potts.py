@@ -5,9 +5,8 @@ A layer of n Potts units with fields a_i(x) (stored as ``bias``, shape (n, q)) h
     E(x) = -sum_i a_i(x_i),
 
 and features phi(x) = one-hot(x) of length n q (feature i q + x_i is on), so the coupling of an RBM is
-phi(v)^T W phi(h) with W of shape (n q, n_hidden): the Potts generalisation of
-../shared/papers/energy-based-models-theory.md, eq. 16, as used for protein families by Tubiana, Cocco &
-Monasson (eLife 2019).  Under an input I (n q entries) at inverse temperature beta, units are independent
+phi(v)^T W phi(h) with W of shape (n q, n_hidden): the Potts RBM used for protein families by Tubiana,
+Cocco & Monasson, eLife 8, e39397 (2019), eq. 4.  Under an input I (n q entries) at inverse temperature beta, units are independent
 categoricals, p(x_i = c | I) = softmax_c(beta (I_ic + a_i(c))), and
 
     ln Z(I) = sum_i logsumexp_c beta (I_ic + a_i(c)).
@@ -47,6 +46,7 @@ class PottsLayer(Layer):
     """
 
     type_name = "potts"
+    options = ("n_states", "gauge")
 
     def __init__(self, n_units: int, n_states: int = 21, bias: Any = None, *, gauge: str = "zerosum",
                  dtype: torch.dtype | None = None, device: Any = None) -> None:

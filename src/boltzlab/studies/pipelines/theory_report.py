@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import IntractableError
-from ..models.bm import BoltzmannMachine
-from .maxent import fit_bm_exact, maxent_residual
-from .moments import Moments, data_moments, distribution_moments, exact_distribution
-from .perturbation import (coupling_scan, first_order_errors, first_order_log_ratio, perturbative_bm, scan_slopes,
+from ...errors import IntractableError
+from ...models.bm import BoltzmannMachine
+from ...theory.maxent import fit_bm_exact, maxent_residual
+from ...theory.moments import Moments, data_moments, distribution_moments, exact_distribution
+from ...theory.perturbation import (coupling_scan, first_order_errors, first_order_log_ratio, perturbative_bm, scan_slopes,
                            validity, zeroth_order_log_prob)
-from .rbm_perturbation import effective_bm, solve_rbm_perturbation
-from .zoom import zoom_in_moments
+from ...theory.rbm_perturbation import effective_bm, solve_rbm_perturbation
+from ...theory.zoom import zoom_in_moments
 
 MAX_UNITS = 16
 
@@ -65,7 +65,7 @@ def run_report(x: torch.Tensor, out: Path, *, source: Moments | None = None, zoo
     ``source`` are the moments of the data before a zoom-in (``zoom = {"delta", "copies"}``), used for the
     zoom-in scan; without them the scan zooms the data themselves (copies = 1).
     """
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     n = x.shape[1]
     if n > MAX_UNITS:
         raise IntractableError(f"the report enumerates 2^n states; {n} units is above the limit of {MAX_UNITS} "

@@ -1,6 +1,6 @@
-"""Analyses of ../shared/papers/scalar-field-rbm-uv-regulator.md: each function writes PNG plots into ``out``
-and returns a JSON-able dictionary of its numbers (the ``boltzlab field ...`` commands and the
-``boltzlab reproduce field-*`` entries are thin wrappers around them).
+"""Study pipelines of the scalar-field RBM (Aarts, Lucini, Park, Phys. Rev. D 109, 034521 (2024)): each
+function trains or measures, writes PNG plots into ``out`` and returns a JSON-able dictionary of its numbers
+(the ``boltzlab field ...`` commands and the ``boltzlab reproduce field-*`` entries call them).
 """
 
 from __future__ import annotations
@@ -12,44 +12,17 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from ..random import Rng
-from .dynamics import (flow_jacobian_rates, integrate_flow, integrate_two_node, mode_flow, relaxation_rates,
+from ...errors import ConfigError
+from ...field.dynamics import (flow_jacobian_rates, integrate_flow, integrate_two_node, mode_flow, relaxation_rates,
                        two_node_fixed_point)
-from .kl import data_averaged_nll, gaussian_kl, kl_aligned, kl_monte_carlo, kl_scalar_theory
-from .lattice import action_density, free_field_samples, lattice_kernel, lattice_spectrum
-from .model import ScalarFieldRBM, two_point
-from .train import FieldHistory, FieldTrainConfig, target_from_kernel, train_field
+from ...field.kl import data_averaged_nll, gaussian_kl, kl_aligned, kl_monte_carlo, kl_scalar_theory
+from ...field.lattice import action_density, free_field_samples, lattice_kernel, lattice_spectrum
+from ...field.fixed_points import data_spectrum, expected_spectrum, fixed_point_model, make_model
+from ...field.model import ScalarFieldRBM, two_point
+from ...field.train import FieldHistory, FieldTrainConfig, target_from_kernel, train_field
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def expected_spectrum(kappa: Any, mu2: float, n_hidden: int) -> np.ndarray:
-    """What training converges to (eq. 33, 84, Sec. V C-D): the N_h smallest kappa below mu^2 are learnt,
-    every other eigenvalue sits at mu^2; ascending."""
-    kap = np.sort(np.asarray(kappa, dtype=float))
-    out = np.full_like(kap, float(mu2))
-    n = min(int(n_hidden), len(kap))
-    out[:n] = np.minimum(kap[:n], mu2)
-    return np.sort(out)
-
-
-def make_model(n_visible: int, n_hidden: int, mu2: float, *, sigma_h2: float = 1.0, learn_mu2: bool = False,
-               init: str = "random", init_std: float = 0.1, seed: int = 0, target_kernel: Any = None,
-               dtype: torch.dtype = torch.float64, device: Any = None) -> ScalarFieldRBM:
-    """A ScalarFieldRBM initialised at random N(0, init_std^2), at the Cholesky or the symmetric solution."""
-    m = ScalarFieldRBM(n_visible, n_hidden, mu2=mu2, sigma_h2=sigma_h2, learn_mu2=learn_mu2, dtype=dtype,
-                       device=device)
-    if init == "random":
-        return m.init_random(init_std, seed)
-    if target_kernel is None:
-        raise ConfigError(f"--init {init} needs a known target kernel (a lattice), not a data set")
-    if init == "cholesky":
-        return m.init_cholesky(target_kernel)
-    if init == "symmetric":
-        return m.init_symmetric(target_kernel)
-    raise ConfigError(f"unknown initialisation {init!r}; use random, cholesky or symmetric")
-
-
 def _eigen_axes(ax: Any, hist: FieldHistory, kappa: np.ndarray | None, x: str = "epoch", title: str = "",
                 log: bool = False) -> None:
     xs = hist.array(x)
@@ -82,7 +55,7 @@ def train_lattice(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidd
     """Train a ScalarFieldRBM on a lattice free field (target kernel, or ``data`` configurations) and plot
     the eigenvalues per epoch against kappa (Figs. 3, 5, 7, 9-12), the singular values (Figs. 6-7) and the
     standardised norms of the parts of W (Figs. 3-4)."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     k = lattice_kernel(shape, m2)
@@ -143,7 +116,7 @@ def action_histograms(out: Path, model: ScalarFieldRBM, shape: Sequence[int], m2
     of the free field and the analytic chi^2_{N_v}/(2 N_v) law (equipartition, Fig. 5); KS tests."""
     from scipy import stats
 
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     k = lattice_kernel(shape, m2)
     nv = k.shape[0]
     if model.n_visible != nv:
@@ -178,7 +151,7 @@ def uv_regularisation(out: Path, shape: Sequence[int], m2: float, mu2_values: Se
                       progress: bool = False) -> dict[str, Any]:
     """UV cutoff by mu^2 (Fig. 10, Fig. 12 left) and by N_h (Fig. 11, Fig. 12 right): training runs whose final
     eigenvalues are compared with the regularised spectrum of eq. (84)."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     kappa = lattice_spectrum(shape, m2).numpy()
     nv = len(kappa)
     runs = [("mu2", float(mu), nv) for mu in mu2_values] + [("hidden", float(mu2_for_hidden), int(nh))
@@ -205,29 +178,10 @@ def uv_regularisation(out: Path, shape: Sequence[int], m2: float, mu2_values: Se
 
 
 # ---------------------------------------------------------------------------------------------- data sets
-def data_spectrum(second_moment: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (descending) and eigenvectors of <phi phi^T> (eq. 85): 1/kappa_a."""
-    c, o = torch.linalg.eigh(torch.as_tensor(second_moment, dtype=torch.float64))
-    return c.flip(0).clamp_min(0).numpy(), o.flip(1).numpy()
-
-
-def fixed_point_model(second_moment: torch.Tensor, mu2: float, n_hidden: int, sigma_h2: float = 1.0
-                      ) -> ScalarFieldRBM:
-    """The RBM at the fixed point of training (eq. 13 restricted to N_h modes, eq. 84): W = O_n sqrt((mu^2 -
-    kappa_n)_+ / sigma_h^2) over the N_h smallest kappa = 1/c of the data's two-point function."""
-    c, o = data_spectrum(second_moment)
-    nv = len(c)
-    n = int(n_hidden)
-    kappa = np.where(c[:n] > 0, 1.0 / np.maximum(c[:n], 1e-300), np.inf)
-    s = np.sqrt(np.clip(mu2 - kappa, 0.0, None) / sigma_h2)
-    w = o[:, :n] * s
-    return ScalarFieldRBM(nv, n, mu2=mu2, sigma_h2=sigma_h2, weights=torch.as_tensor(w), dtype=torch.float64)
-
-
 def mnist_spectrum(out: Path, data: np.ndarray, mu2: float) -> dict[str, Any]:
     """Eigenvalues 1/kappa of the data's correlation matrix <phi_i phi_j> (Fig. 13) and the number of modes
     with kappa < mu^2 (those an RBM with mass mu^2 can learn, Sec. VI)."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     c, _ = data_spectrum(two_point(data))
     kappa = np.where(c > 1e-12, 1.0 / np.maximum(c, 1e-300), np.inf)
     n_below = int((kappa < mu2).sum())
@@ -255,7 +209,7 @@ def kl_vs_hidden(out: Path, data: np.ndarray, mu2: float, hidden_values: Sequenc
     Each N_h is evaluated at the fixed point of training (the N_h most infrared modes below mu^2 learnt); with
     ``epochs`` > 0 also after that many exact-gradient epochs from a random start.  The analytic form
     (eq. B7 with b_i of eq. B4) is reported alongside."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     c_data = two_point(data)
     c, _ = data_spectrum(c_data)
     kappa = np.where(c > 1e-12, 1.0 / np.maximum(c, 1e-300), np.inf)
@@ -298,7 +252,7 @@ def regenerate_images(out: Path, data: np.ndarray, mu2: float, hidden_values: Se
                       shape: tuple[int, int] | None = None) -> dict[str, Any]:
     """Images passed once forward and back through the RBM at its fixed point, phi' = E[phi | h = E[h | phi]]
     = (sigma_h^2/mu^2) W W^T phi, for several N_h (Fig. 16); mean squared errors per N_h."""
-    from ..plots import guess_image_shape, save_figure, subplots
+    from ...plots import guess_image_shape, save_figure, subplots
     c_data = two_point(data)
     x = torch.as_tensor(data[:n_images], dtype=torch.float64)
     shape = shape or guess_image_shape(data.shape[1]) or (1, data.shape[1])
@@ -327,7 +281,7 @@ def flow_overlay(out: Path, shape: Sequence[int], m2: float, mu2: float, n_hidde
                  config: FieldTrainConfig, learn_mu2: bool = False, progress: bool = False) -> dict[str, Any]:
     """Stochastic (PCD or exact) training against the continuous-time flow eq. (26)-(27) integrated from the
     same W(0), at t = sum of learning rates; plus eq. (81) per mode from the initial projections (Fig. 6)."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     r = train_lattice(out, shape, m2, mu2, n_hidden, config=config, learn_mu2=learn_mu2, progress=progress,
                       tag="flow")
     hist = FieldHistory(**r.pop("history"))
@@ -374,7 +328,7 @@ def two_node_study(out: Path, config: FieldTrainConfig | None = None, seed: int 
     """N_v = 2 (Sec. IV C, Fig. 2): the three cases of Fig. 2 integrated with eq. (53)-(57), the fixed points
     (eq. 59-62), PCD training of a 2x2 RBM laid over the flow, and the relaxation rates (eq. 67) against the
     exact linearisation and a fit of the late-time decay."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     cases = [("mu2 > k2 > k1", (0.2, 0.4), 1.0, False), ("k1 > mu2 > k2", (0.7, 0.2), 0.4, False),
              ("learnt mu2, k2 > mu2(0) > k1", (0.2, 0.7), 0.4, True)]
     cfg = config or FieldTrainConfig(epochs=4000, lr=0.002, chains=512, record_every=20, seed=seed)
@@ -465,7 +419,7 @@ def kl_check(out: Path, shape: Sequence[int], m2: float, mu2: float, hidden_valu
              config: FieldTrainConfig, n_mc: int = 200_000, progress: bool = False) -> dict[str, Any]:
     """Eq. (B8) against the KL of the trained models evaluated numerically: the closed Gaussian form in any
     basis (no alignment assumed) and a Monte Carlo average of ln p - ln q over exact target samples."""
-    from ..plots import save_figure, subplots
+    from ...plots import save_figure, subplots
     k = lattice_kernel(shape, m2)
     kappa = lattice_spectrum(shape, m2).numpy()
     nv = k.shape[0]
@@ -505,9 +459,9 @@ def bernoulli_study(out: Path, n_hidden: int = 3, mu2: float = 2.0, n_samples: i
     from scipy.integrate import quad
     from torch.autograd.functional import hessian, jacobian
 
-    from ..partition import exact_log_z
-    from ..plots import save_figure, subplots
-    from .bernoulli import GaussianBernoulliRBM, moments_by_quadrature, train_gaussian_bernoulli
+    from ...partition import exact_log_z
+    from ...plots import save_figure, subplots
+    from ...field.bernoulli import GaussianBernoulliRBM, moments_by_quadrature, train_gaussian_bernoulli
     f64 = torch.float64
     g = torch.Generator().manual_seed(seed)
     m1 = GaussianBernoulliRBM(1, n_hidden, mu2=mu2, weights=torch.randn(1, n_hidden, generator=g, dtype=f64),

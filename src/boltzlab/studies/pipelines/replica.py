@@ -55,9 +55,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_write_json
-from ..errors import ConfigError, require
-from ..training import TrainConfig
+from ...checkpoint import atomic_write_json
+from ...errors import ConfigError, require
+from ...training import TrainConfig
 
 STUDY_KEYS = {"hidden", "replicas", "seed", "out", "device", "threads"}
 DATA_KEYS = {"path", "train_split", "train_rows", "test_split", "test_rows", "binarize"}
@@ -125,7 +125,7 @@ class ReplicaStudy:
              f"threads must be an integer >= 1; got {self.threads!r}")
         require(self.ais_betas >= 2, f"ais_betas must be >= 2; got {self.ais_betas}")
         require(isinstance(self.null_draws, int) and self.null_draws >= 2, f"null_draws must be >= 2; got {self.null_draws!r}")
-        from ..partition.schedules import SCHEDULES
+        from ...partition.schedules import SCHEDULES
         require(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
         unknown = sorted(set(self.data) - DATA_KEYS)
         require(not unknown, f"unknown [data] option(s): {', '.join(unknown)}")
@@ -193,8 +193,8 @@ def load_study(path: str | Path) -> ReplicaStudy:
 
 def load_study_data(study: ReplicaStudy) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) bits as float32 arrays, per the [data] table."""
-    from ..data import binarize, load_dataset
-    from ..errors import DataError
+    from ...data import binarize, load_dataset
+    from ...errors import DataError
     d = study.data
     method = d.get("binarize", "threshold")
 
@@ -216,8 +216,8 @@ def load_study_data(study: ReplicaStudy) -> tuple[np.ndarray, np.ndarray]:
 @torch.no_grad()
 def evaluate_point(model: Any, train: torch.Tensor, test: torch.Tensor, study: ReplicaStudy, seed: int) -> dict[str, Any]:
     """Test log-likelihood from AIS and reverse AIS, the leading singular values and the rotation test."""
-    from ..partition import ais_log_z, log_likelihood, rais_log_z
-    from .analysis import analyze
+    from ...partition import ais_log_z, log_likelihood, rais_log_z
+    from ...reciprocal.analysis import analyze
     m = copy.deepcopy(model)
     for p in m.parameters():
         p.requires_grad_(False)
@@ -252,8 +252,8 @@ def run_study(study: ReplicaStudy, out: str | Path | None = None, progress: bool
 def _run_study(study: ReplicaStudy, out: Path, progress: bool, log: Callable[[str], None] | None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from ..training import Trainer
-    from ..training.replicas import ReplicaTrainer
+    from ...training import Trainer
+    from ...training.replicas import ReplicaTrainer
     t0 = time.perf_counter()
     train_np, test_np = load_study_data(study)
     train, test = torch.as_tensor(train_np), torch.as_tensor(test_np)
@@ -328,9 +328,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def plot_study(result: dict[str, Any], out: Path) -> list[str]:
     """Fig. 1 (log-likelihood vs updates, error bars over replicas), Fig. 4 (JS vs updates), spectra."""
-    from ..io import load_model
-    from ..plots import save_figure, subplots
-    from .spectrum import MarchenkoPastur
+    from ...io import load_model
+    from ...plots import save_figure, subplots
+    from ...reciprocal.spectrum import MarchenkoPastur
     summ = result["summary"]
     n_rep = result["study"]["replicas"]
     paths = []
