@@ -55,7 +55,7 @@ class Rng:
                             high: float = 1.0) -> torch.Tensor:
         """Overwrite the fields ``x`` with draws: ``high`` with probability sigmoid(scale (x + bias)), else
         ``low`` (``bias`` broadcasts against x).  Binary units draw this way (scale beta, eq. 20-21 of
-        ../shared/papers/energy-based-models-theory.md), spins with scale 2 beta, low -1 and high +1."""
+        the lecture notes on energy-based models (unpublished)), spins with scale 2 beta, low -1 and high +1."""
         if self._counter is None or not x.is_contiguous():
             x.add_(bias)
             if scale != 1.0:

@@ -83,10 +83,11 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
     ax.set_title(f"{L}x{L} Ising, beta={BETA}: magnetisation distribution"); ax.legend()
     save_figure(fig, out / "magnetisation.png")
 
-    learning_curves(history, out / "learning_curves.png", title=f"RBM 64x{N_HIDDEN}, PCD-5, centered, on 8x8 Ising")
-    image_grid(test[:32], out / "data.png", (L, L), n_cols=8, title="held-out Ising configurations")
-    image_grid(v[:32].numpy(), out / "samples.png", (L, L), n_cols=8, title="RBM samples (2000 sweeps)")
-    weight_filters(model.weights.detach().numpy(), out / "filters.png", (L, L))
+    save_figure(learning_curves(history, title=f"RBM 64x{N_HIDDEN}, PCD-5, centered, on 8x8 Ising"),
+                out / "learning_curves.png")
+    save_figure(image_grid(test[:32], (L, L), n_cols=8, title="held-out Ising configurations"), out / "data.png")
+    save_figure(image_grid(v[:32].numpy(), (L, L), n_cols=8, title="RBM samples (2000 sweeps)"), out / "samples.png")
+    save_figure(weight_filters(model.weights.detach().numpy(), (L, L)), out / "filters.png")
 
     abs_m = {"exact": exact["abs_magnetisation"], "data": float(np.abs(m_data).mean()),
              "rbm": float(np.abs(m_model).mean())}

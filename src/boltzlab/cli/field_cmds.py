@@ -1,5 +1,5 @@
 """`boltzlab field ...`: scalar-field RBMs and lattice field theory
-(../shared/papers/scalar-field-rbm-uv-regulator.md; see docs/field-theory.md).
+(Aarts, Lucini, Park, PRD 109, 034521 (2024); see docs/field-theory.md).
 
 Every subcommand writes PNG plots and a JSON of its numbers into ``--out`` and prints the numbers with
 ``--json``; bad input ends with one line ``boltzlab: error: ...`` and exit code 2.
@@ -30,7 +30,7 @@ def lattice_arg(text: str) -> tuple[int, ...]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("field", help="scalar-field (Gaussian) RBMs: lattice field theory targets, UV regularisation",
-                       description="Analyses of ../shared/papers/scalar-field-rbm-uv-regulator.md: training on free "
+                       description="Analyses of Aarts, Lucini, Park, PRD 109, 034521 (2024): training on free "
                                    "lattice fields and data correlation matrices, spectra, UV cutoffs by mu^2 and N_h, "
                                    "learning flow, KL divergences, the Gaussian-Bernoulli RBM.  See docs/field-theory.md.")
     fs = p.add_subparsers(dest="field_command", metavar="ANALYSIS", parser_class=Parser)

@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from ..plots import image_grid
+    from ..plots import image_grid, save_figure
     if args.shards is not None and not args.distributed:
         raise ConfigError("--shards applies only with --distributed")
     if args.distributed and args.tempering:
@@ -119,8 +119,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_savez(out, v=v.cpu().numpy(), h=h.cpu().numpy(), beta=args.beta, steps=args.steps)
     png = Path(args.png) if args.png else out.with_suffix(".png")
-    image_grid(v[:100].float().cpu().numpy(), png, args.image_shape,
-               title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}")
+    save_figure(image_grid(v[:100].float().cpu().numpy(), args.image_shape,
+                           title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}"), png)
     summary = {"samples": str(out), "png": str(png), "n": args.n, "steps": args.steps, "beta": args.beta,
                "seconds": round(seconds, 4), "visible_mean": float(v.float().mean())}
     if tempering is not None:

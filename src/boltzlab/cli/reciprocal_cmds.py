@@ -1,4 +1,4 @@
-"""`boltzlab reciprocal ...`: RBMs in reciprocal space (../shared/papers/rbm-reciprocal-space.md).
+"""`boltzlab reciprocal ...`: RBMs in reciprocal space (Toledo-Marin et al., arXiv:2503.21536 (2025)).
 
 Every subcommand takes one model or a series of checkpoints (files, or run directories whose
 ``checkpoints/step_*.pt`` are then used in training order), writes PNG plots and a JSON of its numbers
@@ -27,7 +27,7 @@ MODELS_HELP = ("model files (boltzlab checkpoints or .npz) or run directories (t
 def register(sub: argparse._SubParsersAction) -> None:
     from .common import Parser
     p = sub.add_parser("reciprocal", help="RBMs in reciprocal space: spectra, symmetry, modes, replica studies",
-                       description="Analyses of ../shared/papers/rbm-reciprocal-space.md: the SVD of W and its "
+                       description="Analyses of Toledo-Marin et al., arXiv:2503.21536 (2025): the SVD of W and its "
                                    "Marchenko-Pastur law, rotational symmetry breaking, reciprocal variables, "
                                    "energy landscapes, hierarchical learning, the Landau free energy of a mode, "
                                    "and replica studies.  See docs/reciprocal-space.md.")

@@ -1,4 +1,4 @@
-"""`boltzlab theory ...`: the checks of ../shared/papers/energy-based-models-theory.md on a data set.
+"""`boltzlab theory ...`: the checks of the lecture notes on energy-based models (unpublished) on a data set.
 
 * ``theory report``: first-order (perturbative) Boltzmann machine against the exact maximum-likelihood one,
   exact against first-order marginals, the RBM perturbation equations, and the error of the first-order

@@ -20,6 +20,7 @@ import torch
 
 from ..checkpoint import atomic_write_json
 from ..errors import ConfigError
+from ..plots import save_figure
 from .common import Parser, add_run_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 from .model_cmds import add_data_options, load_model_data
 
@@ -49,7 +50,7 @@ def _kernel_options(p: argparse.ArgumentParser, default_fraction: str | float) -
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("thermo", help="stochastic thermodynamics: heat exchange, work, equilibrium curves, CD",
                        description="Fluctuation theorems, work and heat of RBMs "
-                                   "(../shared/papers/nonequilibrium-thermodynamics-of-rbms.md; "
+                                   "(Salazar, PRE 96, 022131 (2017); "
                                    "see docs/thermodynamics.md).")
     tsub = p.add_subparsers(dest="thermo_command", metavar="SUBCOMMAND", parser_class=Parser)
 
@@ -177,7 +178,8 @@ def cmd_xft(args: argparse.Namespace) -> int:
                            progress=not args.no_progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_xft(result, out / "xft.png")), str(plot_trace(result, out / "equilibration.png"))]
+    plots = [str(save_figure(plot_xft(result), out / "xft.png")),
+             str(save_figure(plot_trace(result), out / "equilibration.png"))]
     res = {"model": str(args.model), **result.to_dict(), "plots": plots}
     atomic_write_json(out / XFT_JSON, res)
     for w in res.get("warnings", []):
@@ -243,8 +245,8 @@ def cmd_work(args: argparse.Namespace) -> int:
                                       args.equilibrate, args.delta_f, args.ais_runs, args.ais_betas, args.batch_size,
                                       args.seed, progress=not args.no_progress)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_work(res, wf, wr, out / "work.png", f"{res['protocol']['kind']} protocol, "
-                                                          f"{res['kernel']['label']}"))]
+    plots = [str(save_figure(plot_work(res, wf, wr, f"{res['protocol']['kind']} protocol, {res['kernel']['label']}"),
+                             out / "work.png"))]
     res = {"models": [str(m) for m in args.models], **res, "plots": plots}
     atomic_write_json(out / WORK_JSON, res)
     if res.get("warning"):
@@ -293,7 +295,8 @@ def cmd_curves(args: argparse.Namespace) -> int:
         labels.append(f"AIS ({args.ais_runs} runs)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    res["plots"] = [str(plot_curves(curves, labels, out / "curves.png", f"equilibrium curves of {Path(args.model).name}"))]
+    res["plots"] = [str(save_figure(plot_curves(curves, labels, f"equilibrium curves of {Path(args.model).name}"),
+                                    out / "curves.png"))]
     atomic_write_json(out / CURVES_JSON, res)
     if args.json:
         emit_json(res)
@@ -316,8 +319,8 @@ def cmd_cd(args: argparse.Namespace) -> int:
     run = cd_along_run(models, data, args.steps, args.kernel, args.beta, labels)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots = [str(plot_cd(run, out / "cd.png", "training step" if src.is_dir() else "model",
-                         f"CD as a relaxation ({run['kernel']})"))]
+    plots = [str(save_figure(plot_cd(run, "training step" if src.is_dir() else "model",
+                                     f"CD as a relaxation ({run['kernel']})"), out / "cd.png"))]
     res = {"model": str(src), "data": str(args.data), **run, "plots": plots}
     atomic_write_json(out / CD_JSON, res)
     if args.json:

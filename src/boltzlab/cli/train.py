@@ -14,13 +14,14 @@ import torch
 
 from ..errors import CheckpointError, ConfigError
 from ..training import TrainConfig, Trainer
-from ..training.config import MIN_UPDATES
+from ..training.config import MIN_UPDATES, recommended_options
 from ..checkpoint import atomic_write_json
 from ..training.trainer import CHECKPOINT
 from .common import emit_json, image_shape, positive_int, say, torch_device
 
 RUN_FILE = "run.json"
-RECOMMENDED_HELP = {"method": "pt for an RBM, pcd otherwise", "epochs": f"enough for {MIN_UPDATES} updates, at least 10"}
+RECOMMENDED_HELP = {**recommended_options({}), "method": "pt for an RBM, pcd otherwise",
+                    "epochs": f"enough for {MIN_UPDATES} updates, at least 10"}
 DATA_KEYS = ("data", "test_data", "test_fraction", "binarize", "limit", "data_seed", "image_shape", "alphabet",
              "reweight", "alignment_format")
 ALIGNMENT_SUFFIXES = (".sto", ".stk", ".stockholm", ".a2m", ".a3m", ".fasta", ".fa", ".afa", ".aln", ".faa")
@@ -266,28 +267,31 @@ def _trainer_kind(args: argparse.Namespace, opts: dict[str, Any]) -> tuple[type[
 def write_report(trainer: Trainer, out: Path, shape: Any = None, alphabet: str | None = None) -> dict[str, Any]:
     """Learning curves, sample grid and weight filters (Potts: weight logos and site frequencies) as PNG;
     summary.json with the final numbers."""
-    from ..plots import image_grid, learning_curves, weight_filters
+    from ..plots import image_grid, learning_curves, save_figure, weight_filters
     model = trainer.model
     shape = tuple(shape) if shape else None
     n_hidden = model.n_hidden
     size = f"{model.n_visible}x{n_hidden}" if n_hidden else f"{model.n_visible} units"
-    plots = {"learning_curves": str(learning_curves(trainer.history, out / "learning_curves.png",
-                                                    title=f"{type(model).__name__} {size}, "
-                                                          f"{trainer.config.method.upper()}-{trainer.config.k}"))}
+    curves = learning_curves(trainer.history, title=f"{type(model).__name__} {size}, "
+                                                    f"{trainer.config.method.upper()}-{trainer.config.k}")
+    plots = {"learning_curves": str(save_figure(curves, out / "learning_curves.png"))}
     if model.visible.type_name == "potts":
         plots.update(potts_report(trainer, out, alphabet))
         return _summary(trainer, out, plots)
     v, _ = model.sample(64, steps=1000, seed=trainer.config.seed)
     sweeps = "block-Gibbs" if n_hidden else "single-site Gibbs"
-    plots["samples"] = str(image_grid(v.float().cpu().numpy(), out / "samples.png", shape, n_cols=8,
-                                      title=f"model samples (1000 {sweeps} sweeps from random starts)"))
-    plots["filters"] = str(weight_filters(model.weights.detach().float().cpu().numpy(), out / "filters.png", shape))
+    plots["samples"] = str(save_figure(image_grid(v.float().cpu().numpy(), shape, n_cols=8,
+                                                  title=f"model samples (1000 {sweeps} sweeps from random starts)"),
+                                       out / "samples.png"))
+    plots["filters"] = str(save_figure(weight_filters(model.weights.detach().float().cpu().numpy(), shape),
+                                       out / "filters.png"))
     return _summary(trainer, out, plots)
 
 
 def potts_report(trainer: Trainer, out: Path, alphabet: str | None) -> dict[str, str]:
     """Sequence logos of the strongest hidden units and data-vs-model single-site frequencies."""
     from ..data.alignment import alphabet_symbols, site_frequencies
+    from ..plots import save_figure
     from ..plots.logo import frequency_comparison, weight_logos
     model = trainer.model
     q = model.visible.n_states
@@ -295,13 +299,13 @@ def potts_report(trainer: Trainer, out: Path, alphabet: str | None) -> dict[str,
     if len(symbols) != q:
         symbols = "".join(chr(ord("0") + i) if i < 10 else chr(ord("a") + i - 10) for i in range(q))
     w = model.weights.detach().double().cpu().numpy().reshape(model.n_visible, q, -1)
-    plots = {"weight_logos": str(weight_logos(w, symbols, out / "weight_logos.png"))}
+    plots = {"weight_logos": str(save_figure(weight_logos(w, symbols), out / "weight_logos.png"))}
     v, _ = model.sample(1000, steps=100, seed=trainer.config.seed)
     train = trainer.train.cpu().numpy()
     wts = None if trainer.weights is None else trainer.weights.cpu().numpy()
-    plots["site_frequencies"] = str(frequency_comparison(
-        site_frequencies(train, q, wts), site_frequencies(v.cpu().numpy(), q), out / "site_frequencies.png",
-        title="training data vs 1000 model samples (100 block-Gibbs sweeps)"))
+    plots["site_frequencies"] = str(save_figure(frequency_comparison(
+        site_frequencies(train, q, wts), site_frequencies(v.cpu().numpy(), q),
+        title="training data vs 1000 model samples (100 block-Gibbs sweeps)"), out / "site_frequencies.png"))
     return plots
 
 

@@ -20,7 +20,7 @@ from .common import Parser, add_run_options, emit_json, finite_float, non_negati
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vmc", help="variational Monte Carlo with RBM wave functions (quantum dots, spin chains)",
-                       description="Neural-network quantum states (../shared/papers/ml-for-quantum-many-body-talk.md).")
+                       description="Neural-network quantum states (Hjorth-Jensen, PhysML workshop lectures, Oslo (2024)).")
     vsub = p.add_subparsers(dest="vmc_command", metavar="SYSTEM", parser_class=Parser)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
     _register_qdot(vsub)

@@ -1,4 +1,4 @@
-"""Scalar-field RBMs and lattice field theory targets (../shared/papers/scalar-field-rbm-uv-regulator.md).
+"""Scalar-field RBMs and lattice field theory targets (Aarts, Lucini, Park, PRD 109, 034521 (2024)).
 
     import boltzlab as bl
     m = bl.ScalarFieldRBM(10, 10, mu2=9.0, sigma_h2=1.0, learn_mu2=False).init_random(0.1, seed=0)

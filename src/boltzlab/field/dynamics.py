@@ -1,5 +1,5 @@
 """Continuous-time learning equations of the scalar-field RBM
-(../shared/papers/scalar-field-rbm-uv-regulator.md, Sec. IV and eq. 81).
+(Aarts, Lucini, Park, PRD 109, 034521 (2024), Sec. IV and eq. 81).
 
 * :func:`integrate_flow` integrates the matrix flow  dW/dt = sigma_h^2 [K_phi^{-1} - K^{-1}] W  (eq. 26) and
   d mu^2/dt = -(1/2) tr K_phi^{-1} + (1/2) tr K^{-1}  (eq. 27) with SciPy's ``solve_ivp``; the time t is the

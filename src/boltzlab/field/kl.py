@@ -1,5 +1,5 @@
 """Kullback-Leibler divergences of Gaussian models
-(../shared/papers/scalar-field-rbm-uv-regulator.md, App. B and eq. 86).
+(Aarts, Lucini, Park, PRD 109, 034521 (2024), App. B and eq. 86).
 """
 
 from __future__ import annotations

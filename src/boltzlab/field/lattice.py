@@ -1,5 +1,5 @@
 """Free scalar fields on periodic lattices: the target theories of Sec. V of
-../shared/papers/scalar-field-rbm-uv-regulator.md.
+Aarts, Lucini, Park, PRD 109, 034521 (2024).
 
 1D (eq. 76-78):  K^phi_ij = (2 + m^2) delta_ij - delta_{i,j+1} - delta_{i,j-1},
                  kappa_k = m^2 + 2 - 2 cos(2 pi k / N),  -N/2 < k <= N/2.

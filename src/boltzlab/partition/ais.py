@@ -1,15 +1,15 @@
 """Annealed importance sampling (AIS) and reverse AIS estimates of ln Z, with honest error bars.
 
-Forward AIS (Neal 2001; Salakhutdinov & Murray 2008).  Draw v_1 ~ p_0, and for k = 1..K accumulate
+Forward AIS (Neal, Stat. Comput. 11, 125 (2001); Salakhutdinov & Murray, ICML 2008).  Draw v_1 ~ p_0, and for k = 1..K accumulate
 
     ln w += ln f_k(v_k) - ln f_{k-1}(v_k),      then v_{k+1} ~ T_k(v_k, .)
 
 where T_k leaves p_k invariant.  Then E[w] = Z_K / Z_0, so ln Z = ln Z_0 + ln mean(w) is unbiased in Z and,
-by Jensen, biased *low* in ln Z (a stochastic lower bound).  In the language of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md (section 5), -ln w is the work of the protocol
-t_0 -> t_K and E[w] = Z_K / Z_0 is the Jarzynski equality.
+by Jensen, biased *low* in ln Z (a stochastic lower bound).  -ln w is the work of the protocol t_0 -> t_K
+and E[w] = Z_K / Z_0 is the Jarzynski equality (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997); Salazar,
+Phys. Rev. E 96, 022131 (2017)).  The loop is :func:`boltzlab.sampling.path.anneal`.
 
-Reverse AIS (Burda, Grosse & Salakhutdinov 2015), derived here from the forward construction.  Start from
+Reverse AIS (Burda, Grosse & Salakhutdinov, AISTATS 2015), derived here from the forward construction.  Start from
 v_K and run the reversals of the same kernels down the path: v_{k-1} ~ T~_{k-1}(v_k, .), with
 T~_k(x' -> x) = T_k(x -> x') p_k(x) / p_k(x').  The ratio of the forward and reverse path densities is
 
@@ -59,7 +59,7 @@ from .._tensor import as_tensor
 from ..data.stream import streamed_rows
 from ..errors import ConfigError
 from ..random import Rng
-from ..sampling.path import RBMPath
+from ..sampling.path import RBMPath, anneal
 from ..stats import log_mean_exp
 from .schedules import SCHEDULES, make_schedule, salakhutdinov_murray, thermodynamic_schedule
 
@@ -160,38 +160,6 @@ def _resolve(model, n_runs: int, n_betas: int, schedule: str, base: str | None, 
     return path, int(n_runs), betas, extra
 
 
-@torch.no_grad()
-def _anneal(path: RBMPath, v: torch.Tensor, betas: np.ndarray, rng: Rng, bar=None,
-            probe: tuple[np.ndarray, list] | None = None) -> torch.Tensor:
-    """Run the chains ``v`` along ``betas`` (increasing for AIS, decreasing for reverse AIS).
-
-    Returns the float64 log weights sum_k ln f_{b_k}(v_k) - ln f_{b_{k-1}}(v_k).  ``probe=(t_values, out)``
-    appends, whenever the path passes one of ``t_values``, the self-normalised weighted standard deviation
-    of d ln f_t / dt (the pilot run of the adaptive schedule).
-    """
-    n = v.shape[0]
-    log_w = torch.zeros(n, dtype=torch.float64, device=v.device)
-    buf_h = torch.empty(n, path.n_hidden_features, dtype=path.dtype, device=path.device)
-    buf_v = torch.empty(n, path.n_visible_features, dtype=path.dtype, device=path.device)
-    probe_at = set() if probe is None else {int(i) for i in probe[0]}
-    last = len(betas) - 1
-    for k in range(1, last + 1):
-        s = path.stats(v, out=buf_h)
-        log_w += path.log_ratio(s, betas[k - 1], betas[k])
-        if k in probe_at:
-            t, eps = float(betas[k]), 1e-6
-            slope = (path.log_f(s, min(t + eps, 1.0)) - path.log_f(s, max(t - eps, 0.0))) / (
-                min(t + eps, 1.0) - max(t - eps, 0.0))
-            p = torch.softmax(log_w, 0)
-            mu = (p * slope).sum()
-            probe[1].append(float(torch.sqrt((p * (slope - mu) ** 2).sum())))
-        if k < last:
-            v = path.sweep(s, betas[k], rng, out=buf_v)
-        if bar is not None:
-            bar.update(1)
-    return log_w
-
-
 def _chunks(n: int, size: int | None) -> list[int]:
     size = n if size is None else max(1, int(size))
     return [min(size, n - i) for i in range(0, n, size)]
@@ -202,7 +170,19 @@ def _adaptive_betas(path: RBMPath, n_betas: int, rng: Rng, n_pilot: int = 64) ->
     pilot = make_schedule("sm08", max(200, int(n_betas) // 10))
     probe_idx = np.unique(np.linspace(1, len(pilot) - 1, 100).astype(int))
     sig: list[float] = []
-    _anneal(path, path.sample_base(n_pilot, rng), pilot, rng, probe=(probe_idx, sig))
+    probe_at = {int(i) for i in probe_idx}
+
+    def probe(k: int, log_w: torch.Tensor, v: torch.Tensor, s: Any) -> None:
+        """The self-normalised weighted standard deviation of d ln f_t / dt at t_k."""
+        if k in probe_at:
+            t, eps = float(pilot[k]), 1e-6
+            slope = (path.log_f(s, min(t + eps, 1.0)) - path.log_f(s, max(t - eps, 0.0))) / (
+                min(t + eps, 1.0) - max(t - eps, 0.0))
+            p = torch.softmax(log_w, 0)
+            mu = (p * slope).sum()
+            sig.append(float(torch.sqrt((p * (slope - mu) ** 2).sum())))
+
+    anneal(path, path.sample_base(n_pilot, rng), pilot, rng, record=probe)
     t_grid = np.concatenate([[0.0], pilot[probe_idx]])
     sigma = np.concatenate([[sig[0]], sig])
     return thermodynamic_schedule(t_grid, sigma, n_betas), {"pilot_betas": len(pilot), "pilot_runs": n_pilot}
@@ -243,7 +223,7 @@ def ais_log_z(model, n_runs: int | None = None, n_betas: int = 10_000, seed: int
     steps = len(betas) - 1
 
     def run(n: int, bar) -> list[torch.Tensor]:
-        return [_anneal(path, path.sample_base(size, rng), betas, rng, bar).cpu() for size in _chunks(n, batch_size)]
+        return [anneal(path, path.sample_base(size, rng), betas, rng, bar=bar).cpu() for size in _chunks(n, batch_size)]
 
     with _progress(len(_chunks(first, batch_size)) * steps, progress, "AIS") as bar:
         parts = run(first, bar)
@@ -335,7 +315,7 @@ def rais_log_z(model, data: Any = None, n_runs: int = 100, n_betas: int = 10_000
             done += size
             if burn_in:
                 v = model.sample_chains(v, int(burn_in), 1.0, rng)
-            parts.append(_anneal(path, v, reverse, rng, bar).cpu())
+            parts.append(anneal(path, v, reverse, rng, bar=bar).cpu())
     log_w = torch.cat(parts)
     lme, se, ess = log_mean_exp(log_w)
     if estimator == "raise":

@@ -1,9 +1,9 @@
 """Exact partition functions and log-likelihoods by enumeration, in float64.
 
 For an RBM, log Z = ln sum_x exp(-F(x)) over the states of whichever discrete layer has fewer states, with
-F the closed-form free energy of that layer (../shared/papers/energy-based-models-theory.md, eq. 8-9 and
-22).  States are generated and summed in chunks, so memory stays bounded (2^24 states of a 24-unit layer
-coupled to 784 units need a few hundred MB at most).
+F the closed-form free energy of that layer (the other layer summed out).  States are generated and summed
+in chunks, so memory stays bounded (2^24 states of a 24-unit layer coupled to 784 units need a few hundred
+MB at most).
 """
 
 from __future__ import annotations
@@ -80,12 +80,14 @@ def exact_log_likelihood(model: EnergyModel, data: Any, beta: float = 1.0, log_z
 @torch.no_grad()
 def visible_distribution(model: EnergyModel, beta: float = 1.0, max_log2_states: float = 20,
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All visible states and their exact probabilities (small visible layers; for tests and plots)."""
+    """All visible states and their exact probabilities at ``beta`` (float64; small visible layers).
+
+    The one exact visible distribution of the library (:func:`boltzlab.theory.exact_distribution` is this
+    function)."""
     m = _float64_copy(model)
     if m.visible.n_states_log2 > max_log2_states:
         raise IntractableError(f"the visible layer has 2^{m.visible.n_states_log2:.0f} states, too many to list")
     total = int(round(2 ** m.visible.n_states_log2))
     states = m.visible.enumerate_states(0, total)
-    logp = -m.free_energy(states, beta)
-    return states, torch.softmax(logp, 0)
+    return states, torch.softmax(-m.visible_free_energy(states, beta), 0)
 

@@ -5,7 +5,7 @@ single-site conditionals,
 
     PL(v) = sum_i ln p(v_i | v_{-i}),   p(v_i = x | v_{-i}) = exp(-F(v^{i<-x})) / sum_y exp(-F(v^{i<-y})),
 
-where F is the visible free energy (../shared/papers/energy-based-models-theory.md, eq. 8-10; eq. 22 for the
+where F is the visible free energy (the lecture notes on energy-based models (unpublished), eq. 8-10; eq. 22 for the
 RBM) and v^{i<-x} is v with unit i set to the value x.  The partition function cancels, so PL needs only free
 -energy *differences*, for any discrete visible layer: binary, spin or Potts (where x runs over the q
 states).  Its gradient is that of an ordinary differentiable function of the parameters, so training by

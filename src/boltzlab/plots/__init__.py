@@ -13,7 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape", "save_figure", "subplots"]
+__all__ = ["learning_curves", "image_grid", "weight_filters", "guess_image_shape", "finish_figure", "save_figure",
+           "subplots"]
 
 _FIGURE_KEYS = ("figsize", "dpi", "layout", "constrained_layout", "tight_layout", "facecolor")
 
@@ -25,13 +26,18 @@ def subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def save_figure(fig: Any, path: str | Path, title: str = "") -> Path:
-    """Give ``fig`` its title, lay it out, write it as PNG and close it."""
-    path = Path(path)
+def finish_figure(fig: Figure, title: str = "") -> Figure:
+    """Give ``fig`` its title and lay it out; returns it."""
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, title: str = "") -> Path:
+    """Give ``fig`` its title, lay it out and write it as PNG (for the CLI and the studies)."""
+    path = Path(path)
+    finish_figure(fig, title).savefig(path, dpi=110)
     return path
 
 
@@ -41,7 +47,7 @@ def guess_image_shape(n: int) -> tuple[int, int] | None:
     return (s, s) if s * s == n else None
 
 
-def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
+def learning_curves(history: Sequence[dict[str, Any]], title: str = "") -> Figure:
     """Log-likelihoods (exact when tractable, pseudo otherwise), reconstruction error and |W| per epoch."""
     steps = [r["step"] for r in history]
     fig, axes = subplots(1, 3, figsize=(13, 3.8))
@@ -58,11 +64,11 @@ def learning_curves(history: Sequence[dict[str, Any]], path: str | Path, title: 
     axes[2].set_xlabel("updates"); axes[2].set_title("||W|| (Frobenius)")
     for a in axes:
         a.grid(alpha=0.3)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)
 
 
-def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None, n_cols: int = 10,
-               title: str = "", cmap: str = "gray", symmetric: bool = False) -> Path:
+def image_grid(x: np.ndarray, shape: tuple[int, int] | None = None, n_cols: int = 10, title: str = "",
+               cmap: str = "gray", symmetric: bool = False) -> Figure:
     """Tile the rows of ``x`` as images of ``shape`` (or as single-row strips when no shape fits)."""
     x = np.asarray(x, dtype=float)
     shape = shape or guess_image_shape(x.shape[1]) or (1, x.shape[1])
@@ -77,11 +83,11 @@ def image_grid(x: np.ndarray, path: str | Path, shape: tuple[int, int] | None = 
         if i < n:
             kw = {"vmin": -lim, "vmax": lim} if symmetric else {"vmin": x.min(), "vmax": x.max()}
             ax.imshow(x[i].reshape(shape), cmap=cmap, interpolation="nearest", **kw)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)
 
 
-def weight_filters(weights: np.ndarray, path: str | Path, shape: tuple[int, int] | None = None,
-                   max_filters: int = 64, title: str = "weight filters (columns of W)") -> Path:
+def weight_filters(weights: np.ndarray, shape: tuple[int, int] | None = None, max_filters: int = 64,
+                   title: str = "weight filters (columns of W)") -> Figure:
     """Each hidden unit's incoming weights drawn as an image, blue-white-red around zero."""
     w = np.asarray(weights, dtype=float).T[:max_filters]
-    return image_grid(w, path, shape, n_cols=min(8, len(w)), title=title, cmap="bwr", symmetric=True)
+    return image_grid(w, shape, n_cols=min(8, len(w)), title=title, cmap="bwr", symmetric=True)

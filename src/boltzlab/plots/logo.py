@@ -8,7 +8,6 @@ package is needed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -17,7 +16,9 @@ from matplotlib.patches import PathPatch
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
-from . import save_figure, subplots
+from matplotlib.figure import Figure
+
+from . import finish_figure, subplots
 
 _FONT = FontProperties(family="DejaVu Sans", weight="bold")
 _COLOURS = {**{c: "#1f77b4" for c in "KRH"}, **{c: "#d62728" for c in "DE"},
@@ -63,8 +64,8 @@ def draw_logo(ax, heights: np.ndarray, symbols: str, positions: Sequence[int] | 
     ax.set_xticklabels([str(pos[i] + 1) for i in range(0, length, step)], fontsize=7)
 
 
-def weight_logos(weights: np.ndarray, symbols: str, path: str | Path, n_units: int = 6, max_sites: int = 80,
-                 title: str = "") -> Path:
+def weight_logos(weights: np.ndarray, symbols: str, n_units: int = 6, max_sites: int = 80,
+                 title: str = "") -> Figure:
     """Logos of the ``n_units`` hidden units with the largest ||W_mu||, each over its ``max_sites`` most
     weighted sites (in sequence order) when the sequence is longer."""
     w = np.asarray(weights, dtype=float)  # (n_sites, q, n_hidden)
@@ -80,10 +81,10 @@ def weight_logos(weights: np.ndarray, symbols: str, path: str | Path, n_units: i
         draw_logo(ax, wm[sites], symbols, sites)
         ax.set_ylabel(f"h{mu}\n|W|={norms[mu]:.2f}", fontsize=8)
     axes[-1, 0].set_xlabel("site")
-    return save_figure(fig, path, title or "hidden-unit weights W_{i a mu} as sequence logos")
+    return finish_figure(fig, title or "hidden-unit weights W_{i a mu} as sequence logos")
 
 
-def frequency_comparison(f_data: np.ndarray, f_model: np.ndarray, path: str | Path, title: str = "") -> Path:
+def frequency_comparison(f_data: np.ndarray, f_model: np.ndarray, title: str = "") -> Figure:
     """Scatter of single-site frequencies f_i(a): (weighted) data against model samples."""
     fig, ax = subplots(figsize=(4.5, 4.2))
     ax.scatter(f_data.ravel(), f_model.ravel(), s=6, alpha=0.6)
@@ -93,4 +94,4 @@ def frequency_comparison(f_data: np.ndarray, f_model: np.ndarray, path: str | Pa
     ax.set_ylabel("model samples f_i(a)")
     ax.set_title(f"single-site frequencies, r = {r:.3f}")
     ax.grid(alpha=0.3)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)

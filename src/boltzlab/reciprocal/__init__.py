@@ -1,4 +1,4 @@
-"""RBMs in reciprocal space (../shared/papers/rbm-reciprocal-space.md).
+"""RBMs in reciprocal space (Toledo-Marin et al., arXiv:2503.21536 (2025)).
 
 Quick tour::
 

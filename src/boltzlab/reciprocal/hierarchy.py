@@ -1,6 +1,6 @@
 """Hierarchical learning: what the singular directions of a trained RBM encode (Fig. 6).
 
-../shared/papers/rbm-reciprocal-space.md, section 5.2.  The last half-step of block Gibbs sampling draws
+Toledo-Marin et al., arXiv:2503.21536 (2025), section 5.2.  The last half-step of block Gibbs sampling draws
 v from sigma(W h + a') = sigma(U Sigma V^T h + a').  Rotating U by pi "around all but the two dimensions
 associated with the largest singular values" (a rotation in the plane of modes 1 and 2, which flips both)
 changes the samples globally; ten consecutive pi rotations in random planes of modes outside the five

@@ -1,4 +1,4 @@
-"""Mean-field free energy of one reciprocal mode (../shared/papers/rbm-reciprocal-space.md, eq. 52-55, Fig. 7-8).
+"""Mean-field free energy of one reciprocal mode (Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 52-55, Fig. 7-8).
 
 The paper writes the effective potential of reciprocal space as U_eff(z) = E(z) - S_c/beta + V_const(z)/beta
 (eq. 30), where V_const = -ln p(z) is the *constraint potential*: p is the density of the reciprocal

@@ -1,4 +1,4 @@
-"""Singular values of W against the Marchenko-Pastur law (../shared/papers/rbm-reciprocal-space.md, eq. 20).
+"""Singular values of W against the Marchenko-Pastur law (Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 20).
 
 For an N x M matrix with independent N(0, sigma^2) entries, the m = min(N, M) singular values follow, as
 N, M grow at fixed ratio, the density

@@ -1,4 +1,4 @@
-"""Statistics of reciprocal variables (../shared/papers/rbm-reciprocal-space.md, eq. 51 and Fig. 3e, 5).
+"""Statistics of reciprocal variables (Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 51 and Fig. 3e, 5).
 
 Reciprocal variables are projections x = U^T v, y = V^T h.  Under the reference measure of the paper's
 section 4 (every unit uniform over its two values {lo, hi}, i.e. ``layer.random_state``), each x_i is a

@@ -1,6 +1,6 @@
 """Rotational symmetry of the weight matrix and its breaking by training.
 
-../shared/papers/rbm-reciprocal-space.md, eq. 49-50 and Fig. 4.  For W with independent N(0, sigma^2)
+Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 49-50 and Fig. 4.  For W with independent N(0, sigma^2)
 entries, P(W) ∝ exp(-Tr(W W^T) / 2 sigma^2) depends only on the singular values, so U and V are Haar
 distributed and independent of Sigma: rotating the singular vectors gives a matrix with the same law.
 A trained W has structured singular vectors (e.g. zero weight on MNIST's blank border pixels carried by

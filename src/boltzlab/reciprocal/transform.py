@@ -1,6 +1,6 @@
 """The RBM in reciprocal space: the SVD of W and the per-mode energies.
 
-../shared/papers/rbm-reciprocal-space.md, eq. 14-19.  With W = U Sigma V^T (full SVD: U is N x N,
+Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 14-19.  With W = U Sigma V^T (full SVD: U is N x N,
 V is M x M, Sigma is N x M with the m = min(N, M) singular values lambda_1 >= ... >= lambda_m on its
 diagonal), the reciprocal variables x = U^T v and y = V^T h and the reciprocal biases a0 = U^T a,
 b0 = V^T b split the energy into independent terms (eq. 15-16)

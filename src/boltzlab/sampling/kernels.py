@@ -1,6 +1,6 @@
 """Transition kernels on the joint state s = (v, h) of an RBM at inverse temperature beta.
 
-The fluctuation theorems of ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md (sections 2-3) need
+The fluctuation theorems of Salazar (Phys. Rev. E 96, 022131 (2017)) need
 a kernel T_beta that satisfies detailed balance, p_beta(s) T(s -> s') = p_beta(s') T(s' -> s), on the
 state whose energy defines the heat and the work.  Write A_h for "draw h ~ p_beta(h | v), keep v" and A_v
 for "draw v ~ p_beta(v | h), keep h".  Each is reversible on (v, h) (a Gibbs update of one block), but

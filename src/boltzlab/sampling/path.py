@@ -1,22 +1,35 @@
-"""Annealing paths: a family of RBMs p_t, t in [0, 1], from a tractable base p_0 to the target p_1.
+"""Annealing paths and the one annealing loop.
 
-Along the path the parameters interpolate linearly, theta_t = (1 - t) theta_A + t theta_B, between an
-*independent* base model A (no couplings) and the target B.  Because every energy here is linear in its
-parameters, this is the geometric average of the two distributions,
+A path is a family of distributions p_t(x) = f_t(x) / Z_t, f_t = exp(-E_t(x)), with a transition kernel
+T_t that leaves each p_t invariant.  It offers ``stats(x)`` (whatever of x every t shares, x itself by
+default), ``log_f(s, t)`` (ln f_t in float64) and ``transition(s, t, rng)`` (a draw from T_t).
+:func:`anneal` runs states along a schedule t_0, ..., t_K and returns the log importance weights
+sum_k ln f_{t_k}(x_{k-1}) - ln f_{t_{k-1}}(x_{k-1}): the weights of annealed importance sampling (Neal,
+Stat. Comput. 11, 125 (2001)), of its reverse (Burda, Grosse & Salakhutdinov, AISTATS 2015) when the schedule
+runs backwards, and minus the work of a nonequilibrium protocol (Jarzynski, Phys. Rev. Lett. 78, 2690
+(1997); Crooks, Phys. Rev. E 60, 2721 (1999)).  Two paths:
 
-    p_t(v, h) ∝ exp(-[(1 - t) E_A(v, h) + t E_B(v, h)]),
-
-the path of Neal (2001) and Salakhutdinov & Murray (2008), eq. (13).  The couplings of the base are zero,
-so the visible marginal stays in closed form at every t:
+:class:`RBMPath`, theta_t = (1 - t) theta_A + t theta_B from an *independent* base model A (no couplings)
+to an RBM B.  Because every energy here is linear in its parameters, this is the geometric average of the
+two distributions, p_t(v, h) ∝ exp(-[(1 - t) E_A(v, h) + t E_B(v, h)]), the path of Neal (2001) and
+Salakhutdinov & Murray (ICML 2008, eq. 13).  The couplings of the base are zero, so the visible marginal
+stays in closed form at every t:
 
     ln f_t(v) = -E_vis(v; theta_t) - t (phi(v) - v_hat)^T W h_hat + ln Z_hid(t I(v); theta_hid,t),
     I(v) = W^T (phi(v) - v_hat),
 
 and one block-Gibbs sweep at theta_t is a transition that leaves p_t invariant and is reversible on v
 (the visible-marginal kernel sum_h p_t(h|v) p_t(v'|h) satisfies detailed balance), as reverse AIS needs.
+One matrix product per state serves ln f_t at every t and the next sweep.
 
-Bases (``base=``):
+:class:`ModelPath`, p_t ∝ exp(-beta_t E(x; theta_t)) with (theta_t, beta_t) piecewise linear through
+knots (model_i, beta_i) at t = i: an inverse-temperature ramp (one model, several betas), the interpolation
+between two models, a sequence of saved models, or models saved along training with interpolated steps
+between them.  Its transition is a kernel of :mod:`.kernels` (joint state (v, h), reduced energy
+beta E(v, h); or the visible chain, state v, reduced energy the free energy); energies are evaluated in
+float64 copies of the models.
 
+Bases of :class:`RBMPath` (``base=``):
 * ``"samples"``: base-rate visible parameters fitted to samples of the target itself (``n_base_samples``
   block-Gibbs chains of ``base_sweeps`` sweeps from random states): the default when no data are given,
   because the target's own visible biases can be far from its visible marginals once the hidden units
@@ -35,7 +48,7 @@ float64 copies of the fields, so they are accurate even when the model runs in f
 from __future__ import annotations
 
 import copy
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -45,8 +58,34 @@ from ..errors import ConfigError, IntractableError
 from ..random import Rng
 from ..units import Layer
 from .gibbs import _product, _shift
+from .kernels import Kernel, joint_energy, make_kernel
 
 BASES = ("samples", "model", "data", "uniform")
+
+
+@torch.no_grad()
+def anneal(path: Any, x: Any, schedule: Sequence[float], rng: Rng, *, bar: Any = None,
+           record: Callable[[int, torch.Tensor, Any, Any], None] | None = None) -> torch.Tensor:
+    """Run the states ``x`` along ``schedule`` (increasing for AIS, decreasing for reverse AIS).
+
+    Returns the float64 log weights sum_{k=1..K} ln f_{t_k}(x_{k-1}) - ln f_{t_{k-1}}(x_{k-1}), where
+    x_k ~ T_{t_k}(x_{k-1}, .); the transition after the last increment would not change them and is skipped.
+    ``record(k, log_w, x, s)`` is called after each increment with the states x_{k-1} and their stats;
+    ``bar`` (a progress bar) advances by one per step.
+    """
+    log_w = None
+    last = len(schedule) - 1
+    for k in range(1, last + 1):
+        s = path.stats(x)
+        inc = path.log_f(s, schedule[k]) - path.log_f(s, schedule[k - 1])
+        log_w = inc if log_w is None else log_w + inc
+        if record is not None:
+            record(k, log_w, x, s)
+        if k < last:
+            x = path.transition(s, schedule[k], rng)
+        if bar is not None:
+            bar.update(1)
+    return log_w
 
 
 class PathStats(NamedTuple):
@@ -72,6 +111,13 @@ def _zeroed(layer: Layer) -> Layer:
         for p in out.parameters():
             p.zero_()
     return out
+
+
+@torch.no_grad()
+def uncoupled_log_z(visible: Layer, hidden: Layer) -> float:
+    """ln Z of two uncoupled layers, in float64: ln Z_vis(I=0) + ln Z_hid(I=0)."""
+    zeros = lambda layer: torch.zeros(1, layer.n_features, dtype=torch.float64, device=layer.device)
+    return float(sum(_copy_layer(layer, torch.float64).log_partition(zeros(layer)) for layer in (visible, hidden)))
 
 
 def base_rate_visible(layer: Layer, data: Any, pseudocount: float | None = None) -> Layer:
@@ -185,11 +231,7 @@ class RBMPath:
         return self._log_z_base
 
     def _base_log_z(self) -> float:
-        zeros = torch.zeros(1, max(self.n_visible_features, self.n_hidden_features), dtype=torch.float64,
-                            device=self.device)
-        zv = _copy_layer(self._vis.a, torch.float64).log_partition(zeros[:, :self.n_visible_features])
-        zh = self._hid64[0].a.log_partition(zeros[:, :self.n_hidden_features])
-        value = float(zv + zh)
+        value = uncoupled_log_z(self._vis.a, self._hid.a)
         if not np.isfinite(value):
             raise IntractableError(
                 f"the {self.base!r} base of this {self.model.visible.type_name} x {self.model.hidden.type_name} "
@@ -205,11 +247,10 @@ class RBMPath:
 
     # ----------------------------------------------------------------- ln f_t
     @torch.no_grad()
-    def stats(self, v: torch.Tensor, out: torch.Tensor | None = None) -> PathStats:
-        """The t-independent quantities of ln f_t(v); ``out`` receives the hidden inputs if given."""
+    def stats(self, v: torch.Tensor) -> PathStats:
+        """The t-independent quantities of ln f_t(v)."""
         fv = self._vis.b.features(v)
-        if out is None:
-            out = torch.empty(fv.shape[0], self.n_hidden_features, dtype=self.dtype, device=self.device)
+        out = torch.empty(fv.shape[0], self.n_hidden_features, dtype=self.dtype, device=self.device)
         _product(fv, self._w, self._shift_h, out)
         # The visible energies and the offset term enter ln f_t linearly in t, so their rounding in the
         # model dtype is the same at every t and cancels from the increments ln f_t' - ln f_t up to
@@ -236,23 +277,118 @@ class RBMPath:
         copies.append(hit)
         return hit.at(t)
 
-    def log_ratio(self, s: PathStats, t_from: float, t_to: float) -> torch.Tensor:
-        """ln f_{t_to}(v) - ln f_{t_from}(v), float64."""
-        return self.log_f(s, t_to) - self.log_f(s, t_from)
-
     # ----------------------------------------------------------------- transitions
     @torch.no_grad()
-    def sweep(self, s: PathStats, t: float, rng: Rng, out: torch.Tensor | None = None) -> torch.Tensor:
+    def transition(self, s: PathStats, t: float, rng: Rng) -> torch.Tensor:
         """One block-Gibbs sweep at theta_t from the state ``s`` was computed for: h ~ p_t(h|v), v ~ p_t(v|h).
 
-        Consumes ``s.inputs`` (the hidden draw is made in place); ``out`` receives the new visible state.
+        Consumes ``s.inputs`` (the hidden draw is made in place).
         """
         t = float(t)
         hid = self._hid.at(t)
         vis = self._vis.at(t)
         h = hid.sample_(s.inputs.mul_(t), 1.0, rng)
         fh = hid.features(h)
-        if out is None:
-            out = torch.empty(h.shape[0], vis.n_features, dtype=self.dtype, device=self.device)
+        out = torch.empty(h.shape[0], vis.n_features, dtype=self.dtype, device=self.device)
         _product(fh, self._w.t(), self._shift_v, out)
         return vis.sample_(out.mul_(t), 1.0, rng)
+
+
+@torch.no_grad()
+def interpolate_models(a, b, s: float, out=None):
+    """The model whose floating-point parameters and buffers are (1 - s) theta_a + s theta_b.
+
+    Writes into ``out`` (a model of the same structure) when given.  Any such model is a valid
+    distribution, so interpolations may serve as extra rungs of a ladder or steps of an annealing path.
+    """
+    out = copy.deepcopy(b) if out is None else out
+    sa, sb = a.state_dict(), b.state_dict()
+    for name, t in out.state_dict().items():
+        if t.is_floating_point():
+            torch.lerp(sa[name].to(t), sb[name].to(t), float(s), out=t)
+    return out
+
+
+def _frozen(model, dtype: torch.dtype, new: bool = False):
+    """``model`` in ``dtype`` (the model itself when it already is, unless ``new``); copies need no gradients."""
+    if model.dtype == dtype and not new:
+        return model
+    m = copy.deepcopy(model).to(dtype=dtype)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+class ModelPath:
+    """p_t ∝ exp(-beta_t E(x; theta_t)), (theta_t, beta_t) piecewise linear through the knots
+    (``models[i]``, ``betas[i]``) at t = i (see the module docstring).
+
+    ``kernel`` (a name of :func:`~boltzlab.sampling.kernels.make_kernel` or a kernel) relaxes the state for
+    ``sweeps`` steps per transition; its space sets the state: v for the visible chain, (v, h) otherwise.
+    At beta = 0 (discrete units only) p_t is uniform and the transition draws a uniform state.
+    """
+
+    def __init__(self, models: Sequence[Any], betas: Sequence[float], kernel: str | Kernel = "visible",
+                 sweeps: int = 1, fraction: float | None = None) -> None:
+        self.models, self.betas = list(models), [float(b) for b in betas]
+        if len(self.models) != len(self.betas) or not self.models:
+            raise ConfigError(f"{len(self.models)} models for {len(self.betas)} inverse temperatures")
+        self.kernel = make_kernel(kernel, self.models[0], 1.0, fraction)
+        self.sweeps = int(sweeps)
+        self._copies: dict[torch.dtype, list] = {}   # dtype -> [knots, work model, its t]
+
+    def using(self, kernel: str | Kernel, sweeps: int = 1, fraction: float | None = None) -> "ModelPath":
+        """The same path (sharing its work copies) relaxed by another kernel."""
+        out = copy.copy(self)
+        out.kernel, out.sweeps = make_kernel(kernel, self.models[0], 1.0, fraction), int(sweeps)
+        return out
+
+    @property
+    def joint(self) -> bool:
+        return self.kernel.space == "joint"
+
+    def point(self, t: float, dtype: torch.dtype | None = None) -> tuple[Any, float]:
+        """(model at theta_t, beta_t); the model may be a work copy that the next call changes in place.
+
+        ``dtype=None`` gives the models as they are (interpolations in the first model's dtype).
+        """
+        t = float(t)
+        i = min(max(int(np.floor(t)), 0), max(len(self.models) - 2, 0))
+        s = t - i
+        beta = self.betas[i] if s == 0 else (1 - s) * self.betas[i] + s * self.betas[i + 1]
+        if dtype is None:
+            dtype = self.models[0].dtype
+        if dtype not in self._copies:
+            frozen: dict[int, Any] = {}
+            knots = [frozen.setdefault(id(m), _frozen(m, dtype)) for m in self.models]
+            self._copies[dtype] = [knots, _frozen(knots[0], dtype, new=True), None]
+        knots, work, at = self._copies[dtype]
+        if s == 0 or knots[i] is knots[i + 1]:
+            return knots[i], beta
+        if at != t:
+            interpolate_models(knots[i], knots[i + 1], s, out=work)
+            self._copies[dtype][2] = t
+        return work, beta
+
+    def stats(self, x: Any) -> Any:
+        return x
+
+    @torch.no_grad()
+    def log_f(self, x: Any, t: float) -> torch.Tensor:
+        """-beta_t E(v, h; theta_t) on the joint state, -F_t(v) on v; float64."""
+        m, beta = self.point(t, torch.float64)
+        if self.joint:
+            v, h = x
+            return -beta * joint_energy(m, v.to(m.dtype), h.to(m.dtype))
+        return -m.visible_free_energy(x.to(m.dtype), beta)
+
+    @torch.no_grad()
+    def transition(self, x: Any, t: float, rng: Rng) -> Any:
+        m, beta = self.point(t)
+        v, h = x if self.joint else (x, None)
+        if beta == 0:
+            v = m.visible.random_state(v.shape[0], rng)
+            h = m.hidden.random_state(v.shape[0], rng) if self.joint else None
+        else:
+            v, h = self.kernel.at(m, beta).run(v, h, self.sweeps, rng)
+        return (v, h) if self.joint else v

@@ -1,6 +1,6 @@
 """Block Gibbs for several independent RBMs at once: one batched matrix product per half-sweep.
 
-Replica studies (../shared/papers/rbm-reciprocal-space.md: replicas of one architecture trained from
+Replica studies (replicas of one architecture trained from
 different seeds), temperature scans and model comparisons run R models of the same shape side by side.
 :class:`ReplicaBatch` stacks their couplings into one (R, n_visible, n_hidden) tensor, so each half-sweep
 is one ``torch.baddbmm`` for all replicas (one kernel launch on a GPU instead of R).  Where every replica

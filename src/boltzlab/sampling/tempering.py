@@ -1,24 +1,28 @@
-"""Parallel tempering (replica exchange) along an annealing path, with acceptance rates reported.
+"""Replica exchange along an annealing path: one ladder for parallel tempering and trajectory tempering.
 
-R replicas of ``n_chains`` chains each sit at path positions t_0 < ... < t_{R-1} = 1 (by default inverse
-temperatures: p_t ∝ exp(-t E), the ``uniform``-base path of :mod:`boltzlab.sampling.path`).  One step
+R replicas of ``n_chains`` chains each sit at positions t_0 < ... < t_{R-1} of a path (:mod:`.path`):
+inverse temperatures of one model (parallel tempering), or the models saved along training (parallel
+trajectory tempering, :class:`boltzlab.sampling.trajectory.TrajectoryTempering`).  One step
 
 1. proposes to exchange the states of neighbouring replicas (r, r+1), on even pairs at even steps and odd
-   pairs at odd steps, accepting with probability
-   min(1, f_{t_r}(v_{r+1}) f_{t_{r+1}}(v_r) / [f_{t_r}(v_r) f_{t_{r+1}}(v_{r+1})])
-   (Swendsen & Wang 1986; Geyer 1991; for p ∝ exp(-t E) on the joint state this is the familiar
-   min(1, exp((t_r - t_{r+1}) (E(x_{r+1}) - E(x_r))));  here the visible free energies are used, which is
-   the same move on the visible marginal), independently for every chain index;
-2. runs one block-Gibbs sweep in every replica at its own t.
+   pairs at odd steps, accepting with probability min(1, a),
 
-Both moves leave the product of the p_{t_r} invariant, so replica R-1 samples the model.  The exchange
-acceptance of every pair is counted; a pair with low acceptance means the ladder needs more rungs there.
-Each round trip of a replica label from t_0 to t_{R-1} and back is counted too (Katzgraber et al. 2006).
+       ln a = ln f_{t_r}(x_{r+1}) + ln f_{t_{r+1}}(x_r) - ln f_{t_r}(x_r) - ln f_{t_{r+1}}(x_{r+1}),
+
+   independently for every chain index (Swendsen & Wang, Phys. Rev. Lett. 57, 2607 (1986); Geyer 1991;
+   for p_t ∝ exp(-t E) this is the familiar min(1, exp((t_r - t_{r+1}) (E(x_{r+1}) - E(x_r)))); on the
+   visible marginal ln f is minus the free energy);
+2. runs one transition of the path in every replica at its own t.
+
+Both moves leave the product of the p_{t_r} invariant, so replica R-1 samples the target.  The exchange
+acceptance of every pair is counted (a pair with low acceptance means the ladder needs more rungs there),
+and so is each round trip of a replica label from t_0 to t_{R-1} and back (Katzgraber, Trebst, Huse &
+Troyer, J. Stat. Mech. P03018 (2006)).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -37,7 +41,107 @@ def geometric_ladder(n_replicas: int, beta_min: float) -> np.ndarray:
     return np.geomspace(float(beta_min), 1.0, int(n_replicas))
 
 
-class ParallelTempering:
+def _swap(mask: torch.Tensor, a: Any, b: Any) -> tuple[Any, Any]:
+    """(where(mask, b, a), where(mask, a, b)) row by row, through tuples of tensors (None stays None)."""
+    if a is None:
+        return None, None
+    if isinstance(a, tuple):
+        pairs = [_swap(mask, x, y) for x, y in zip(a, b)]
+        make = (lambda xs: type(a)(*xs)) if hasattr(a, "_fields") else tuple
+        return make([p[0] for p in pairs]), make([p[1] for p in pairs])
+    m = mask.to(a.device).view(-1, *([1] * (a.dim() - 1)))
+    return torch.where(m, b, a), torch.where(m, a, b)
+
+
+class Ladder:
+    """Replica exchange over ``path`` at positions ``ts``, replicas started from ``states``."""
+
+    def __init__(self, path: Any, ts: Sequence[float], states: list, rng: Rng) -> None:
+        self.path, self.ts, self.states, self.rng = path, np.asarray(ts, dtype=float), list(states), rng
+        v0 = self.states[0][0] if isinstance(self.states[0], tuple) else self.states[0]
+        self.n_chains = int(v0.shape[0])
+        r = len(self.ts)
+        self.attempts = np.zeros(max(r - 1, 0), dtype=np.int64)
+        self.accepts = np.zeros(max(r - 1, 0), dtype=np.int64)
+        # Which replica label sits at each rung, and the last end each label touched (+1 top, -1 bottom).
+        self._labels = torch.arange(r, device=v0.device).repeat(self.n_chains, 1).t().contiguous()
+        self._direction = torch.zeros(r, self.n_chains, dtype=torch.int8, device=v0.device)
+        self.round_trips = 0
+        self.steps = 0
+
+    n_replicas = property(lambda self: len(self.ts), doc="Number of replicas.")
+    samples = property(lambda self: self.states[-1], doc="Current states of the target replica (the last rung).")
+
+    @property
+    def acceptance(self) -> np.ndarray:
+        """Exchange acceptance rate of each neighbouring pair (r, r + 1) so far (0 before any attempt)."""
+        return self.accepts / np.maximum(self.attempts, 1)
+
+    def _log_a(self, i: int, j: int, si: Any, sj: Any) -> torch.Tensor:
+        f, ti, tj = self.path.log_f, self.ts[i], self.ts[j]
+        return f(sj, ti) + f(si, tj) - f(si, ti) - f(sj, tj)
+
+    @torch.no_grad()
+    def log_acceptance(self, i: int, j: int, xi: Any, xj: Any) -> torch.Tensor:
+        """ln a of exchanging state ``xi`` (of replica i) with ``xj`` (of replica j), per chain, float64."""
+        return self._log_a(i, j, self.path.stats(xi), self.path.stats(xj))
+
+    @torch.no_grad()
+    def pair_acceptance(self, i: int, j: int, states: Sequence[Any] | None = None) -> float:
+        """Estimated exchange acceptance E[min(1, a)] of replicas i and j from their current states."""
+        states = self.states if states is None else states
+        return float(torch.exp(self.log_acceptance(i, j, states[i], states[j]).clamp(max=0.0)).mean())
+
+    @torch.no_grad()
+    def step(self) -> None:
+        path, t = self.path, self.ts
+        stats = [path.stats(x) for x in self.states]
+        for r in range(self.steps % 2, self.n_replicas - 1, 2):
+            log_a = self._log_a(r, r + 1, stats[r], stats[r + 1])
+            accept = torch.log(self.rng.uniform((self.n_chains,), torch.float64).to(log_a.device)) < log_a
+            n_acc = int(accept.sum())
+            self.attempts[r] += self.n_chains
+            self.accepts[r] += n_acc
+            if n_acc:
+                self.states[r], self.states[r + 1] = _swap(accept, self.states[r], self.states[r + 1])
+                stats[r], stats[r + 1] = _swap(accept, stats[r], stats[r + 1])
+                self._labels[r], self._labels[r + 1] = _swap(accept, self._labels[r], self._labels[r + 1])
+        self._count_round_trips()
+        for r in range(self.n_replicas):
+            self.states[r] = path.transition(stats[r], t[r], self.rng)
+        self.steps += 1
+
+    def _count_round_trips(self) -> None:
+        bottom, top = self._labels[0], self._labels[-1]
+        d = self._direction
+        ar = torch.arange(self.n_chains, device=d.device)
+        self.round_trips += int((d[bottom, ar] == 1).sum())  # went up to the top, now back at the bottom
+        d[bottom, ar] = -1
+        d[top, ar] = torch.where(d[top, ar] == -1, 1, d[top, ar]).to(d.dtype)
+
+    def run(self, steps: int, progress: bool = False, callback: Callable[[Any], None] | None = None) -> torch.Tensor:
+        """Advance ``steps`` steps (``callback(self)`` after each); return the target replica's states."""
+        from tqdm.auto import tqdm
+        for _ in tqdm(range(int(steps)), disable=not progress, desc="tempering", unit="step", leave=False):
+            self.step()
+            if callback is not None:
+                callback(self)
+        return self.samples
+
+
+def initial_states(model, n_chains: int, n_replicas: int, init: Any, rng: Rng) -> list[torch.Tensor]:
+    """Random visible states for every replica, or copies of ``init`` (``n_chains`` rows)."""
+    if int(n_chains) < 1:
+        raise ConfigError(f"n_chains must be >= 1, got {n_chains}")
+    if init is None:
+        return [model.visible.random_state(int(n_chains), rng) for _ in range(n_replicas)]
+    v0 = model.visible_tensor(init, "init")
+    if v0.shape[0] != int(n_chains):
+        raise ConfigError(f"init has {v0.shape[0]} rows; expected n_chains = {n_chains}")
+    return [v0.clone() for _ in range(n_replicas)]
+
+
+class ParallelTempering(Ladder):
     """Replica-exchange sampler for an RBM of any unit types.
 
     Parameters
@@ -57,86 +161,14 @@ class ParallelTempering:
                  base: str = "uniform", data: Any = None, init: Any = None, seed: int | None = None,
                  rng: Rng | None = None) -> None:
         self.model = model
-        self.path = RBMPath(model, base=base, data=data)
+        path = RBMPath(model, base=base, data=data)
         t = geometric_ladder(n_replicas, beta_min) if betas is None else np.asarray(betas, dtype=float)
         if t.ndim != 1 or len(t) < 2 or not np.all(np.diff(t) > 0) or t[0] < 0 or abs(t[-1] - 1.0) > 1e-12:
             raise ConfigError("betas must increase strictly from a value >= 0 to 1 and hold at least 2 entries")
-        self.betas = t
-        self.n_chains = int(n_chains)
-        if self.n_chains < 1:
-            raise ConfigError(f"n_chains must be >= 1, got {n_chains}")
-        self.rng = rng if rng is not None else as_rng(seed, model.device)
-        if init is None:
-            self.states = [model.visible.random_state(self.n_chains, self.rng) for _ in t]
-        else:
-            v0 = model.visible_tensor(init, "init")
-            if v0.shape[0] != self.n_chains:
-                raise ConfigError(f"init has {v0.shape[0]} rows; expected n_chains = {self.n_chains}")
-            self.states = [v0.clone() for _ in t]
-        r = len(t)
-        self.attempts = np.zeros(r - 1, dtype=np.int64)
-        self.accepts = np.zeros(r - 1, dtype=np.int64)
-        # Which replica label sits at each rung, and the last end each label touched (+1 top, -1 bottom).
-        self._labels = torch.arange(r, device=model.device).repeat(self.n_chains, 1).t().contiguous()
-        self._direction = torch.zeros(r, self.n_chains, dtype=torch.int8, device=model.device)
-        self.round_trips = 0
-        self.steps = 0
+        rng = rng if rng is not None else as_rng(seed, model.device)
+        super().__init__(path, t, initial_states(model, n_chains, len(t), init, rng), rng)
 
-    @property
-    def n_replicas(self) -> int:
-        return len(self.betas)
-
-    @property
-    def acceptance(self) -> np.ndarray:
-        """Exchange acceptance rate of each neighbouring pair (t_r, t_{r+1})."""
-        return self.accepts / np.maximum(self.attempts, 1)
-
-    @property
-    def samples(self) -> torch.Tensor:
-        """Current states of the target replica (t = 1)."""
-        return self.states[-1]
-
-    @torch.no_grad()
-    def step(self) -> None:
-        path, t = self.path, self.betas
-        stats = [path.stats(v) for v in self.states]
-        for r in range(self.steps % 2, self.n_replicas - 1, 2):
-            lo, hi = stats[r], stats[r + 1]
-            log_a = (path.log_f(hi, t[r]) + path.log_f(lo, t[r + 1])
-                     - path.log_f(lo, t[r]) - path.log_f(hi, t[r + 1]))
-            u = self.rng.uniform((self.n_chains,), torch.float64)
-            accept = torch.log(u) < log_a
-            n_acc = int(accept.sum())
-            self.attempts[r] += self.n_chains
-            self.accepts[r] += n_acc
-            if n_acc:
-                m = accept.unsqueeze(1)
-                va, vb = self.states[r], self.states[r + 1]
-                self.states[r], self.states[r + 1] = torch.where(m, vb, va), torch.where(m, va, vb)
-                ia, ib = lo.inputs, hi.inputs
-                stats[r] = lo._replace(inputs=torch.where(m, ib, ia))
-                stats[r + 1] = hi._replace(inputs=torch.where(m, ia, ib))
-                la, lb = self._labels[r], self._labels[r + 1]
-                self._labels[r], self._labels[r + 1] = torch.where(accept, lb, la), torch.where(accept, la, lb)
-        self._count_round_trips()
-        for r in range(self.n_replicas):
-            self.states[r] = path.sweep(stats[r], t[r], self.rng)
-        self.steps += 1
-
-    def _count_round_trips(self) -> None:
-        bottom, top = self._labels[0], self._labels[-1]
-        d = self._direction
-        ar = torch.arange(self.n_chains, device=d.device)
-        self.round_trips += int((d[bottom, ar] == 1).sum())  # went up to the top, now back at the bottom
-        d[bottom, ar] = -1
-        d[top, ar] = torch.where(d[top, ar] == -1, 1, d[top, ar]).to(d.dtype)
-
-    def run(self, steps: int, progress: bool = False) -> torch.Tensor:
-        """Advance ``steps`` steps; return the target replica's states."""
-        from tqdm.auto import tqdm
-        for _ in tqdm(range(int(steps)), disable=not progress, desc="tempering", unit="step", leave=False):
-            self.step()
-        return self.samples
+    betas = property(lambda self: self.ts, doc="The path positions of the replicas.")
 
     def summary(self) -> dict[str, Any]:
         return {"betas": self.betas.tolist(), "acceptance": self.acceptance.tolist(),

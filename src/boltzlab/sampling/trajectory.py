@@ -7,22 +7,16 @@ ICLR 2025, "fastrbm") uses the *saved models* as the replicas of replica exchang
 last model at several temperatures: temperature tempering heats through the first-order transitions that
 training went around, while the trajectory passes the modes' emergence continuously.
 
-Replicas.  Replica r holds ``n_chains`` chains of model p_r(v) ∝ exp(-F_r(v)) (F_r the visible free energy,
-../shared/papers/energy-based-models-theory.md, eq. 8-10 and 22).  Replica 0 is by default the
+Replicas.  Replica r holds ``n_chains`` chains of model p_r(v) ∝ exp(-F_r(v)) (F_r the visible free energy).  Replica 0 is by default the
 *independent* model of the first saved model (its couplings set to zero), of which one block-Gibbs sweep is
 an exact draw, so that fresh, independent configurations enter at the bottom of the ladder.
 
-One step.  Every replica runs ``sweeps`` block-Gibbs sweeps with its own model; then neighbouring replicas
-(r, r+1), even pairs at even steps and odd pairs at odd steps, propose to exchange their states, accepted
-with the Metropolis probability
-
-    min(1, exp(ln a)),   ln a = [F_r(v_r) + F_{r+1}(v_{r+1})] - [F_r(v_{r+1}) + F_{r+1}(v_r)],
-
-independently for each chain index (the replica-exchange rule of Swendsen & Wang 1986 / Geyer 1991 for a
-pair of *different models*; with p_r = exp(-beta_r E) it reduces to the familiar temperature rule).  Both
-moves leave prod_r p_r invariant, so the top replica samples the last model.  Free energies are evaluated
-in float64 copies of the models, so that the acceptance test is not biased by float32 rounding of
-free energies of order 10^2-10^3.
+One step is that of the replica-exchange ladder :class:`boltzlab.sampling.tempering.Ladder` over the
+:class:`~boltzlab.sampling.path.ModelPath` through the saved models: neighbouring replicas propose to
+exchange their states with ln a = [F_r(v_r) + F_{r+1}(v_{r+1})] - [F_r(v_{r+1}) + F_{r+1}(v_r)], then every
+replica runs ``sweeps`` block-Gibbs sweeps with its own model.  Free energies are evaluated in float64
+copies of the models, so that the acceptance test is not biased by float32 rounding of free energies of
+order 10^2-10^3.
 
 Choice of replicas.  :func:`select_models` runs a short pilot with every saved model and keeps, greedily from
 the bottom, the farthest model whose estimated exchange acceptance with the last kept one stays above a
@@ -30,7 +24,8 @@ target (default 0.3); the estimate is the mean of min(1, exp(ln a)) over pairs o
 two successive saved models fall below the target, midpoints of their parameters (a valid model each) are
 inserted, up to ``max_insert`` times, and the report says where the ladder stays below the target.
 
-Log-likelihood along training (:func:`trajectory_log_z`).  Annealed importance sampling (Neal 2001) from
+Log-likelihood along training (:func:`trajectory_log_z`).  Annealed importance sampling
+(:func:`~boltzlab.sampling.path.anneal`; Neal, Stat. Comput. 11, 125 (2001)) from
 the independent model (ln Z_0 in closed form) along the trajectory itself: ``n_between`` linear
 interpolations of all parameters between each pair of successive saved models, one block-Gibbs transition at
 each, and the log-weights ln w += F_{k-1}(v) - F_k(v) accumulated.  At every saved model t,
@@ -42,17 +37,19 @@ that the standard path from an independent model to the final model crosses.
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from ..errors import CheckpointError, ConfigError, ShapeError
 from ..random import Rng, as_rng
+from ..stats import log_mean_exp
+from .path import ModelPath, anneal, interpolate_models, uncoupled_log_z
+from .tempering import Ladder, initial_states
 
 #: Default target exchange acceptance of neighbouring replicas.
 TARGET_ACCEPTANCE = 0.3
@@ -119,26 +116,7 @@ def independent_model(model):
 @torch.no_grad()
 def independent_log_z(model) -> float:
     """ln Z of an RBM whose couplings are zero, in float64: ln Z_vis(I=0) + ln Z_hid(I=0)."""
-    vis = copy.deepcopy(model.visible).to(torch.float64)
-    hid = copy.deepcopy(model.hidden).to(torch.float64)
-    zv = vis.log_partition(torch.zeros(1, vis.n_features, dtype=torch.float64, device=vis.device))
-    zh = hid.log_partition(torch.zeros(1, hid.n_features, dtype=torch.float64, device=hid.device))
-    return float(zv + zh)
-
-
-@torch.no_grad()
-def interpolate_models(a, b, s: float, out=None):
-    """The model whose floating-point parameters and buffers are (1 - s) theta_a + s theta_b.
-
-    Writes into ``out`` (a model of the same structure) when given.  Any such model is a valid
-    distribution, so interpolations may serve as extra rungs of a ladder or steps of an annealing path.
-    """
-    out = copy.deepcopy(b) if out is None else out
-    sa, sb = a.state_dict(), b.state_dict()
-    for name, t in out.state_dict().items():
-        if t.is_floating_point():
-            torch.lerp(sa[name].to(t), sb[name].to(t), float(s), out=t)
-    return out
+    return uncoupled_log_z(model.visible, model.hidden)
 
 
 def _check_models(models: Sequence) -> list:
@@ -155,18 +133,8 @@ def _check_models(models: Sequence) -> list:
     return models
 
 
-def _f64(model):
-    from ..partition.exact import _float64_copy
-    m = _float64_copy(model)
-    if m is model:
-        m = copy.deepcopy(model)
-    for p in m.parameters():
-        p.requires_grad_(False)
-    return m
-
-
 # ---------------------------------------------------------------------------------------------- sampler
-class TrajectoryTempering:
+class TrajectoryTempering(Ladder):
     """Replica exchange between models saved along training (parallel trajectory tempering).
 
     Parameters
@@ -182,82 +150,20 @@ class TrajectoryTempering:
     def __init__(self, models: Sequence, n_chains: int, *, sweeps: int = 1, add_base: bool = True,
                  init: Any = None, seed: int | None = None, rng: Rng | None = None) -> None:
         models = _check_models(models)
-        if int(n_chains) < 1:
-            raise ConfigError(f"n_chains must be >= 1, got {n_chains}")
         if int(sweeps) < 1:
             raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
         self.models = ([independent_model(models[0])] if add_base else []) + models
         self.add_base = bool(add_base)
-        self._energy = [_f64(m) for m in self.models]
-        self.n_chains = int(n_chains)
         self.sweeps = int(sweeps)
         target = self.models[-1]
-        self.rng = rng if rng is not None else as_rng(seed, target.device)
-        if init is None:
-            self.states = [m.visible.random_state(self.n_chains, self.rng) for m in self.models]
-        else:
-            v0 = target.visible_tensor(init, "init")
-            if v0.shape[0] != self.n_chains:
-                raise ConfigError(f"init has {v0.shape[0]} rows; expected n_chains = {self.n_chains}")
-            self.states = [v0.clone() for _ in self.models]
+        rng = rng if rng is not None else as_rng(seed, target.device)
+        path = ModelPath(self.models, [1.0] * len(self.models), "visible", self.sweeps)
         r = len(self.models)
-        self.attempts = np.zeros(max(r - 1, 0), dtype=np.int64)
-        self.accepts = np.zeros(max(r - 1, 0), dtype=np.int64)
-        self.steps = 0
-
-    n_replicas = property(lambda self: len(self.models), doc="Number of replicas (the base included).")
-    samples = property(lambda self: self.states[-1], doc="Current states of the target replica (the last model).")
-
-    @property
-    def acceptance(self) -> np.ndarray:
-        """Exchange acceptance rate of each neighbouring pair (r, r + 1) so far (0 before any attempt)."""
-        return np.divide(self.accepts, self.attempts, out=np.zeros(len(self.attempts)), where=self.attempts > 0)
+        super().__init__(path, np.arange(r, dtype=float), initial_states(target, n_chains, r, init, rng), rng)
 
     def free_energy(self, r: int, v: torch.Tensor) -> torch.Tensor:
         """F_r(v) in float64."""
-        m = self._energy[r]
-        return m.visible_free_energy(v.to(device=m.device, dtype=m.dtype))
-
-    @torch.no_grad()
-    def log_acceptance(self, i: int, j: int, vi: torch.Tensor, vj: torch.Tensor) -> torch.Tensor:
-        """ln a of exchanging state ``vi`` (of replica i) with ``vj`` (of replica j), per chain, float64."""
-        return (self.free_energy(i, vi) + self.free_energy(j, vj)
-                - self.free_energy(i, vj) - self.free_energy(j, vi))
-
-    @torch.no_grad()
-    def step(self) -> None:
-        for r, m in enumerate(self.models):
-            self.states[r] = m.sample_chains(self.states[r], self.sweeps, 1.0, self.rng)
-        for r in range(self.steps % 2, self.n_replicas - 1, 2):
-            va, vb = self.states[r], self.states[r + 1]
-            log_a = self.log_acceptance(r, r + 1, va, vb)
-            u = self.rng.uniform((self.n_chains,), torch.float64).to(log_a.device)
-            accept = torch.log(u) < log_a
-            self.attempts[r] += self.n_chains
-            n_acc = int(accept.sum())
-            self.accepts[r] += n_acc
-            if n_acc:
-                mask = accept.to(va.device).view(-1, *([1] * (va.dim() - 1)))
-                self.states[r], self.states[r + 1] = torch.where(mask, vb, va), torch.where(mask, va, vb)
-        self.steps += 1
-
-    def run(self, steps: int, progress: bool = False,
-            callback: Callable[["TrajectoryTempering"], None] | None = None) -> torch.Tensor:
-        """Advance ``steps`` steps (``callback(self)`` after each); return the target replica's states."""
-        from tqdm.auto import tqdm
-        for _ in tqdm(range(int(steps)), disable=not progress, desc="trajectory tempering", unit="step",
-                      leave=False):
-            self.step()
-            if callback is not None:
-                callback(self)
-        return self.samples
-
-    @torch.no_grad()
-    def pair_acceptance(self, i: int, j: int, states: Sequence[torch.Tensor] | None = None) -> float:
-        """Estimated exchange acceptance E[min(1, a)] of replicas i and j from their current states."""
-        states = self.states if states is None else states
-        log_a = self.log_acceptance(i, j, states[i], states[j])
-        return float(torch.exp(log_a.clamp(max=0.0)).mean())
+        return -self.path.log_f(v, self.ts[r])
 
     def summary(self) -> dict[str, Any]:
         return {"n_replicas": self.n_replicas, "acceptance": self.acceptance.tolist(),
@@ -412,12 +318,12 @@ def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_
     data, test : data whose mean log-likelihood is reported at every saved model.
     """
     import time
-    from ..stats import log_mean_exp
     t0 = time.perf_counter()
     models = _check_models(models)
     if int(n_chains) < 2:
         raise ConfigError(f"AIS needs at least 2 chains for an error bar, got n_chains={n_chains}")
-    if int(n_between) < 1:
+    nb = int(n_between)
+    if nb < 1:
         raise ConfigError(f"n_between must be >= 1, got {n_between}")
     steps = list(range(len(models))) if steps is None else [int(s) for s in steps]
     if len(steps) != len(models):
@@ -428,37 +334,23 @@ def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_
     xt = None if test is None else ref.visible_tensor(test, "test data")
     base = independent_model(models[0])
     log_z_base = independent_log_z(base)
-    # Work copies: the previous and current interpolated models in float64 (weights), one in the model
-    # dtype for the transitions.
-    prev64, cur64 = _f64(base), _f64(base)
-    sampler = copy.deepcopy(base)
-    v = sampler.sample_chains(base.visible.random_state(int(n_chains), rng), 1, 1.0, rng)  # exact base draws
-    log_w = torch.zeros(int(n_chains), dtype=torch.float64, device=v.device)
-    ladder = [base] + models
+    path = ModelPath([base] + models, [1.0] * (len(models) + 1), "visible", int(sweeps))
+    schedule = np.concatenate([[0.0]] + [seg + np.arange(1, nb + 1) / nb for seg in range(len(models))])
+    v = base.sample_chains(base.visible.random_state(int(n_chains), rng), 1, 1.0, rng)  # exact base draws
     out_z, out_se, out_ess, out_ll, out_tll = [], [], [], [], []
+
+    def at_saved_model(k: int, log_w: torch.Tensor, v: torch.Tensor, s: Any) -> None:
+        if k % nb == 0:
+            lme, se, ess = log_mean_exp(log_w)
+            lz = log_z_base + lme
+            out_z.append(lz); out_se.append(se); out_ess.append(ess)
+            m64, _ = path.point(k // nb, torch.float64)
+            out_ll.append(_mean_log_prob(m64, x, lz))
+            out_tll.append(_mean_log_prob(m64, xt, lz))
+
     from tqdm.auto import tqdm
-    bar = tqdm(total=len(models) * int(n_between), disable=not progress, desc="trajectory AIS", unit="step",
-               leave=False)
-    for seg in range(len(models)):
-        a, b = ladder[seg], ladder[seg + 1]
-        interpolate_models(a, b, 0.0, out=prev64)
-        for k in range(1, int(n_between) + 1):
-            s = k / int(n_between)
-            interpolate_models(a, b, s, out=cur64)
-            v64 = v.to(torch.float64)
-            log_w += (prev64.visible_free_energy(v64) - cur64.visible_free_energy(v64)).to(log_w.device)
-            if k < int(n_between) or seg < len(models) - 1:
-                interpolate_models(a, b, s, out=sampler)
-                v = sampler.sample_chains(v, int(sweeps), 1.0, rng)
-            prev64, cur64 = cur64, prev64
-            bar.update(1)
-        lme, se, ess = log_mean_exp(log_w)
-        lz = log_z_base + lme
-        out_z.append(lz); out_se.append(se); out_ess.append(ess)
-        m64 = _f64(b)
-        out_ll.append(_mean_log_prob(m64, x, lz))
-        out_tll.append(_mean_log_prob(m64, xt, lz))
-    bar.close()
+    with tqdm(total=len(schedule) - 1, disable=not progress, desc="trajectory AIS", unit="step", leave=False) as bar:
+        anneal(path, v, schedule, rng, bar=bar, record=at_saved_model)
     ess_arr = np.array(out_ess)
     if float(ess_arr.min()) < 0.05 * int(n_chains):
         warnings.warn(f"trajectory AIS: the effective sample size fell to {ess_arr.min():.0f} of {n_chains} "

@@ -1,4 +1,4 @@
-"""Reproduction entries for ../shared/papers/energy-based-models-theory.md (``boltzlab reproduce NAME``).
+"""Reproduction entries for the lecture notes on energy-based models (unpublished) (``boltzlab reproduce NAME``).
 
 * ``theory-scaling``: the first-order solution of the Boltzmann machine on weakly correlated binary data
   (12 units, all |Pearson| < 0.05) and its error against the coupling strength: slope 2 (second order).
@@ -68,7 +68,7 @@ def _rand_rbm(t: float, seed: int = 9, random_h_hat: bool = False):
 
 @entry("theory-checks", "every statement of the EBM theory paper against exact enumeration, with corrections")
 def theory_checks(study: Study) -> dict[str, Any]:
-    """Errors and log-log slopes of every expansion in ../shared/papers/energy-based-models-theory.md, in the
+    """Errors and log-log slopes of every expansion in the lecture notes on energy-based models (unpublished), in the
     corrected form and, where the paper's printed form differs, in that form too."""
     from .. import theory as th
     from ..models import BoltzmannMachine

@@ -121,7 +121,6 @@ def thermo_xft_sampled(study: Study) -> dict[str, Any]:
             k.beta *= 1.3
             return k
 
-    out = study.out
     rbm = _rbm(6, 4, 1.0, 1)
     n = study.size(20_000, 200_000)
     res: dict[str, Any] = {"shape": [6, 4], "chains": n}
@@ -130,8 +129,7 @@ def thermo_xft_sampled(study: Study) -> dict[str, Any]:
         res[label] = {f"{run.t2:g}": {k: run.fit[k] for k in ("slope", "slope_stderr", "p_value")} |
                       {"expected": run.expected_slope, "z": (run.fit["slope"] - run.expected_slope) / run.fit["slope_stderr"]}
                       for run in r.runs}
-        plot_xft(r, out / f"xft_{label}.png")
-        study.plots.append(str(out / f"xft_{label}.png"))
+        study.save(plot_xft(r), f"xft_{label}.png")
     exact = {}
     for t2 in (2.0, 0.7):
         q, p = heat_distribution(rbm, 1.0, 1 / t2, "palindromic")
@@ -156,8 +154,7 @@ def thermo_work(study: Study) -> dict[str, Any]:
     proto = BetaRamp.linear(rbm, 0.2, 1.0, 5)
     exact = {k: crooks_exact_check(proto, k) for k in ("palindromic", "random-scan", "visible", "plain")}
     res, wf, wr = work_experiment(proto, study.size(10_000, 100_000), "palindromic", seed=0)
-    plot_work(res, wf, wr, study.out / "work.png", "beta 0.2 -> 1 on a 5x4 RBM, palindromic sweep")
-    study.plots.append(str(study.out / "work.png"))
+    study.save(plot_work(res, wf, wr, "beta 0.2 -> 1 on a 5x4 RBM, palindromic sweep"), "work.png")
     gen = "exact generating functions G(lambda) = <exp(-lambda w)> by dynamic programming"
     for k, v in exact.items():
         study.figure(f"Jarzynski residual, {k} kernel", abs(v["jarzynski_residual"]), 0.0, 1e-12, "exact",
@@ -194,8 +191,7 @@ def thermo_curves(study: Study) -> dict[str, Any]:
     ai = ais_curves(rbm, betas, study.size(200, 500), study.size(500, 2000), seed=0)
     z = {k: ((np.array(ai[k]) - np.array(ex[k])) / np.array(ai[k + "_stderr"])).tolist()
          for k in ("log_z", "energy", "entropy", "heat_capacity")}
-    plot_curves([ex, ai], ["exact", "AIS"], study.out / "curves.png", "12x8 RBM")
-    study.plots.append(str(study.out / "curves.png"))
+    study.save(plot_curves([ex, ai], ["exact", "AIS"], "12x8 RBM"), "curves.png")
     high_t = betas < 1.0  # T > 1; the lowest temperatures of this coupled model are multimodal (docs)
     for k in ("log_z", "energy", "entropy", "heat_capacity"):
         zz = np.abs(np.array(z[k]))
@@ -228,8 +224,7 @@ def thermo_cd(study: Study) -> dict[str, Any]:
     snaps.append((0, copy.deepcopy(trainer.model)))
     trainer.fit()
     run = cd_along_run([m for _, m in snaps], x, (1, 2, 5, 25), "plain", 1.0, [s for s, _ in snaps])
-    plot_cd(run, study.out / "cd.png", "CD-1 updates", "9x4 RBM on 3x3 Ising data (plain sweep)")
-    study.plots.append(str(study.out / "cd.png"))
+    study.save(plot_cd(run, "CD-1 updates", "9x4 RBM on 3x3 Ising data (plain sweep)"), "cd.png")
     residual = max(abs(r["identity_residual"]) for p in run["points"] for r in p["rows"])
     study.figure("CD_n = energy term + entropy term, max residual", residual, 0.0, 1e-10, "exact",
                  f"{PAPER}, sec. 4: contrastive divergence as a relaxation (exact enumeration)")

@@ -1,4 +1,4 @@
-"""The theory of energy-based models made computable (../shared/papers/energy-based-models-theory.md).
+"""The theory of energy-based models made computable (the lecture notes on energy-based models (unpublished)).
 
 Every statement of the paper's sections 2-4 and Appendix A is a function here, checked in
 tests/test_theory.py against exact enumeration on small models (docs/theory.md lists them with the

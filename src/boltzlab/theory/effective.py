@@ -1,4 +1,4 @@
-"""Effective theory of the centred RBM: eq. 8-10 and 16-22 of ../shared/papers/energy-based-models-theory.md.
+"""Effective theory of the centred RBM: eq. 8-10 and 16-22 of the lecture notes on energy-based models (unpublished).
 
 The centred binary RBM (eq. 16)
 

@@ -1,6 +1,6 @@
 """The maximum-entropy view of learning, made computable.
 
-../shared/papers/energy-based-models-theory.md, Theorem 3 (eq. 4-5) and the learning rule (eq. 7, 11):
+the lecture notes on energy-based models (unpublished), Theorem 3 (eq. 4-5) and the learning rule (eq. 7, 11):
 at a stationary point of the log-likelihood, E_data[dE/dtheta] = E_model[dE/dtheta] for every parameter.
 :func:`maxent_residual` reports, per parameter group, the data and the exact model expectations of the
 derivative of the (effective) energy and their difference; it works for any small model of the toolkit

@@ -1,6 +1,6 @@
 """Means and covariances of binary data and of models, the inputs of the perturbative solutions.
 
-The perturbation theory of ../shared/papers/energy-based-models-theory.md (section 4) needs the data only
+The perturbation theory of Boltzmann machines needs the data only
 through x_hat^mu = E_D[x^mu] and C_hat^{mu nu} = E_D[(x^mu - x_hat^mu)(x^nu - x_hat^nu)] (Theorem 27, with
 the population normalisation 1/N).  Everything here is float64.
 """
@@ -14,8 +14,7 @@ import torch
 from .._tensor import as_tensor
 from ..errors import DomainError, ShapeError
 from ..models.base import EnergyModel
-from ..errors import IntractableError
-from ..partition.exact import _float64_copy
+from ..partition.exact import visible_distribution as exact_distribution
 
 
 class Moments(NamedTuple):
@@ -66,22 +65,6 @@ def distribution_moments(states: torch.Tensor, p: torch.Tensor) -> Moments:
     mean = p @ states
     y = states - mean
     return Moments(mean, (y * p[:, None]).t() @ y)
-
-
-@torch.no_grad()
-def exact_distribution(model: EnergyModel, beta: float = 1.0, max_units: int = 20,
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All visible states of a small binary model and their exact probabilities at ``beta`` (float64).
-
-    Like :func:`boltzlab.visible_distribution`, without re-validating the enumerated states.
-    """
-    m = _float64_copy(model)
-    n = m.n_visible
-    if n > max_units:
-        raise IntractableError(f"the model has {n} visible units; exact enumeration here is limited to "
-                               f"{max_units} (2^{max_units} states)")
-    states = m.visible.enumerate_states(0, 2 ** n)
-    return states, torch.softmax(-m.visible_free_energy(states, beta), 0)
 
 
 @torch.no_grad()

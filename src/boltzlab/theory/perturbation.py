@@ -1,6 +1,6 @@
 """Perturbation theory of the fully visible Boltzmann machine in the couplings W.
 
-../shared/papers/energy-based-models-theory.md, section 4.1.  With sigma_a := sigmoid(b_a):
+the lecture notes on energy-based models (unpublished), section 4.1.  With sigma_a := sigmoid(b_a):
 
 * Lemma 17 (eq. 24-25): at W = 0 the model is the independent p_0(x) = prod_a p_a(x_a).
 * Lemmas 19-22 (eq. 27-31): the moments V^{a...} of p_0 about sigma (:func:`moment_tensor`).

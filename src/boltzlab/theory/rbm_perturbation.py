@@ -1,4 +1,4 @@
-"""Perturbation theory of the RBM: ../shared/papers/energy-based-models-theory.md, section 4.2.
+"""Perturbation theory of the RBM: the lecture notes on energy-based models (unpublished), section 4.2.
 
 Lemma 31 (eq. 45-47): expanding the soft-plus of eq. 22 to second order, s(x) = ln 2 + x/2 + x^2/8 + ...,
 the effective energy of a binary RBM is that of the Boltzmann machine of eq. 12 with

@@ -1,4 +1,4 @@
-"""Perturbations by temperature: Appendix A of ../shared/papers/energy-based-models-theory.md.
+"""Perturbations by temperature: Appendix A of the lecture notes on energy-based models (unpublished).
 
 At inverse temperature beta the effective energy of the visible layer is E_eff(v; beta) := F_beta(v) / beta
 with F_beta(v) = -ln sum_h exp(-beta E(v, h)), so that p_beta(v) ~ exp(-beta E_eff(v; beta)).  Expanding

@@ -1,4 +1,4 @@
-"""The zoom-in trick: ../shared/papers/energy-based-models-theory.md, Definition 36 - Theorem 38.
+"""The zoom-in trick: the lecture notes on energy-based models (unpublished), Definition 36 - Theorem 38.
 
 Each binary unit X of the data is replaced by m noisy copies Y_1..Y_m, independent given X, with
 p(y = 1 | x = 0) = delta and p(y = 1 | x = 1) = 1 - delta (eq. 56-57).  With eps := 1/2 - delta, the copies

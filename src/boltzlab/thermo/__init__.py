@@ -1,4 +1,4 @@
-"""Stochastic thermodynamics of RBMs: ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md made
+"""Stochastic thermodynamics of RBMs (Salazar, Phys. Rev. E 96, 022131 (2017)) made
 computable and checked (docs/thermodynamics.md).
 
 Quick tour::

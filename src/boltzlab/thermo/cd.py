@@ -1,5 +1,5 @@
-"""Contrastive divergence as a thermodynamic process, exactly (section 4.2 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md).
+"""Contrastive divergence as a thermodynamic process, exactly (Salazar, Phys. Rev. E 96,
+022131 (2017)).
 
 The data define p_D(s) = p_D(v) p(h | v) on the joint state (the hidden units clamped to the data, as the
 learning rule does).  Running n steps of a Gibbs kernel from p_D gives p_n = p_D T^n, and
@@ -110,9 +110,9 @@ def cd_along_run(models: Sequence[Any], data: Any, steps: Sequence[int] = (1, 5,
             "points": points}
 
 
-def plot_cd(run: dict[str, Any], path, xlabel: str = "training step", title: str = ""):
+def plot_cd(run: dict[str, Any], xlabel: str = "training step", title: str = ""):
     """CD_n, its energy and entropy terms, and KL(p_D || p) along a training run."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     pts = run["points"]
     if len(pts) == 1:  # one model: the relaxation against the number of steps n
         rows = pts[0]["rows"]
@@ -129,7 +129,7 @@ def plot_cd(run: dict[str, Any], path, xlabel: str = "training step", title: str
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        return save_figure(fig, path, title)
+        return finish_figure(fig, title)
     x = np.array([p["label"] for p in pts], dtype=float)
     fig, axes = subplots(1, 3, figsize=(15, 4))
     axes[0].plot(x, [p["kl_data"] for p in pts], "k-", marker="o", ms=3, label="KL(p_D || p) = CD_inf")
@@ -146,4 +146,4 @@ def plot_cd(run: dict[str, Any], path, xlabel: str = "training step", title: str
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("nats")
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)

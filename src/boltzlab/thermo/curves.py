@@ -1,7 +1,6 @@
 """Equilibrium thermodynamics of an RBM against temperature: free energy, energy, entropy, heat capacity.
 
-With Z(beta) = sum_{v,h} exp(-beta E(v, h)) (section 3.1 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md, eq. 5-8):
+With Z(beta) = sum_{v,h} exp(-beta E(v, h)) (Salazar, Phys. Rev. E 96, 022131 (2017), eq. 5-8):
 
     F = -ln Z / beta,   <E> = -d ln Z / d beta,   S = ln Z + beta <E>   (eq. 8, in units of k_B),
     C = beta^2 Var(E) = beta^2 d^2 ln Z / d beta^2.
@@ -16,9 +15,8 @@ estimate p_{t_k}: ln Z(beta_k) = ln Z_0 + ln mean(w) (the AIS estimator), and <E
 averages of the conditional moments E[E | v] and Var(E | v), which are the first two beta-derivatives of
 the visible free energy -ln sum_h exp(-beta E(v, h)) (autograd again, Rao-Blackwellised over h).  Error
 bars: bootstrap over the annealing runs (ln Z, <E>, S and C move together because they share the runs).
-This reuses the path and the weight accounting of :mod:`boltzlab.partition.ais`; it drives the path itself
-rather than calling ``_anneal`` because it needs the weighted states at the intermediate temperatures,
-which ``_anneal`` does not return.
+The pass is :func:`boltzlab.sampling.path.anneal`, which hands the weighted states at every grid point to
+the estimator.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from ..errors import ConfigError, IntractableError
 from ..stats import log_mean_exp
 from ..partition.exact import _choose, _float64_copy
 from ..random import Rng
-from ..sampling.path import RBMPath
+from ..sampling.path import RBMPath, anneal
 from .protocols import scaled_copy
 
 KEYS = ("log_z", "free_energy", "energy", "entropy", "heat_capacity")
@@ -127,26 +125,18 @@ def ais_curves(model, betas: Sequence[float], n_runs: int = 500, n_steps: int = 
     for p in m64.parameters():
         p.requires_grad_(False)
     n = int(n_runs)
-    v = path.sample_base(n, rng)
-    log_w = torch.zeros(n, dtype=torch.float64, device=v.device)
-    buf_h = torch.empty(n, path.n_hidden_features, dtype=path.dtype, device=path.device)
-    buf_v = torch.empty(n, path.n_visible_features, dtype=path.dtype, device=path.device)
-    rec_w = np.zeros((len(b), n))
-    rec_e = np.zeros((len(b), n))
-    rec_v = np.zeros((len(b), n))
-    from tqdm.auto import tqdm
-    last = len(sched) - 1
-    for k in tqdm(range(1, last + 1), disable=not progress, desc="AIS curves", unit="step", mininterval=0.5,
-                  leave=False):
-        s = path.stats(v, out=buf_h)
-        log_w += path.log_ratio(s, sched[k - 1], sched[k])
+    rec_w, rec_e, rec_v = np.zeros((len(b), n)), np.zeros((len(b), n)), np.zeros((len(b), n))
+
+    def at_grid(k: int, log_w: torch.Tensor, v: torch.Tensor, s: Any) -> None:
         if k in record:
             i = record[k]
-            with torch.enable_grad():
-                e1, e2 = _per_sample(m64, v.double(), float(b[i]))
+            e1, e2 = _per_sample(m64, v.double(), float(b[i]))
             rec_w[i], rec_e[i], rec_v[i] = log_w.cpu().numpy(), e1.cpu().numpy(), e2.cpu().numpy()
-        if k < last:
-            v = path.sweep(s, sched[k], rng, out=buf_v)
+
+    from tqdm.auto import tqdm
+    with tqdm(total=len(sched) - 1, disable=not progress, desc="AIS curves", unit="step", mininterval=0.5,
+              leave=False) as bar:
+        anneal(path, path.sample_base(n, rng), sched, rng, bar=bar, record=at_grid)
     lz0 = path.log_z_base
     est = _weighted(rec_w, rec_e, rec_v, lz0)
     out = _assemble(b, *est)
@@ -177,9 +167,9 @@ def _weighted(log_w: np.ndarray, e1: np.ndarray, e2: np.ndarray, lz0: float):
     return log_z, energy, var
 
 
-def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], path, title: str = ""):
+def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], title: str = ""):
     """F, <E>, S and C against T for one or more sets of curves (error bars where given)."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     fig, axes = subplots(1, 4, figsize=(16, 3.8))
     names = {"free_energy": "free energy F = -ln Z / beta", "energy": "energy <E>",
              "entropy": "entropy S = ln Z + beta <E>", "heat_capacity": "heat capacity C = beta^2 Var E"}
@@ -197,4 +187,4 @@ def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], path, t
         ax.set_title(names[key], fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)

@@ -1,6 +1,6 @@
 """Exact stochastic thermodynamics of small RBMs by enumerating the joint states s = (v, h), in float64.
 
-What ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md states as identities is checked here to
+What Salazar, Phys. Rev. E 96, 022131 (2017) states as identities is checked here to
 rounding error:
 
 * the K-step transition matrix of every kernel of :mod:`boltzlab.sampling.kernels` and the detailed-balance

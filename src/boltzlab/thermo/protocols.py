@@ -1,5 +1,5 @@
-"""Work protocols lambda_0 -> lambda_K and the work done along them (section 3.1 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md).
+"""Work protocols lambda_0 -> lambda_K and the work done along them (Salazar, Phys. Rev. E 96, 022131
+(2017)).
 
 A protocol is a sequence of points lambda_i = (theta_i, beta_i): an RBM and an inverse temperature.  The
 process (the paper's eq. 2-4): s_0 ~ p_{lambda_0}; at each point the parameters switch lambda_i ->
@@ -11,13 +11,16 @@ lambda_{i+1}.  In reduced units (kT = 1/beta) u_i(s) = beta_i E(s; theta_i) and 
 which is beta W of the paper at fixed beta (W = sum_i [E(s_i, lambda_{i+1}) - E(s_i, lambda_i)]) and the
 AIS log weight with its sign changed on an inverse-temperature ramp.  The relaxation after the last switch
 does not change w and is skipped.  Jarzynski, <exp(-w)> = Z_K / Z_0 = exp(-Delta f), needs each kernel to
-leave its p_{lambda_i} invariant; Crooks, P_F(w) / P_R(-w) = exp(w - Delta f), against the reverse
-protocol lambda_K -> lambda_0 started in p_{lambda_K}, needs each kernel to be reversible (the plain sweep
+leave its p_{lambda_i} invariant (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997)); Crooks, P_F(w) / P_R(-w) = exp(w - Delta f), against the reverse
+protocol lambda_K -> lambda_0 started in p_{lambda_K}, needs each kernel to be reversible (Crooks, Phys.
+Rev. E 60, 2721 (1999); the plain sweep
 is not; :func:`boltzlab.thermo.exact.crooks_exact_check` shows Crooks failing for it while Jarzynski holds).
 
 Protocols: :class:`BetaRamp` (inverse-temperature ramps), :class:`Interpolation` (theta_t = (1 - t)
 theta_A + t theta_B between two models of the same architecture, every parameter and centering offset
-interpolated), :class:`ModelSequence` (the parameters of a training run read from its checkpoints).
+interpolated), :class:`ModelSequence` (the parameters of a training run read from its checkpoints).  Each
+is a :class:`~boltzlab.sampling.path.ModelPath` at the points ``ts``; :func:`sample_work` runs it with
+:func:`~boltzlab.sampling.path.anneal`, whose log weights are -w.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ import torch
 from ..errors import CheckpointError, ConfigError, IntractableError
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
-from ..sampling.kernels import Kernel, joint_energy, make_kernel
+from ..sampling.kernels import Kernel, make_kernel
+from ..sampling.path import ModelPath, anneal
 
 
 def _betas(values: Any) -> np.ndarray:
@@ -70,45 +74,34 @@ def _like(model, ref):
 
 
 class Protocol:
-    """Points lambda_0 .. lambda_K; ``point(i)`` returns ``(model, beta)``.
+    """Points lambda_i = (theta_i, beta_i), i = 0..K: the annealing path ``path`` at positions ``ts``.
 
-    The model returned may be a work copy that the next call changes in place: use it before asking for
-    another point.
+    ``point(i)`` returns ``(model, beta)``; the model may be a work copy that the next call changes in
+    place: use it before asking for another point.
     """
 
     kind = "protocol"
 
+    def __init__(self, path: ModelPath, ts: Sequence[float], reversed_from: "Protocol | None" = None) -> None:
+        self.path, self.ts = path, np.asarray(ts, dtype=float)
+        self._forward = reversed_from
+        if reversed_from is not None:
+            self.kind = f"reverse of {reversed_from.kind}"
+
     def __len__(self) -> int:
-        raise NotImplementedError
+        return len(self.ts)
 
     def point(self, i: int) -> tuple[Any, float]:
-        raise NotImplementedError
+        return self.path.point(self.ts[int(i)])
 
     def reversed(self) -> "Protocol":
-        return Reversed(self)
+        """The reverse protocol lambda_K -> lambda_0."""
+        return self._forward if self._forward is not None else Protocol(self.path, self.ts[::-1], self)
 
     def describe(self) -> dict[str, Any]:
+        if self._forward is not None:
+            return {**self._forward.describe(), "reversed": True}
         return {"kind": self.kind, "points": len(self)}
-
-
-class Reversed(Protocol):
-    """The reverse protocol lambda_K -> lambda_0."""
-
-    def __init__(self, base: Protocol) -> None:
-        self.base = base
-        self.kind = f"reverse of {base.kind}"
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def point(self, i: int) -> tuple[Any, float]:
-        return self.base.point(len(self.base) - 1 - int(i))
-
-    def reversed(self) -> Protocol:
-        return self.base
-
-    def describe(self) -> dict[str, Any]:
-        return {**self.base.describe(), "reversed": True}
 
 
 class BetaRamp(Protocol):
@@ -120,6 +113,7 @@ class BetaRamp(Protocol):
         _check_rbm(model)
         self.model = model
         self.betas = _betas(betas)
+        super().__init__(ModelPath([model] * len(self.betas), self.betas), np.arange(len(self.betas)))
 
     @classmethod
     def linear(cls, model, beta_from: float, beta_to: float, steps: int) -> "BetaRamp":
@@ -127,12 +121,6 @@ class BetaRamp(Protocol):
         if int(steps) < 1:
             raise ConfigError(f"a protocol needs at least 1 step; got {steps}")
         return cls(model, np.linspace(float(beta_from), float(beta_to), int(steps) + 1))
-
-    def __len__(self) -> int:
-        return len(self.betas)
-
-    def point(self, i: int) -> tuple[Any, float]:
-        return self.model, float(self.betas[int(i)])
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "beta_from": float(self.betas[0]), "beta_to": float(self.betas[-1])}
@@ -149,29 +137,11 @@ class Interpolation(Protocol):
             if int(ts) < 2:
                 raise ConfigError(f"an interpolation needs at least 2 points; got {ts}")
             ts = np.linspace(0.0, 1.0, int(ts))
-        self.ts = np.asarray(ts, dtype=float).ravel()
-        if self.ts.size < 2 or not np.all(np.isfinite(self.ts)):
+        ts = np.asarray(ts, dtype=float).ravel()
+        if ts.size < 2 or not np.all(np.isfinite(ts)):
             raise ConfigError("interpolation points must be at least 2 finite numbers")
         self.beta = float(_betas([beta, beta])[0])
-        self.a = model_a
-        self.b = _like(model_b, model_a)
-        self.work = copy.deepcopy(model_a)
-        for p in self.work.parameters():
-            p.requires_grad_(False)
-        self._t: float | None = None
-
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    @torch.no_grad()
-    def point(self, i: int) -> tuple[Any, float]:
-        t = float(self.ts[int(i)])
-        if t != self._t:
-            sa, sb = self.a.state_dict(), self.b.state_dict()
-            for name, x in self.work.state_dict().items():
-                torch.lerp(sa[name], sb[name], t, out=x)
-            self._t = t
-        return self.work, self.beta
+        super().__init__(ModelPath([model_a, _like(model_b, model_a)], [self.beta, self.beta]), ts)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "beta": self.beta, "t": self.ts.tolist()}
@@ -194,6 +164,7 @@ class ModelSequence(Protocol):
         self.models = [_like(m, loaded[0]) for m in loaded]
         self.beta = float(_betas([beta, beta])[0])
         self.labels = list(labels) if labels is not None else list(range(len(loaded)))
+        super().__init__(ModelPath(self.models, [self.beta] * len(self.models)), np.arange(len(self.models)))
 
     @classmethod
     def from_run(cls, run: str | Path, beta: float = 1.0, device: Any = None) -> "ModelSequence":
@@ -201,12 +172,6 @@ class ModelSequence(Protocol):
         paths = run_checkpoints(run)
         steps = [int(re.findall(r"\d+", p.stem)[-1]) for p in paths]
         return cls(paths, beta, labels=steps, device=device)
-
-    def __len__(self) -> int:
-        return len(self.models)
-
-    def point(self, i: int) -> tuple[Any, float]:
-        return self.models[int(i)], self.beta
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "beta": self.beta, "labels": self.labels}
@@ -235,17 +200,12 @@ def scaled_copy(model, beta: float):
 
 
 # ---------------------------------------------------------------------- sampling the work
-def _uniform(model, n: int, rng: Rng, joint: bool):
-    """The beta = 0 equilibrium (uniform over the states of discrete units)."""
-    v = model.visible.random_state(n, rng)
-    return v, (model.hidden.random_state(n, rng) if joint else None)
-
-
 def _initial_states(model, beta: float, n: int, kernel: Kernel, init: str, equilibrate: int, rng: Rng):
     from .exact import exact_joint_samples
     joint = kernel.space == "joint"
-    if beta == 0:
-        return _uniform(model, n, rng, joint)
+    if beta == 0:  # the uniform distribution over the states of discrete units
+        v = model.visible.random_state(n, rng)
+        return v, (model.hidden.random_state(n, rng) if joint else None)
     if init == "exact":
         v, h = exact_joint_samples(model, n, beta, rng)
         return (v, h) if joint else (v, None)
@@ -290,33 +250,15 @@ def sample_work(protocol: Protocol, n: int, kernel: str | Kernel = "palindromic"
     rng = rng if rng is not None else Rng(seed, m0.device)
     init = init or default_init(m0)
     proto = make_kernel(kernel, m0, 1.0, fraction) if not isinstance(kernel, Kernel) else kernel
-    joint = proto.space == "joint"
     size = int(batch_size) if batch_size else (16_384 if m0.device.type == "cpu" else 262_144)
 
-    def reduced(model, beta, v, h):
-        if joint:
-            return float(beta) * joint_energy(model, v, h)
-        return model.visible_free_energy(v, float(beta)).double()
-
+    path = protocol.path.using(proto, sweeps)
     from tqdm.auto import tqdm
     parts = []
-    with tqdm(total=int(n) * (len(protocol) - 1), disable=not progress, desc="work", unit="run-step",
-              mininterval=0.5, leave=False) as bar:
+    with tqdm(total=len(range(0, int(n), size)) * (len(protocol) - 1), disable=not progress, desc="work",
+              unit="step", mininterval=0.5, leave=False) as bar:
         for start in range(0, int(n), size):
-            m = min(size, int(n) - start)
             model, beta = protocol.point(0)
-            v, h = _initial_states(model, beta, m, proto, init, equilibrate, rng)
-            u = reduced(model, beta, v, h)
-            w = torch.zeros(m, dtype=torch.float64, device=v.device)
-            for i in range(len(protocol) - 1):
-                model, beta = protocol.point(i + 1)
-                w += reduced(model, beta, v, h) - u
-                if i < len(protocol) - 2:
-                    if beta == 0:
-                        v, h = _uniform(model, m, rng, joint)
-                    else:
-                        v, h = proto.at(model, beta).run(v, h, int(sweeps), rng)
-                    u = reduced(model, beta, v, h)
-                bar.update(m)
-            parts.append(w.cpu())
+            v, h = _initial_states(model, beta, min(size, int(n) - start), proto, init, equilibrate, rng)
+            parts.append(-anneal(path, (v, h) if path.joint else v, protocol.ts, rng, bar=bar).cpu())
     return torch.cat(parts)

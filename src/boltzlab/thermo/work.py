@@ -1,5 +1,5 @@
-"""Jarzynski and Crooks checks of a work protocol, with Delta f exact or annealed (section 3.1 and 5 of
-../shared/papers/nonequilibrium-thermodynamics-of-rbms.md).
+"""Jarzynski and Crooks checks of a work protocol, with Delta f exact or annealed (Salazar, Phys.
+Rev. E 96, 022131 (2017)).
 
 :func:`work_experiment` runs a protocol forward from p_{lambda_0} and backward from p_{lambda_K}
 (:func:`~boltzlab.thermo.protocols.sample_work`), and compares
@@ -132,9 +132,9 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
     return res, wf, wr
 
 
-def plot_work(res: dict[str, Any], wf: np.ndarray, wr: np.ndarray, path, title: str = ""):
+def plot_work(res: dict[str, Any], wf: np.ndarray, wr: np.ndarray, title: str = ""):
     """Histograms of w_F and -w_R, and ln P_F(w) / P_R(-w) against w with the Crooks line w - Delta f."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     fig, axes = subplots(1, 2, figsize=(12, 4))
     lo = float(min(wf.min(), (-wr).min()))
     hi = float(max(wf.max(), (-wr).max()))
@@ -167,4 +167,4 @@ def plot_work(res: dict[str, Any], wf: np.ndarray, wr: np.ndarray, path, title: 
     axes[1].set_ylabel("ln P_F(w) / P_R(-w)")
     axes[1].grid(alpha=0.3)
     axes[1].legend(fontsize=8)
-    return save_figure(fig, path, title)
+    return finish_figure(fig, title)

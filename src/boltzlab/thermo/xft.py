@@ -1,6 +1,6 @@
 """The heat-exchange fluctuation theorem (XFT) measured on any RBM, in memory-bounded batches.
 
-Section 3.3 of ../shared/papers/nonequilibrium-thermodynamics-of-rbms.md: prepare an ensemble in
+Salazar, Phys. Rev. E 96, 022131 (2017): prepare an ensemble in
 equilibrium at T1 (Gibbs sweeps from random starts), put it in contact with a bath at T2 for K Gibbs steps,
 record Q = E(s') - E(s) on the joint state s = (v, h), and compare ln P(Q) / P(-Q) with
 (beta_1 - beta_2) Q (section 3.2).
@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -287,10 +286,10 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
 
 
 # ---------------------------------------------------------------------- plots
-def plot_xft(result: XFTResult, path: str | Path) -> Path:
+def plot_xft(result: XFTResult) -> Any:
     """Per T2 process: the histograms of Q and -Q on shared bins, and ln P(Q)/P(-Q) against Q with the
     predicted line (beta_1 - beta_2) Q and the fit."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     runs = result.runs + ([result.control] if result.control is not None else [])
     fig, axes = subplots(len(runs), 2, figsize=(11, 3.4 * len(runs)), squeeze=False)
     for row, r in zip(axes, runs):
@@ -329,14 +328,14 @@ def plot_xft(result: XFTResult, path: str | Path) -> Path:
         ax.set_ylabel("ln P(Q) / P(-Q)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    return save_figure(fig, path, f"heat exchange: T1 = {result.t1:g}, {result.chains} chains, "
+    return finish_figure(fig, f"heat exchange: T1 = {result.t1:g}, {result.chains} chains, "
                                   f"{result.equilibrate} sweeps at T1")
 
 
-def plot_trace(result: XFTResult, path: str | Path) -> Path:
+def plot_trace(result: XFTResult) -> Any:
     """Mean joint energy of the ensemble against the block-Gibbs sweeps at T1 (equilibration diagnostic):
     all sweeps, and the last 90% magnified (where a residual drift shows)."""
-    from ..plots import save_figure, subplots
+    from ..plots import finish_figure, subplots
     tr = result.trace
     x = np.array(tr["sweeps"], dtype=float)
     y, err = np.array(tr["mean_energy"]), np.array(tr["stderr"])
@@ -354,4 +353,4 @@ def plot_trace(result: XFTResult, path: str | Path) -> Path:
         ax.set_xlabel("block-Gibbs sweeps at T1")
         ax.set_ylabel("<E(v, h)> over the ensemble")
         ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return finish_figure(fig)

@@ -3,7 +3,7 @@
 Every process holds the whole model and the whole data set.  For each update all processes draw the same
 minibatch (from the shared stream); each takes its block of the minibatch rows and its shards of the model
 chains, computes the free-energy sums of the learning-rule surrogate
-(../shared/papers/energy-based-models-theory.md, eq. 11) over them, and the gradients are summed over
+(the lecture notes on energy-based models (unpublished), eq. 11) over them, and the gradients are summed over
 processes, which gives the gradient of the whole minibatch and all chains.  Centering offsets are computed
 from the whole minibatch on every process, so they stay identical without communication.
 

@@ -1,6 +1,6 @@
 """Several independent training runs advanced in lockstep, their Gibbs chains sampled in one batch.
 
-A replica study (../shared/papers/rbm-reciprocal-space.md: the same architecture trained from several
+A replica study (Toledo-Marin et al., arXiv:2503.21536 (2025): the same architecture trained from several
 seeds) or a scan over learning rates trains R models of one shape on the same data.  The k Gibbs sweeps
 per update are most of the work; :class:`ReplicaTrainer` runs them for all replicas as one batched
 computation (:class:`boltzlab.sampling.ReplicaBatch`: one ``baddbmm`` per half-sweep), while each run

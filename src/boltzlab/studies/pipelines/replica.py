@@ -1,6 +1,6 @@
 """Replica studies: several training runs per hidden-layer size, evaluated with AIS and reverse AIS (Fig. 1).
 
-../shared/papers/rbm-reciprocal-space.md, section 2 and Fig. 1: five replicas of MNIST RBMs with 500, 784,
+Toledo-Marin et al., arXiv:2503.21536 (2025), section 2 and Fig. 1: five replicas of MNIST RBMs with 500, 784,
 1200 and 3000 hidden units, the log-likelihood against training time from AIS and reverse AIS (a lower and
 an upper estimate of ln Z, hence an upper and a lower estimate of the log-likelihood), averaged over the
 replicas with the standard deviation as error bar.
