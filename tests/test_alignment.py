@@ -170,7 +170,7 @@ def _alignment_from_known_model(tmp_path, n_seq=300):
 def test_cli_train_potts_drelu_on_an_alignment(tmp_path, capsys):
     path, true = _alignment_from_known_model(tmp_path)
     out = tmp_path / "run"
-    rc = main(["train", "--visible", "potts", "--hidden", "drelu", "--n-hidden", "3", "--data", str(path),
+    rc = main(["train", "--visible-units", "potts", "--hidden-units", "drelu", "--hidden", "3", "--data", str(path),
                "--alphabet=-ACD", "--epochs", "3", "--batch-size", "50", "--optimizer", "adam", "--lr", "0.02",
                "--dtype", "float64", "--out", str(out), "--no-progress", "--json"])
     assert rc == 0
@@ -190,8 +190,8 @@ def test_cli_train_potts_drelu_on_an_alignment(tmp_path, capsys):
     (["--data", "{missing}"], "no such alignment file"),
     (["--data", "{bad}"], "different lengths"),
     (["--data", "{good}", "--reweight", "1.5"], "reweight"),
-    (["--data", "{good}", "--visible", "binary"], "Potts visible units"),
-    (["--data", "{good}", "--hidden", "banana"], "neither a number"),
+    (["--data", "{good}", "--visible-units", "binary"], "Potts visible units"),
+    (["--data", "{good}", "--hidden-units", "banana"], "banana"),
 ])
 def test_cli_bad_input(tmp_path, capsys, argv, msg):
     good, _ = _alignment_from_known_model(tmp_path, 20)

@@ -207,7 +207,7 @@ def test_cli_train_model_bm_and_use_it(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     assert main(["logz", str(out / "checkpoint.pt"), "--json"]) == 0
     assert json.loads(capsys.readouterr()[0])["log_z"] > 0
-    assert main(["sample", str(out / "checkpoint.pt"), "--n", "20", "--steps", "5", "--out",
+    assert main(["sample", str(out / "checkpoint.pt"), "--n", "20", "--steps", "5", "--npz",
                  str(tmp_path / "s.npz"), "--json"]) == 0
     capsys.readouterr()
     code = main(["train", "--model", "bm", "--visible-units", "spin", "--data", "ising:L=3,n=100",

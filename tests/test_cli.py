@@ -45,7 +45,7 @@ def test_info_and_sample(npz_model, tmp_path, capsys):
     path, _ = npz_model
     code, out, _ = run(["info", path, "--json"], capsys)
     assert code == 0 and json.loads(out)["n_visible"] == 7
-    code, out, _ = run(["sample", path, "--n", 50, "--steps", 10, "--out", tmp_path / "s.npz", "--json"], capsys)
+    code, out, _ = run(["sample", path, "--n", 50, "--steps", 10, "--npz", tmp_path / "s.npz", "--json"], capsys)
     assert code == 0
     s = np.load(tmp_path / "s.npz")
     assert s["v"].shape == (50, 7) and set(np.unique(s["v"])) <= {0.0, 1.0}
@@ -78,7 +78,7 @@ def test_intractable_logz_exit_2(tmp_path, capsys):
     (["train", "--data", "ising:L=4,n=200", "--lr", "-1"], "lr"),
     (["train", "--data", "ising:L=4,n=200", "--k", "0"], "k"),
     (["train", "--data", "ising:L=4,n=200", "--method", "magic"], "method"),
-    (["train", "--data", "ising:L=4,n=200", "--hidden", "0"], "n_hidden"),
+    (["train", "--data", "ising:L=4,n=200", "--hidden", "0"], "hidden"),
     (["sample", "x.npz", "--beta", "-1"], "beta"),
     (["logz"], "model"),
 ])
@@ -102,7 +102,6 @@ def test_train_toml_config_and_refuse_overwrite(tmp_path, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text('[train]\ndata = "ising:L=4,beta=0.4,n=400"\nhidden = 4\nepochs = 2\nbatch-size = 40\n'
                    'lr = 0.05\nseed = 1\n')
-    cfg.write_text(cfg.read_text().replace("hidden = 4", "n_hidden = 4"))
     out = tmp_path / "run"
     code, stdout, err = run(["train", "--config", cfg, "--out", out, "--json", "--no-progress"], capsys)
     assert code == 0, err
@@ -256,7 +255,7 @@ def test_annealing_commands_reject_bad_input(npz_model, tmp_path, capsys, args, 
 
 def test_sample_with_parallel_tempering(npz_model, tmp_path, capsys):
     path, _ = npz_model
-    code, out, _ = run(["sample", path, "--n", 40, "--steps", 20, "--tempering", 4, "--out", tmp_path / "s.npz",
+    code, out, _ = run(["sample", path, "--n", 40, "--steps", 20, "--tempering", 4, "--npz", tmp_path / "s.npz",
                         "--json"], capsys)
     assert code == 0
     res = json.loads(out)

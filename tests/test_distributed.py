@@ -100,6 +100,6 @@ def test_cli_sample_refuses_bad_sharding(tmp_path, capsys):
     for flags, message in ((["--shards", "2"], "only with --distributed"),
                            (["--distributed", "--shards", "3"], "cannot be split over 3 shards"),
                            (["--distributed", "--tempering", "3"], "does not combine")):
-        code, _, err = run(["sample", tmp_path / "m.npz", "--chains", "10", "--steps", "2", "--out",
+        code, _, err = run(["sample", tmp_path / "m.npz", "--chains", "10", "--steps", "2", "--npz",
                             tmp_path / "s.npz", *flags], capsys)
         assert code == 2 and message in err, err

@@ -319,8 +319,8 @@ def test_potts_hidden_units_train_from_python_and_cli(tmp_path):
     assert hist[0]["test_log_likelihood"] < true_ll - 1.0 and hist[-1]["test_log_likelihood"] > true_ll - 0.15
     assert float(tr.model.weights.detach().view(6, 1, 3).sum(2).abs().max()) < 1e-10   # hidden zero-sum gauge
     np.save(tmp_path / "x.npy", train.numpy())
-    code = main(["train", "--data", str(tmp_path / "x.npy"), "--hidden", "potts", "--hidden-states", "3",
-                 "--n-hidden", "1", "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "run"),
+    code = main(["train", "--data", str(tmp_path / "x.npy"), "--hidden-units", "potts", "--hidden-states", "3",
+                 "--hidden", "1", "--epochs", "2", "--batch-size", "50", "--out", str(tmp_path / "run"),
                  "--no-progress"])
     back = bl.load_model(tmp_path / "run" / "checkpoint.pt")
     assert code == 0 and back.hidden.type_name == "potts" and back.hidden.n_states == 3

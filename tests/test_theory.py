@@ -507,13 +507,13 @@ def test_cli_theory_report(weak_data, tmp_path, capsys):
 
 def test_cli_theory_zoom_and_rbm_to_bm(weak_data, tmp_path, capsys):
     code, stdout, err = _run(["theory", "zoom", "--data", weak_data, "--delta", 0.3, "--copies", 2, "--units", "0:3",
-                              "--out", tmp_path / "z.npy", "--json"], capsys)
+                              "--npy", tmp_path / "z.npy", "--json"], capsys)
     assert code == 0, err
     r = json.loads(stdout)
     assert np.load(tmp_path / "z.npy").shape == (3000, 6) and r["max_abs_deviation"] < 5 * r["expected_deviation_scale"]
     rbm = random_rbm(5, 3, seed=1)
     bl.save_model(rbm, tmp_path / "rbm.pt")
-    code, stdout, err = _run(["theory", "rbm-to-bm", tmp_path / "rbm.pt", "--out", tmp_path / "bm.pt", "--json"], capsys)
+    code, stdout, err = _run(["theory", "rbm-to-bm", tmp_path / "rbm.pt", "--save", tmp_path / "bm.pt", "--json"], capsys)
     assert code == 0, err
     assert json.loads(stdout)["kl_rbm_to_bm"] > 0
     assert isinstance(bl.load_model(tmp_path / "bm.pt"), bl.BoltzmannMachine)

@@ -368,3 +368,47 @@ def test_cuda_matches_cpu():
     res = run_qdot(QDotConfig(**{**cfg.__dict__, "device": "cuda", "iterations": 3, "walkers": 64, "steps": 2,
                                  "eval_steps": 20, "burn_in": 20}))
     assert 19.0 < res["energy"] < 23.0
+
+
+def test_dmc_reference_across_omega_and_densities():
+    """run_qdot quotes the DMC table at every tabulated (N, omega) and returns the one-body density, which
+    integrates to N over the plane (up to the histogram's range)."""
+    from boltzlab.quantum.qdot import DMC_REFERENCE
+    assert {n for n, _ in DMC_REFERENCE} == {2, 6, 12, 20} and {w for _, w in DMC_REFERENCE} == {0.1, 0.28, 0.5, 1.0}
+    assert all(DMC_REFERENCE[(n, a)] < DMC_REFERENCE[(n, b)] for n in (2, 6, 12, 20)
+               for a, b in ((0.1, 0.28), (0.28, 0.5), (0.5, 1.0)))
+    res = run_qdot(QDotConfig(particles=2, dim=2, omega=0.28, ansatz="rbm-jastrow", iterations=0, walkers=64,
+                              eval_steps=20, eval_burn_in=20))
+    assert res["reference"] == DMC_REFERENCE[(2, 0.28)] and res["energy"] > res["reference"] - 4 * res["stderr"]
+    rad = res["densities"]["_radial"]
+    dr = rad["r"][1] - rad["r"][0]
+    assert abs((rad["rho"] * 2 * math.pi * rad["r"] * dr).sum() - 2.0) < 0.05
+
+
+def test_backflow_jastrow_network_starts_as_slater_jastrow_and_is_antisymmetric():
+    """At initialisation (zero output layers) the network is the Slater x Gaussian x Pade-Jastrow function; after a
+    change of its parameters it stays invariant (in |Psi|) under the exchange of two same-spin electrons and under
+    rotations, and it runs through the driver (autograd local energies and log-derivatives)."""
+    from boltzlab.quantum.qdot.neural import BackflowJastrowNet
+    net = BackflowJastrowNet(6, 2, omega=1.0, width=8)
+    ref = ProductAnsatz([SlaterHermite(6, 2, gaussian=True), PadeJastrow(6, 2, spins=default_spins(6))])
+    x = _x(6, 2, w=7, seed=4)
+    assert torch.allclose(net.log_psi(x), ref.log_psi(x), atol=1e-10)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn(p.shape, dtype=p.dtype, generator=torch.Generator().manual_seed(p.numel())))
+    lp = net.log_psi(x).detach()
+    assert not torch.allclose(lp, ref.log_psi(x), atol=1e-3)
+    swapped = x[:, [1, 0, 2, 3, 4, 5]]                               # two spin-up electrons exchanged
+    assert torch.allclose(net.log_psi(swapped), lp, atol=1e-9)
+    c, s = math.cos(0.7), math.sin(0.7)
+    rot = torch.tensor([[c, -s], [s, c]], dtype=D64)
+    assert torch.allclose(net.log_psi(x @ rot.T), lp, atol=1e-9)
+    mixed = x[:, [3, 1, 2, 0, 4, 5]]                                 # an up and a down electron exchanged
+    assert not torch.allclose(net.log_psi(mixed), lp, atol=1e-3)
+    O = net.log_derivatives(x)
+    assert O.shape == (7, net.n_parameters)
+    cfg = QDotConfig(particles=6, dim=2, ansatz="backflow-jastrow", hidden=4, iterations=2, walkers=16, steps=2,
+                     burn_in=5, eval_steps=4, eval_burn_in=0, optimizer="sr", lr=0.02)
+    res = run_qdot(cfg)
+    assert math.isfinite(res["energy"]) and res["iterations_run"] == 2 and 15.0 < res["energy"] < 30.0

@@ -11,6 +11,10 @@ Quick tour::
     model = bl.load_model("run/checkpoint.pt")                     # or an .npz
 """
 
+from . import _startup
+
+_startup.install()  # the boltzlab command only: a signal while importing ends it in one line
+
 from . import partition, sampling, stats, units
 from .errors import (BoltzlabError, CheckpointError, ConfigError, DataError, DomainError, IntractableError,
                      ShapeError)

@@ -48,6 +48,7 @@ def model_payload(model: EnergyModel) -> dict[str, Any]:
 
 def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch.dtype | None = None,
                        ) -> EnergyModel:
+    _check_declared_size(payload)
     try:
         model = model_from_config(payload["config"])
         state = payload["state"]
@@ -61,6 +62,39 @@ def model_from_payload(payload: dict[str, Any], device: Any = None, dtype: torch
     if dtype is not None:
         model = model.to(dtype=dtype)
     return model.to(device) if device is not None else model
+
+
+def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict; a missing, unreadable or invalid file is a one-line ConfigError."""
+    import tomllib
+    from .errors import ConfigError
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a {what}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})".splitlines()[0]) from None
+
+
+def _check_declared_size(payload: dict[str, Any]) -> None:
+    """Refuse, before allocating it, a model whose description declares far more parameters than the file
+    stores (a crafted or damaged file), and one that would not fit in memory."""
+    from .rundir import require_memory
+    try:
+        config, state = payload["config"], payload["state"]
+        sizes = [int(layer.get("n_units", 1)) * int(layer.get("n_states") or 1)
+                 for layer in (config.get("visible"), config.get("hidden")) if isinstance(layer, dict)]
+        stored = sum(int(t.numel()) for t in state.values())
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"the model description in the file is incomplete: {exc}") from None
+    declared = sizes[0] * (sizes[1] if len(sizes) > 1 else sizes[0]) if sizes else 0
+    if declared > 4 * stored + 1024:
+        raise CheckpointError(f"the file describes a model of about {declared} parameters but stores {stored}; "
+                              "it is damaged or crafted")
+    require_memory(8 * declared, f"the model in the file ({declared} parameters)")
 
 
 def save_model(model: EnergyModel, path: str | os.PathLike) -> None:
@@ -96,6 +130,9 @@ def load_model_file(path: str | os.PathLike, *, device: Any = None, dtype: torch
     if zipfile.is_zipfile(path) and path.suffix != ".pt":
         return _load_npz(path, device, dtype), None
     payload = load_payload(path)
+    if payload.get("kind") not in ("model", "checkpoint") or not isinstance(payload.get("model"), dict):
+        raise CheckpointError(f"{path}: holds a {payload.get('kind', 'non-model')} state, not an energy model "
+                              "(VMC states are read by 'boltzlab vmc ... --resume')")
     return model_from_payload(payload["model"], device, dtype), payload
 
 

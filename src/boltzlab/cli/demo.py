@@ -19,6 +19,7 @@ import torch
 from ..checkpoint import atomic_write_json
 from ..data import train_test_split
 from ..data.ising import default_dataset, ising2d_exact_stats
+from ..errors import CheckpointError
 from ..models import BinaryRBM
 from ..partition import exact_log_likelihood
 from ..training import TrainConfig, Trainer
@@ -131,7 +132,11 @@ def run_demo(out: Path, quick: bool = False, progress: bool = True) -> dict[str,
 
 def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    report = run_demo(out, quick=args.quick, progress=not args.no_progress)
+    if (out / "checkpoint.pt").exists() and not (out / "report.json").exists():
+        raise CheckpointError(f"{out} holds a training run, not a demo; choose another --out")
+    from ..rundir import RunLock
+    with RunLock(out):
+        report = run_demo(out, quick=args.quick, progress=not args.no_progress)
     if args.json:
         emit_json(report)
     else:

@@ -20,9 +20,8 @@ from .common import Parser, add_run_options, emit_json, finite_float, non_negati
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vmc", help="variational Monte Carlo with RBM wave functions (quantum dots, spin chains)",
-                       description="Neural-network quantum states (Hjorth-Jensen, PhysML workshop lectures, Oslo (2024)).")
-    vsub = p.add_subparsers(dest="vmc_command", metavar="SYSTEM", parser_class=Parser)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+                       description="Neural-network quantum states (Carleo & Troyer, Science 355, 602 (2017)).")
+    vsub = p.add_subparsers(dest="vmc_command", metavar="SYSTEM", parser_class=Parser, required=True)
     _register_qdot(vsub)
     from . import vmc_spins_cmds
     vmc_spins_cmds.register(vsub)
@@ -37,9 +36,12 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--omega", type=positive_float, default=1.0, help="trap frequency (default 1)")
     q.add_argument("--no-interaction", action="store_true", help="switch the Coulomb repulsion off")
     q.add_argument("--ansatz", default="auto",
-                   choices=["auto", "rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow"],
-                   help="wave function; auto: rbm(-jastrow) for N <= 2, slater-rbm(-jastrow) for N > 2 (default)")
-    q.add_argument("--hidden", type=non_negative_int, default=2, help="RBM hidden units (default 2)")
+                   choices=["auto", "rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow",
+                            "backflow-jastrow"],
+                   help="wave function; auto: rbm(-jastrow) for N <= 2, slater-rbm(-jastrow) for N > 2 (default); "
+                        "backflow-jastrow: feed-forward backflow and Jastrow networks (width --hidden)")
+    q.add_argument("--hidden", type=non_negative_int, default=2,
+                   help="RBM hidden units, or the network width of backflow-jastrow (default 2)")
     q.add_argument("--power", type=float, choices=[1.0, 0.5], default=1.0,
                    help="1: Psi = F (default); 0.5: Psi = sqrt(F), i.e. |Psi|^2 = P_rbm")
     q.add_argument("--sigma", type=positive_float, default=None,
@@ -56,15 +58,17 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--burn-in", type=non_negative_int, default=100, help="burn-in sweeps, step adapts (default 100)")
     q.add_argument("--eval-steps", type=positive_int, default=2000, help="sweeps of the final measurement")
     q.add_argument("--eval-burn-in", type=non_negative_int, default=200, help="burn-in before the measurement")
-    q.add_argument("--method", choices=["importance", "metropolis"], default="importance", help="sampler")
+    q.add_argument("--method", choices=["importance", "metropolis"], default="importance",
+                   help="sampler: importance (Langevin drift) or metropolis (default importance)")
     q.add_argument("--moves", choices=["auto", "all", "single"], default="auto",
                    help="move all particles at once or one at a time (auto: one at a time when supported)")
     q.add_argument("--step", type=positive_float, default=None, help="initial step (dt for importance sampling)")
     q.add_argument("--tol", type=finite_float, default=0.0, help="stop when 10 successive energies span < tol")
     add_run_options(q, "runs/vmc-qdot")
     q.add_argument("--checkpoint", default=None, help="checkpoint file (written every --checkpoint-every its)")
-    q.add_argument("--checkpoint-every", type=positive_int, default=10)
+    q.add_argument("--checkpoint-every", type=positive_int, default=10, help="iterations between checkpoints (default 10)")
     q.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    q.add_argument("--overwrite", action="store_true", help="start over even if --checkpoint exists")
     q.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     q.set_defaults(func=cmd_qdot)
 
@@ -80,6 +84,9 @@ def cmd_qdot(args: argparse.Namespace) -> int:
     from ..quantum.qdot import QDotConfig, run_qdot
     if args.resume and not args.checkpoint:
         raise ConfigError("--resume needs --checkpoint FILE")
+    if args.checkpoint and (Path(args.checkpoint).exists() or args.overwrite):
+        from .vmc_spins_cmds import check_vmc_checkpoint
+        check_vmc_checkpoint(Path(args.checkpoint), "vmc-qdot", args)
     interaction = not args.no_interaction
     ansatz = args.ansatz if args.ansatz != "auto" else auto_ansatz(args.particles, interaction and args.dim > 1)
     if args.dim == 1 and interaction and args.particles > 1:

@@ -72,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, help="checkpoint file (default OUT/checkpoint.pt)")
     p.add_argument("--checkpoint-every", type=non_negative_int, default=50, help="iterations between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start over even if the checkpoint exists")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="real dtype (default float64)")
     add_device_options(p)
     p.add_argument("--threads", type=positive_int, default=1,
@@ -131,11 +132,9 @@ def _run(args: argparse.Namespace) -> int:
         ansatz = RBMSpinState(lattice.n_sites, alpha=alpha, complex=args.complex, marshall=marshall,
                               sublattice=lattice.sublattice, seed=args.seed, dtype=dtype, device=device)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.checkpoint) if args.checkpoint else out / "checkpoint.pt"
-
-    if args.resume and not ckpt.is_file():
-        raise CheckpointError(f"{ckpt}: no such checkpoint file (run without --resume first)")
+    check_vmc_checkpoint(ckpt, "vmc-spins", args)
+    out.mkdir(parents=True, exist_ok=True)
     ref = None
     if args.exact != "no":
         t0 = time.perf_counter()
@@ -179,3 +178,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"E = {res.energy:.8f} +- {res.stderr:.1e} (variance {res.variance:.3e}){rel}; "
               f"{res.seconds_per_iteration * 1e3:.1f} ms/iteration; wrote {out / SPINS_JSON} and {plot}")
     return 0
+
+
+def check_vmc_checkpoint(ckpt: Path, kind: str, args: argparse.Namespace) -> None:
+    """--resume needs a checkpoint of this kind; without --resume an existing one is kept unless --overwrite."""
+    from ..checkpoint import load_payload
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues the run in the checkpoint and --overwrite replaces it; give one")
+    if args.resume:
+        if not ckpt.is_file():
+            raise CheckpointError(f"{ckpt}: no such checkpoint file (run without --resume first)")
+        found = load_payload(ckpt).get("kind")
+        if found != kind:
+            raise CheckpointError(f"{ckpt}: holds a {found or 'non-VMC'} state, not a {kind} checkpoint")
+    elif ckpt.exists() and not args.overwrite:
+        raise CheckpointError(f"{ckpt} exists; pass --resume to continue that run or --overwrite to start over")

@@ -20,6 +20,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,21 @@ def _check_numeric(arr: np.ndarray, path: Path, what: str = "") -> np.ndarray:
     return arr
 
 
+def _check_npy_header(f: Any, size: int, where: str) -> None:
+    """Refuse, before anything is allocated, a .npy header that declares more data than the file holds."""
+    version = np.lib.format.read_magic(f)
+    shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0(f))
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > size - f.tell():
+        raise DataError(f"{where}: the header declares an array {shape} of {need} bytes; the file holds "
+                        f"{size - f.tell()}")
+
+
 def _read_npy(path: Path) -> np.ndarray:
     try:
+        with open(path, "rb") as f:
+            _check_npy_header(f, path.stat().st_size, str(path))
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npy file ({_one_line(exc)})") from None
@@ -76,6 +90,8 @@ def _read_npz(path: Path, key: str | None) -> np.ndarray:
                 raise DataError(f"{path}: the .npz archive holds no arrays")
             else:
                 raise DataError(f"{path}: holds several arrays ({', '.join(keys)}); name one with key=")
+            with npz.zip.open(f"{chosen}.npy") as f:
+                _check_npy_header(f, npz.zip.getinfo(f"{chosen}.npy").file_size, f"{path}[{chosen}]")
             arr = npz[chosen]
     except DataError:
         raise
@@ -115,6 +131,8 @@ def _parse_text(text: str, path: Path) -> np.ndarray:
         raise DataError(f"{path}: {_locate_text_error(lines, skip, delimiter) or _one_line(exc)}") from None
     if arr.size == 0:
         raise DataError(f"{path}: contains no data" + (" after the header line" if skip else ""))
+    if skip:
+        warnings.warn(f"{path}: the first line {line[:60]!r} is not numeric; it is read as a header and skipped")
     return _check_numeric(arr, path)
 
 

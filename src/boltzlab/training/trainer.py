@@ -136,6 +136,7 @@ class Trainer:
         self.perm: torch.Tensor | None = None
         self.batch_index = 0
         self.history: list[dict[str, Any]] = []
+        self.saved_step: int | None = None  # the update of the last checkpoint written or resumed from
         self.trajectory: list[dict[str, Any]] = []  # {"step", "state"} every cfg.save_every updates
         self.fingerprint = data_fingerprint(self.train)
         if self.weights is not None:
@@ -251,6 +252,7 @@ class Trainer:
         self.rng.set_state(st["rng"])
         self.negative.load_state_dict(st["negative"])
         self.history = list(st["history"])
+        self.saved_step = self.step
         self.trajectory = list(st.get("trajectory", []))
         if self.average is not None and st.get("average") is not None:
             self.average.load_state_dict(st["average"])
@@ -262,6 +264,7 @@ class Trainer:
         payload = {"kind": "checkpoint", "model": model_payload(self.model), "trainer": self._state()}
         if self.is_main:  # every process takes part in gathering the state; one writes it
             save_payload(path, payload, copies)
+        self.saved_step = self.step
 
     # ------------------------------------------------------------------ the learning rule
     def update(self, batch: torch.Tensor, batch_weights: torch.Tensor | None = None) -> None:
@@ -335,8 +338,18 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _finite(self) -> bool:
-        """No parameter holds NaN or infinity (amax propagates NaN: one synchronisation for all)."""
-        return bool(torch.stack([p.detach().abs().amax() for p in self.model.parameters()]).isfinite().all())
+        """Every parameter finite and below 1/sqrt(eps) of the model's dtype (amax propagates NaN: one
+        synchronisation for all): an energy sums ~n_v n_h such terms, and past that bound it no longer resolves
+        differences of one nat (a run diverging under a far too large learning rate reaches it long before
+        overflowing)."""
+        bound = torch.finfo(self.model.dtype).eps ** -0.5
+        return bool((torch.stack([p.detach().abs().amax() for p in self.model.parameters()]) < bound).all())
+
+    def _last_good(self) -> str:
+        path = None if self.out_dir is None else self.out_dir / CHECKPOINT
+        if path is None or self.saved_step is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint is {path} (update {self.saved_step})"
 
     def fit(self) -> list[dict[str, Any]]:
         """Train until ``epochs`` (or ``max_updates``) is reached; returns the per-epoch metrics."""
@@ -393,12 +406,13 @@ class Trainer:
         cfg = self.config
         if not self.model.bounded_domain:  # (models with a domain boundary are checked at every update)
             if not self._finite():
-                raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN or "
-                                       "infinite); lower the learning rate; the last good checkpoint is kept")
+                raise TrainingDiverged(f"training diverged at update {self.step} (parameters became NaN, infinite "
+                                       "or too large to resolve energies); lower the learning rate; "
+                                       f"{self._last_good()}")
             problem = self.model.domain_problem()
             if problem is not None:
                 raise TrainingDiverged(f"training left the models that exist at update {self.step} ({problem}); "
-                                       "lower the learning rate; the last good checkpoint is kept")
+                                       f"lower the learning rate; {self._last_good()}")
         rec = {"epoch": self.epoch, "step": self.step, "partial_epoch": partial, "seconds": round(elapsed, 3),
                "lr": self.optimizer.param_groups[0]["lr"]}
         if cfg.monitor:

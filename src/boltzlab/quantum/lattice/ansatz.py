@@ -257,7 +257,7 @@ class RBMSpinState(SpinAnsatz):
         sigma = s.gather(1, sites[:, :1])                                   # (C, 1) spin of the first site
         ch, sh, th = tables.index_select(1, group)                          # 3 x (C, M + 1), contiguous
         st = sigma * t
-        ratio = (ch - st * sh).prod(1)
+        ratio = (st * sh).neg_().add_(ch).prod(1)                            # in place: one temporary
         p = ratio.real ** 2 + ratio.imag ** 2 if ratio.is_complex() else ratio * ratio
         acc = u < p
         if valid is not None:
@@ -283,7 +283,7 @@ class RBMSpinState(SpinAnsatz):
         fs = flip_sites.to(s.device)
         ch, sh, _ = self.move_tables(fs)                                                 # (K, M + 1) each
         sigma = s[:, fs[:, 0]].unsqueeze(2)                                              # (C, K, 1)
-        ratio = (ch - (sigma * t.unsqueeze(1)) * sh).prod(2)                             # (C, K)
+        ratio = (sigma * t.unsqueeze(1)).mul_(sh).neg_().add_(ch).prod(2)              # (C, K), one temporary
         if self.marshall:
             n_a = self.sublattice[fs].sum(1)
             ratio = ratio * (1.0 - 2.0 * (n_a % 2).to(self.real_dtype))

@@ -1,4 +1,4 @@
-"""Periodic lattices and the spin Hamiltonians of the lattice VMC (issue 8).
+"""Periodic lattices and the spin Hamiltonians of the lattice VMC.
 
 Spins are the eigenvalues s_i = +1 / -1 of the Pauli matrix Z_i (the sigma^z basis of Carleo & Troyer, Science
 355, 602 (2017) and of NetKet), the visible units of the RBM wave function.
@@ -129,7 +129,7 @@ class SpinHamiltonian:
 
 
 class TransverseFieldIsing(SpinHamiltonian):
-    """``H = -J sum_<ij> Z_i Z_j - h sum_i X_i`` on a periodic lattice (the issue's public contract with J = 1)."""
+    """``H = -J sum_<ij> Z_i Z_j - h sum_i X_i`` on a periodic lattice."""
 
     name = "tfim"
 

@@ -129,7 +129,7 @@ def plot_history(history: list[dict[str, float]], path: str | Path, exact: float
     ax.plot(it, e, lw=1, label="VMC <E_L> per iteration")
     ax.fill_between(it, e - se, e + se, alpha=0.3)
     if exact is not None:
-        ax.axhline(exact, color="k", ls="--", lw=1, label=f"exact (Lanczos) {exact:.6f}")
+        ax.axhline(exact, color="k", ls="--", lw=1, label=f"reference {exact:.6f}")
         lo = exact - 0.02 * abs(exact)
         ax.set_ylim(lo, max(np.percentile(e, 95) if len(e) else exact, exact + 0.05 * abs(exact)))
     ax.set_xlabel("iteration"); ax.set_ylabel("energy"); ax.legend(); ax.grid(alpha=0.3)

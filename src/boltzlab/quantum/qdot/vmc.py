@@ -25,13 +25,19 @@ from ..optim import ToleranceStop, make_optimizer
 from ..vmc import VMC, trainable_parameters
 from .ansatz import Ansatz, GaussianBinaryRBM, PadeJastrow, ProductAnsatz, default_spins
 from .hamiltonian import HarmonicTrap
+from .neural import BackflowJastrowNet
 from .sampler import Sampler
 from .slater import SlaterHermite
 
 __all__ = ["QDotConfig", "build_ansatz", "build_vmc", "Densities", "run_qdot", "DMC_REFERENCE", "PUBLISHED"]
 
-# Diffusion Monte Carlo references, 2D, omega = 1 (Hogberget 2013) and the exact two-electron value (Taut 1993)
-DMC_REFERENCE = {2: 3.0, 6: 20.15932, 12: 65.7001, 20: 155.8822}
+# Diffusion Monte Carlo ground-state energies of closed-shell 2D dots, (N, omega) -> E, from the DMC table of
+# J. Hogberget, "Quantum Monte-Carlo Studies of Generalized Many-body Systems", MSc thesis, University of Oslo
+# (2013); N = 2 at omega = 1 is Taut's exact 3 (Phys. Rev. A 48, 3561 (1993)).
+DMC_REFERENCE = {(2, 0.1): 0.44079, (2, 0.28): 1.02164, (2, 0.5): 1.65977, (2, 1.0): 3.0,
+                 (6, 0.1): 3.55385, (6, 0.28): 7.60019, (6, 0.5): 11.78484, (6, 1.0): 20.15932,
+                 (12, 0.1): 12.26984, (12, 0.28): 25.63577, (12, 0.5): 39.1596, (12, 1.0): 65.7001,
+                 (20, 0.1): 29.9779, (20, 0.28): 61.9268, (20, 0.5): 93.8752, (20, 1.0): 155.8822}
 # Published RBM numbers (Nordhagen, UiO master thesis 2019), 2D, omega = 1
 PUBLISHED = {"2_rbm": (3.0803, 0.0002), "2_rbm_jastrow": (2.999587, 0.000005), "6_rbm_jastrow": (20.1832, 0.0002)}
 
@@ -86,7 +92,7 @@ class QDotConfig:
             require(self.particles % 2 == 0, "Slater determinants here are for closed shells (even N)")
 
 
-ANSATZ_KINDS = ("rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow")
+ANSATZ_KINDS = ("rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow", "backflow-jastrow")
 
 
 def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> Ansatz:
@@ -94,11 +100,15 @@ def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> A
 
     rbm: Gaussian-binary RBM alone (distinguishable / spatially symmetric particles, e.g. the two-electron
     singlet); *-jastrow adds a Pade-Jastrow factor; slater*: closed-shell Slater determinants of Hermite
-    polynomials (with their own Gaussian when there is no RBM; with an RBM the RBM supplies it).
+    polynomials (with their own Gaussian when there is no RBM; with an RBM the RBM supplies it);
+    backflow-jastrow: the feed-forward network of :class:`~boltzlab.quantum.qdot.neural.BackflowJastrowNet`
+    (``hidden`` = the width of its layers).
     """
     cfg.validate()
     g = generator or torch.Generator().manual_seed(cfg.seed)
     n, d, dev = cfg.particles, cfg.dim, torch.device(cfg.device)
+    if cfg.ansatz == "backflow-jastrow":
+        return BackflowJastrowNet(n, d, cfg.omega, width=cfg.hidden, generator=g, device=dev)
     factors: list[Ansatz] = []
     has_rbm = "rbm" in cfg.ansatz
     if "slater" in cfg.ansatz:
@@ -191,8 +201,8 @@ def run_qdot(cfg: QDotConfig, out: Path | None = None, progress: bool = False, c
     result.update({"particles": cfg.particles, "dim": cfg.dim, "omega": cfg.omega, "interaction": cfg.interaction,
                    "ansatz": cfg.ansatz, "n_params": vmc.n_parameters, "iterations_run": len(history),
                    "seconds": time.perf_counter() - t0, "config": asdict(cfg)})
-    if cfg.dim == 2 and abs(cfg.omega - 1) < 1e-15 and cfg.interaction and cfg.particles in DMC_REFERENCE:
-        result["reference"] = DMC_REFERENCE[cfg.particles]
+    if cfg.dim == 2 and cfg.interaction and (cfg.particles, cfg.omega) in DMC_REFERENCE:
+        result["reference"] = DMC_REFERENCE[(cfg.particles, cfg.omega)]
     result["parameters"] = {k: v.detach().cpu().reshape(-1).tolist() for k, v in vmc.ansatz.state_dict().items()
                             if v.numel() <= 64 and v.is_floating_point()}
     if out is not None:
@@ -206,4 +216,5 @@ def run_qdot(cfg: QDotConfig, out: Path | None = None, progress: bool = False, c
         atomic_write_json(out / "history.json", history)
         atomic_write_json(out / "result.json", result)
     result["history_tail"] = history[-3:]
+    result["densities"] = densities.result()
     return result

@@ -47,7 +47,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -179,16 +178,8 @@ def study_from_dict(raw: dict[str, Any]) -> ReplicaStudy:
 
 def load_study(path: str | Path) -> ReplicaStudy:
     """Read a study from a TOML file."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such study file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a study file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return study_from_dict(raw)
+    from ...io import read_toml
+    return study_from_dict(read_toml(path, "study file"))
 
 
 def load_study_data(study: ReplicaStudy) -> tuple[np.ndarray, np.ndarray]:
