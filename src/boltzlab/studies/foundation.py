@@ -77,8 +77,9 @@ def ising_demo(study: Study) -> dict[str, Any]:
     study.figure("held-out LL: RBM - true Ising model", ll["rbm_exact"] - ll["true_ising_model"], 0.0,
                  0.5, "upper", "exact Ising log-probabilities (transfer matrix); no model beats the truth by more "
                                "than held-out noise")
-    study.figure("gap to the true model closed", rep["gap_closed"], 1.0, study.size(0.6, 0.1), "exact",
-                 "the true Ising model closes the whole gap; docs/README quote the full run")
+    study.figure("fraction of the gap to the true model closed", rep["gap_closed"], study.size(0.3, 0.75), 0.0,
+                 "lower", "the true Ising model closes the whole gap (1); a 64x16 RBM after 40 epochs closes most "
+                          "of it (quick: 3 epochs)")
     return rep
 
 
