@@ -36,7 +36,7 @@ def recommended_options(options: dict[str, Any], n_samples: int | None = None,
         rec["method"] = "pt"
     if n_samples:
         batch = int(options.get("batch_size", _field_default("batch_size")))
-        per_epoch = -(-int(n_samples) // batch)
+        per_epoch = -(-int(n_samples) // max(batch, 1))  # (a batch size below 1 is refused by validate)
         rec["epochs"] = max(10, -(-MIN_UPDATES // per_epoch))
     return {k: v for k, v in rec.items() if k not in options}
 
