@@ -196,8 +196,12 @@ def rbms_pcd_train(
     centered: bool = True,
     normalize_grad: bool = True,
     n_threads: int | None = None,
+    snapshot_every: int | None = None,
 ) -> dict:
     """Train rbms's BBRBM with PCD, replicating ``rbms.training.pcd.train``.
+
+    ``snapshot_every=s``: also return ``snapshots``, (training seconds so far, W, a, b) after every s updates
+    (the copies are not timed).
 
     Setup (untimed), as the peer's ``initialize_model_archive`` /
     ``create_machine`` / ``load_model`` do:
@@ -255,8 +259,10 @@ def rbms_pcd_train(
         params.init_grad()
         optimizer = torch.optim.SGD(params.parameters(), lr=float(lr), maximize=True)
 
+        snapshots = []
+        seconds = 0.0
         t0 = time.perf_counter()
-        for _ in range(n_updates):
+        for i in range(n_updates):
             rand_idx = torch.randperm(len(dataset))[: int(batch_size)]
             batch = (dataset.data[rand_idx], dataset.weights[rand_idx])
             optimizer.zero_grad(set_to_none=False)
@@ -277,7 +283,12 @@ def rbms_pcd_train(
                 chains = params.sample_state(chains=chains, n_steps=int(gibbs_steps), beta=1.0)
                 params.compute_gradient(data=curr, chains=chains, centered=centered)
             optimizer.step()
-        seconds = time.perf_counter() - t0
+            if snapshot_every and (i + 1) % int(snapshot_every) == 0:
+                seconds += time.perf_counter() - t0
+                snapshots.append((seconds, params.weight_matrix.numpy().copy(), params.vbias.numpy().copy(),
+                                  params.hbias.numpy().copy()))
+                t0 = time.perf_counter()
+        seconds += time.perf_counter() - t0
 
         out = {
             "seconds": seconds,
@@ -286,6 +297,7 @@ def rbms_pcd_train(
             "weights": params.weight_matrix.numpy().copy(),
             "visible_bias": params.vbias.numpy().copy(),
             "hidden_bias": params.hbias.numpy().copy(),
+            "snapshots": snapshots,
         }
     return out
 

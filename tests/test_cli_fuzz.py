@@ -23,7 +23,7 @@ MODELS = {  # bad model arguments: name -> how to make it in the workspace
     "junk.pt": lambda ws: (ws / "junk.pt").write_bytes(os.urandom(300)),
     "empty.pt": lambda ws: (ws / "empty.pt").write_bytes(b""),
     "text.txt": lambda ws: (ws / "text.txt").write_text("not a model\n"),
-    "vmc.pt": lambda ws: save_payload(ws / "vmc.pt", {"kind": "vmc-spins", "config": {"n_chains": 4}}),
+    "vmc.pt": lambda ws: save_payload(ws / "vmc.pt", {"kind": "vmc", "config": {"n_chains": 4}}),
     "big.pt": lambda ws: save_payload(ws / "big.pt", {"kind": "model", "model": {
         "config": {"class": "BinaryRBM", "visible": {"type": "binary", "n_units": 40000},
                    "hidden": {"type": "binary", "n_units": 40000}},
@@ -84,7 +84,7 @@ def ws(tmp_path_factory) -> Path:
     (ws / "runbad" / "checkpoint.pt").write_bytes((ws / "run" / "checkpoint.pt").read_bytes())
     (ws / "runbad" / "run.json").write_text("{not json")
     (ws / "vmcdir").mkdir()
-    save_payload(ws / "vmcdir" / "checkpoint.pt", {"kind": "vmc-spins", "config": {}})
+    save_payload(ws / "vmcdir" / "checkpoint.pt", {"kind": "vmc", "config": {}})
     for name, make in {**MODELS, **DATA}.items():
         if make is not None:
             make(ws)

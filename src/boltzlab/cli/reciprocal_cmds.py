@@ -126,10 +126,11 @@ def _threaded(fn):
             res = fn(args)
         finally:
             torch.set_num_threads(old)
+        path = res.pop("json")
         if args.json:
             emit_json(res)
         else:
-            print(f"wrote {res['json']} and " + ", ".join(Path(p).name for p in res.get("plots", [])))
+            print(f"wrote {path} and " + ", ".join(Path(p).name for p in res.get("plots", [])))
         return 0
     return run
 

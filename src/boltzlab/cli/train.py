@@ -17,10 +17,13 @@ from ..errors import CheckpointError, ConfigError
 from ..rundir import RunLock, clear_run, require_memory
 from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_data, load_run_data, write_report  # noqa: F401
 from ..training import TrainConfig, Trainer
+from ..training.config import MIN_UPDATES, recommended_options
 from ..training.trainer import CHECKPOINT, METRICS
 from .common import (apply_toml, emit_json, image_shape, integer, number, out_dir, positive_int, say, seed,
                      torch_device, check_image_shape)
 
+RECOMMENDED_HELP = {**recommended_options({}), "method": "pt for an RBM, pcd otherwise",
+                    "epochs": f"enough for {MIN_UPDATES} updates, at least 10"}
 RUN_OPTIONS = ("config", "out", "resume", "overwrite", "json", "no_progress", "distributed", "shards")
 DATA_OPTIONS = ("data", "test_data", "test_fraction", "limit", "binarize", "data_seed", "image_shape", "alphabet",
                 "reweight", "alignment_format")
@@ -38,7 +41,8 @@ HELP = {
     "hidden_states": "Potts hidden units: number of states q",
     "monitor": "per-epoch metrics (log-likelihoods, reconstruction error, weight norms)",
     "gauge": "Potts units: zerosum keeps the zero-sum gauge during training; none keeps none",
-    "method": "where the model chains start: pcd (persistent), cd (at the minibatch), rdm (random states)",
+    "method": "negative phase: pcd (persistent chains), cd (at the minibatch), rdm (random states), pt "
+              "(parallel tempering), ptt (trajectory tempering), exact",
     "k": "block-Gibbs sweeps per update",
     "batch_size": "samples per minibatch",
     "n_chains": "model chains of pcd and rdm (default: the batch size)",
@@ -109,7 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:
       help="alignment file format (default: from the suffix or the first line)")
     for f in fields(TrainConfig):
         flag, kind = "--" + FLAG.get(f.name, f.name).replace("_", "-"), str(f.type)
-        help_ = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default {f.default})"
+        help_ = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default {RECOMMENDED_HELP.get(f.name, f.default)})"
         if kind == "bool":
             a(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=help_)
         elif f.name in ("visible_units", "hidden_units"):
@@ -117,8 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         elif f.name in CHOICES:
             a(flag, dest=f.name, choices=CHOICES[f.name], help=help_)
         else:
-            typ = torch_device if f.name == "device" else seed if f.name == "seed" else \
-                integer(0) if kind.startswith("int") else number() if kind == "float" else str
+            typ = (torch_device if f.name == "device" else seed if f.name == "seed" else integer(0)
+                   if f.name.startswith("monitor") else integer(-2**63) if kind.startswith("int") else number()
+                   if kind == "float" else str)  # TrainConfig checks the ranges, naming the option
             a(flag, dest=f.name, type=typ, help=help_)
     p.set_defaults(func=cmd_train, parser=p)
 
@@ -177,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer_cls, extra, main = _trainer_kind(args, opts)
     data = load_run_data(data_opts, opts)
     check_image_shape(tuple(data_opts["image_shape"]) if data_opts.get("image_shape") else None, data.train.shape[1])
-    cfg = TrainConfig.from_dict(opts)
+    cfg = TrainConfig.recommended(len(data.train), args.distributed, **opts)
     n_v = data.train.shape[1] * (cfg.n_states or 1)
     require_memory((8 if cfg.dtype == "float64" else 4) * n_v * (4 * (n_v if cfg.model == "bm" else cfg.n_hidden)
                                                                  + cfg.chains + cfg.batch_size),

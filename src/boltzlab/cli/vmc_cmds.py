@@ -86,7 +86,7 @@ def cmd_qdot(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --checkpoint FILE")
     if args.checkpoint and (Path(args.checkpoint).exists() or args.overwrite):
         from .vmc_spins_cmds import check_vmc_checkpoint
-        check_vmc_checkpoint(Path(args.checkpoint), "vmc-qdot", args)
+        check_vmc_checkpoint(Path(args.checkpoint), "vmc", args)
     interaction = not args.no_interaction
     ansatz = args.ansatz if args.ansatz != "auto" else auto_ansatz(args.particles, interaction and args.dim > 1)
     if args.dim == 1 and interaction and args.particles > 1:

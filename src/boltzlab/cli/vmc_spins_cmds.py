@@ -133,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
                               sublattice=lattice.sublattice, seed=args.seed, dtype=dtype, device=device)
     out = Path(args.out)
     ckpt = Path(args.checkpoint) if args.checkpoint else out / "checkpoint.pt"
-    check_vmc_checkpoint(ckpt, "vmc-spins", args)
+    check_vmc_checkpoint(ckpt, "vmc", args)
     out.mkdir(parents=True, exist_ok=True)
     ref = None
     if args.exact != "no":

@@ -4,7 +4,9 @@ optimisers, schedules, checkpoints, metric loggers."""
 from .config import TrainConfig
 from .metrics import JsonlLogger, MetricsLogger, TensorBoardLogger
 from .negative import ExactLogZ, GibbsChains, NegativePhase, SampledNegativePhase
+from .tempered import TemperingChains, TrajectoryChains
 from .trainer import Trainer, TrainingDiverged
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "MetricsLogger", "JsonlLogger", "TensorBoardLogger",
-           "NegativePhase", "SampledNegativePhase", "GibbsChains", "ExactLogZ"]
+           "NegativePhase", "SampledNegativePhase", "GibbsChains", "ExactLogZ",
+           "TemperingChains", "TrajectoryChains"]

@@ -10,7 +10,40 @@ from ..errors import ConfigError, require
 
 MODELS = ("rbm", "bm")
 OPTIMIZERS = ("sgd", "adam")
+AVERAGES = ("none", "ema", "polyak")
+WATCH = ("off", "warn", "adapt")
 SCHEDULES = ("constant", "step", "linear")
+
+
+MIN_UPDATES = 2000
+
+
+def recommended_options(options: dict[str, Any], n_samples: int | None = None,
+                        distributed: bool = False) -> dict[str, Any]:
+    """Settings that train a good model on common data without tuning (measured in docs/training.md).
+
+    An RBM trains with the centered gradient (Melchior, Fischer & Wiskott, JMLR 17 (2016)) and parallel
+    tempering as its negative phase (``pt``): plain persistent chains stop crossing between the modes of
+    a multimodal model and the learned mode weights drift (on ordered 2D Ising data they end all in one
+    mode).  A fully visible machine or a data-parallel run keeps PCD.  Momentum 0.5 rather than 0.9: the
+    chains follow the model with a delay of a few updates and momentum adds a delay of 1 / (1 - momentum)
+    updates, and the delayed feedback makes the learned mode weights swing (docs/training.md); the step
+    decays linearly to a tenth, so the last iterates settle.  The run lasts at least ``MIN_UPDATES``
+    updates (and 10 epochs).  Only options absent from ``options`` are returned.
+    """
+    rec: dict[str, Any] = {"centered": True, "momentum": 0.5, "lr": 0.02, "lr_schedule": "linear", "lr_decay": 0.1}
+    if options.get("model", "rbm") == "rbm" and not distributed:
+        rec["method"] = "pt"
+    if n_samples:
+        batch = int(options.get("batch_size", _field_default("batch_size")))
+        per_epoch = -(-int(n_samples) // batch)
+        rec["epochs"] = max(10, -(-MIN_UPDATES // per_epoch))
+    return {k: v for k, v in rec.items() if k not in options}
+
+
+def _field_default(name: str) -> Any:
+    """The dataclass default of a :class:`TrainConfig` field."""
+    return next(f.default for f in fields(TrainConfig) if f.name == name)
 
 
 @dataclass
@@ -21,8 +54,11 @@ class TrainConfig:
     method
         The negative phase (:mod:`boltzlab.training.negative`): where the model chains start, ``cd`` (CD-k,
         at the minibatch), ``pcd`` (PCD-k, persistent chains), ``rdm`` (Rdm-k, fresh random states each
-        update); ``exact`` (the gradient of the exact ln Z, for enumerable or closed-form models); or any
-        other registered negative phase.
+        update); ``exact`` (the gradient of the exact ln Z, for enumerable or closed-form models); ``pt``
+        (persistent chains exchanging along ``n_replicas`` inverse temperatures from ``beta_min`` to 1);
+        ``ptt`` (persistent chains exchanging along models saved during this run, one saved whenever the
+        exchange acceptance to the newest one falls below ``ladder_acceptance``;
+        :mod:`boltzlab.training.tempered`); or any other registered negative phase.
     k
         Block-Gibbs sweeps per update.
     n_chains
@@ -43,6 +79,13 @@ class TrainConfig:
         For Potts units: the number of states q of the visible units (default: 1 + the largest state in the
         data) and of the hidden units (default 2), and the gauge kept during training, ``zerosum`` (weights and fields, the hidden fields absorbing
         what the weights lose; the l1/l2 penalties act on gauge-fixed weights) or ``none``.
+    average, average_decay
+        Parameter averaging (:mod:`boltzlab.training.averaging`): ``ema`` (exponential moving average,
+        weight ``1 - average_decay`` per update), ``polyak`` (the uniform mean of the second half of the
+        updates) or ``none``.  The average is saved beside the raw model (``averaged.pt``).
+    watch
+        :class:`~boltzlab.training.monitor.TrainingMonitor` on the per-epoch metrics: ``warn`` on
+        oscillation or divergence, ``adapt`` (warn and halve the learning rate), or ``off``.
     centered
         Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016): the offsets v_hat, h_hat of
         eq. (16) track the data means and hidden activations by a sliding average of rate ``offset_rate``,
@@ -84,6 +127,12 @@ class TrainConfig:
     checkpoint_every: int = 1
     keep_checkpoints: bool = False
     save_every: int = 0
+    n_replicas: int = 8
+    beta_min: float = 0.2
+    ladder_acceptance: float = 0.3
+    average: str = "ema"
+    average_decay: float = 0.99
+    watch: str = "warn"
     monitor_exact_max_log2: int = 20
     monitor_samples: int = 1000
     monitor: bool = True
@@ -121,7 +170,19 @@ class TrainConfig:
         from ..units import Layer
         for side, kind in (("visible_units", self.visible_units), ("hidden_units", self.hidden_units)):
             require(kind in Layer.registry, f"{side} must be one of {', '.join(sorted(Layer.registry))}; got {kind!r}")
+        require(self.n_replicas >= 2, f"n_replicas (tempering rungs) must be >= 2; got {self.n_replicas}")
+        require(0 < self.beta_min < 1, f"beta_min must lie in (0, 1); got {self.beta_min}")
+        require(0 < self.ladder_acceptance < 1, f"ladder_acceptance must lie in (0, 1); got {self.ladder_acceptance}")
+        require(self.average in AVERAGES, f"average must be one of {', '.join(AVERAGES)}; got {self.average!r}")
+        require(0 <= self.average_decay < 1, f"average_decay must lie in [0, 1); got {self.average_decay}")
+        require(self.watch in WATCH, f"watch must be one of {', '.join(WATCH)}; got {self.watch!r}")
         require(self.save_every >= 0, f"save_every must be >= 0 (0: no trajectory); got {self.save_every}")
+
+    @classmethod
+    def recommended(cls, n_samples: int | None = None, distributed: bool = False, **options: Any) -> "TrainConfig":
+        """The configuration `boltzlab train` uses: :func:`recommended_options` for every option not in
+        ``options`` (``n_samples``: the number of training rows, which sets the number of epochs)."""
+        return cls.from_dict({**recommended_options(options, n_samples, distributed), **options})
 
     @property
     def chains(self) -> int:

@@ -40,6 +40,20 @@ def weight_norms(model) -> dict[str, float]:
 
 
 @torch.no_grad()
+def averaged_metrics(model, test: torch.Tensor | None, max_log2: float,
+                     test_weights: torch.Tensor | None = None) -> dict[str, Any]:
+    """The exact held-out log-likelihood of the parameter average, where ln Z is enumerable."""
+    if test is None:
+        return {}
+    try:
+        log_z = exact_log_z(model, max_log2_states=max_log2)
+    except IntractableError:
+        return {}
+    value = _mean(exact_log_prob(_float64_copy(model), test, log_z=log_z), test_weights)
+    return {"test_log_likelihood_averaged": value if math.isfinite(value) else None}
+
+
+@torch.no_grad()
 def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log2: float,
                   n_monitor: int, seed: int, train_weights: torch.Tensor | None = None,
                   test_weights: torch.Tensor | None = None) -> dict[str, Any]:

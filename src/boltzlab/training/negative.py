@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from .monitor import MixingTracker
+
 if TYPE_CHECKING:
     from .trainer import Trainer
 
@@ -51,6 +53,10 @@ class NegativePhase(ABC):
         """A scalar whose gradient is <dF/dtheta>_model, for the minibatch ``batch`` (this process's rows,
         their weights, and the global batch size ``n_batch``)."""
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Per-epoch diagnostics of the negative phase, written with the epoch's metrics."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs (tensors on the CPU)."""
         return {"chains": None if self.chains is None else self.chains.cpu()}
@@ -61,7 +67,13 @@ class NegativePhase(ABC):
 
 
 class SampledNegativePhase(NegativePhase):
-    """A negative phase that draws model samples; the term is their (global-count) mean free energy."""
+    """A negative phase that draws model samples; the term is their (global-count) mean free energy.
+
+    Persistent chains are watched for mixing (:class:`~boltzlab.training.monitor.MixingTracker`)."""
+
+    def __init__(self, trainer: "Trainer") -> None:
+        super().__init__(trainer)
+        self.mixing = MixingTracker()
 
     @abstractmethod
     def samples(self, batch: torch.Tensor) -> torch.Tensor:
@@ -77,7 +89,15 @@ class SampledNegativePhase(NegativePhase):
         return self.trainer.model.visible_free_energy(v_model).sum() / self.sample_count(n_batch)
 
     def model_term(self, batch: torch.Tensor, batch_weights: torch.Tensor | None, n_batch: int) -> torch.Tensor:
-        return self.term(self.samples(batch), batch_weights, n_batch)
+        v = self.samples(batch)
+        if self.chains is not None:
+            self.mixing.observe(self.trainer.model.visible.features(v))
+        return self.term(v, batch_weights, n_batch)
+
+    def diagnostics(self) -> dict[str, Any]:
+        tr = self.trainer
+        data = tr.train[:tr.config.monitor_samples] if self.chains is not None else None
+        return self.mixing.summary(tr.model, data, self.chains)
 
 
 class GibbsChains(SampledNegativePhase):

@@ -26,17 +26,20 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import CheckpointError, DataError, DomainError, ShapeError
-from ..io import model_from_payload, model_payload
+from ..io import model_from_payload, model_payload, save_model
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
 from ..random import Rng
 from ..data.stream import StreamedRows, spread_index, streamed_rows
 from ..checkpoint import load_payload, save_payload
+from .averaging import ParameterAverage
 from .config import TrainConfig
-from .metrics import JsonlLogger, MetricsLogger, epoch_metrics
+from .metrics import JsonlLogger, MetricsLogger, averaged_metrics, epoch_metrics
+from .monitor import TrainingMonitor
 from .negative import NegativePhase
 
 CHECKPOINT = "checkpoint.pt"
+AVERAGED = "averaged.pt"
 METRICS = "metrics.jsonl"
 INIT_ROWS = 10_000  # rows of streamed data that set the initial visible biases (memory bound, not data size)
 
@@ -125,6 +128,9 @@ class Trainer:
         self.optimizer = _build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
         self.schedule = _build_schedule(self.optimizer, cfg, self.total_updates)
         self.negative: NegativePhase = NegativePhase.registry[cfg.method](self)
+        self.average = (None if cfg.average == "none" else
+                        ParameterAverage(model, cfg.average, cfg.average_decay, start=self.total_updates // 2))
+        self.monitor = None if cfg.watch == "off" else TrainingMonitor(adapt=cfg.watch == "adapt")
         self.step = 0
         self.epoch = 0
         self.perm: torch.Tensor | None = None
@@ -229,7 +235,9 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": None if self.schedule is None else self.schedule.state_dict(),
                 "rng": self.rng.get_state(), "negative": self.negative.state_dict(),
-                "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory}
+                "data_fingerprint": self.fingerprint, "history": self.history, "trajectory": self.trajectory,
+                "average": None if self.average is None else self.average.state_dict(),
+                "monitor": None if self.monitor is None else self.monitor.state_dict()}
 
     def _load_state(self, st: dict[str, Any]) -> None:
         if "shards" in st:
@@ -246,6 +254,10 @@ class Trainer:
         self.history = list(st["history"])
         self.saved_step = self.step
         self.trajectory = list(st.get("trajectory", []))
+        if self.average is not None and st.get("average") is not None:
+            self.average.load_state_dict(st["average"])
+        if self.monitor is not None and st.get("monitor") is not None:
+            self.monitor.load_state_dict(st["monitor"])
 
     def save(self, path: str | Path, *copies: str | Path) -> None:
         """Write the whole training state atomically (to ``path`` and to any ``copies``)."""
@@ -297,6 +309,8 @@ class Trainer:
         if self.schedule is not None:
             self.schedule.step()
         self.step += 1
+        if self.average is not None:
+            self.average.update(m, self.step)
         if cfg.save_every and (self.step % cfg.save_every == 0 or self.step == self.total_updates):
             self.record_model()  # and the final model, whatever the update count
 
@@ -404,7 +418,15 @@ class Trainer:
         if cfg.monitor:
             rec.update(epoch_metrics(self.model, self.train, self.test, cfg.monitor_exact_max_log2,
                                      cfg.monitor_samples, cfg.seed, self.weights, self.test_weights))
+            if self.average is not None:
+                rec.update(averaged_metrics(self.average.model, self.test, cfg.monitor_exact_max_log2,
+                                            self.test_weights))
+        rec.update(self.negative.diagnostics())
         self.history.append(rec)
+        if self.monitor is not None:
+            rec["diagnosis"], factor = self.monitor(self.history)
+            for group in self.optimizer.param_groups:
+                group["lr"] *= factor
         shown = {k: rec[k] for k in ("test_log_likelihood", "train_log_likelihood", "pseudo_log_likelihood")
                  if rec.get(k) is not None}
         bar.set_postfix({"epoch": self.epoch, **{k.split("_")[0] + "_ll": f"{v:.3f}" for k, v in shown.items()}})
@@ -416,5 +438,7 @@ class Trainer:
             if last or self.epoch % cfg.checkpoint_every == 0:
                 kept = (self.out_dir / "checkpoints" / f"step_{self.step:08d}.pt",) if cfg.keep_checkpoints else ()
                 self.save(self.out_dir / CHECKPOINT, *kept)
+                if self.average is not None and self.is_main:
+                    save_model(self.average.model, self.out_dir / AVERAGED)
         if self.on_epoch is not None:
             self.on_epoch(rec)
