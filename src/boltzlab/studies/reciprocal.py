@@ -161,7 +161,6 @@ def reciprocal_replicas(study: Study) -> dict[str, Any]:
     raw["data"]["path"] = str(study.mnist())
     if quick:
         raw["study"].update(hidden=[50], replicas=2)
-        raw["data"].update(train_rows="0:1000", test_rows="9000:10000")
         raw["train"].update(epochs=2)
         raw["evaluate"].update(ais_runs=32, ais_betas=300, rais_runs=32, every_epochs=1)
     res = run_study(study_from_dict(raw), out, progress=False)
