@@ -69,7 +69,7 @@ def gibbs_vs_exact(study: Study) -> dict[str, Any]:
 
 @entry("ising-demo", "the demo: an RBM learns 2D Ising configurations; exact log-likelihood vs the true model")
 def ising_demo(study: Study) -> dict[str, Any]:
-    from ..cli.demo import run_demo
+    from .demo import run_demo
     rep = run_demo(study.out, quick=study.quick, progress=study.progress)
     ll = rep["held_out_log_likelihood"]
     study.figure("held-out LL: RBM - independent units", ll["rbm_exact"] - ll["independent_units"], 0.0, 0.0,
