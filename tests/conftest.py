@@ -41,3 +41,13 @@ def random_rbm(nv: int, nh: int, scale: float = 1.0, seed: int = 0, cls=bl.Binar
 @pytest.fixture
 def small_rbm():
     return random_rbm(6, 4, scale=1.0, seed=1)
+
+
+@pytest.fixture
+def one_thread():
+    """Small linear algebra on shared cores: one torch thread for the test (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

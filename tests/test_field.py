@@ -23,13 +23,7 @@ from boltzlab.field.bernoulli import moments_by_quadrature, train_gaussian_berno
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small linear algebra on shared cores: one torch thread (as conftest does under xdist)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def rand_model(nv=5, nh=4, mu2=3.0, std=0.4, seed=0, **kw):

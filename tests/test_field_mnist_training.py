@@ -19,12 +19,7 @@ def images():
     return pool_images(load_dataset(str(path))[:500], 4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_pool_images_averages_blocks():

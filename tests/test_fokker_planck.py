@@ -18,12 +18,7 @@ from boltzlab.reciprocal.fokker_planck import (fokker_planck_spectrum, harmonic_
 from conftest import random_rbm
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- the saddle point (eq. 26-28)

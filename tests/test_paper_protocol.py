@@ -15,12 +15,7 @@ from boltzlab.thermo.paper_protocol import (full_step_heat, overlap, paper_proto
 from conftest import random_rbm
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
