@@ -55,9 +55,8 @@ Corrections to the paper (numbers in docs/reciprocal-space.md, tests in tests/te
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -264,28 +263,3 @@ def fokker_planck_spectrum(potential: Callable[[np.ndarray], np.ndarray], lo: fl
     k = min(int(n_eigs), len(z)) - 1
     return linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, k), eigvals_only=True)
 
-
-def harmonic_rates_check(curvature: float, beta: float = 1.0, n_eigs: int = 5) -> dict[str, Any]:
-    """Numerical FP rates of U = c z^2 / 2 beside n c (corrected eq. 48) and beta^2 n c / 4 (as written)."""
-    width = 12.0 / math.sqrt(beta * curvature)
-    num = fokker_planck_spectrum(lambda z: 0.5 * curvature * z * z, -width, width, beta, 4001, n_eigs)
-    n = np.arange(n_eigs)
-    return {"numerical": num, "corrected": n * curvature, "as_written": 0.25 * beta ** 2 * n * curvature}
-
-
-def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None = None):
-    """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
-    from ..plots import subplots
-
-    fig, ax = subplots(figsize=(6, 4))
-    c = dyn.curvatures.cpu().numpy()
-    ax.plot(np.arange(1, len(c) + 1), c, ".", ms=3)
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.axhspan(min(c.min(), 0.0), 0.0, color="tab:red", alpha=0.15,
-               label=f"non-converging (Gaussian): {len(dyn.non_converging)}")
-    ax.set_xlabel("mode k (ascending rate)")
-    ax.set_ylabel("relaxation rate c_k (= curvature of U_eff)")
-    ax.set_title(f"Fokker-Planck spectrum, beta = {dyn.beta:g}, {dyn.expansion} expansion")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    return fig

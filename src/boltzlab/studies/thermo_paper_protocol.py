@@ -37,8 +37,8 @@ from ..random import Rng
 from ..sampling.kernels import hidden_draw, joint_energy, make_kernel
 from ..sampling.tempering import ParallelTempering, geometric_ladder
 from ..stats import fit_xft
-from .protocols import scaled_copy
-from .xft import CPU_BATCH, CUDA_BATCH, heat_exchange
+from ..thermo.protocols import scaled_copy
+from ..thermo.xft import CPU_BATCH, CUDA_BATCH, heat_exchange
 
 #: Minority-sign samples needed for a usable slope (the fit refuses fewer than 10; 100 gives ~10-20%).
 MINORITY_TARGET = 100
