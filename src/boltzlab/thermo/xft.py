@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..partition.ais import _chunks
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
 from ..sampling.kernels import Kernel, describe_kernel, hidden_draw, joint_energy, make_kernel
@@ -42,10 +43,6 @@ def _temperature(t: float, name: str) -> float:
     if not (math.isfinite(t) and t > 0):
         raise ConfigError(f"{name} must be a positive temperature; got {t}")
     return t
-
-
-def _chunks(n: int, size: int) -> list[int]:
-    return [min(size, n - i) for i in range(0, n, size)]
 
 
 def _trace_points(n: int, k: int = 16) -> list[int]:
