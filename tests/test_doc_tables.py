@@ -44,3 +44,27 @@ def test_an_edited_table_is_detected():
     assert doc_tables.render(fresh, results) == fresh
     assert doc_tables.render(fresh.replace("| 1 | 1 |", "| 1.1 | 1 |"), results) == fresh
     json.dumps(results)
+
+
+def test_every_figure_in_the_docs_names_its_command():
+    assert doc_tables.unattributed_figures() == [], "name the command beside each figure (tools/doc_tables.py)"
+
+
+def test_an_unattributed_table_or_paragraph_is_caught():
+    table = "| model | ln Z |\n| --- | --- |\n| a | 578.82 |\n"
+    prose = "The estimate lands within 0.037 nats of the exact value.\n"
+    setting = "Trained with lr 0.1 for 1e-3 of the schedule, 50% acceptance.\n"
+    assert [line for line, _ in doc_tables.unattributed("## A\n\n" + table)] == [3]
+    assert [line for line, _ in doc_tables.unattributed("## A\n\n" + prose)] == [3]
+    assert doc_tables.unattributed("## A\n\n" + setting) == []
+    for named in ("Command: `boltzlab reproduce x --quick`.\n\n" + table,
+                  table + "\n(`python benchmarks/x.py --seeds 3`)\n",
+                  "    .venv-bench/bin/python benchmarks/x.py --repeats 3\n\n" + prose,
+                  prose.replace("value.", "value (`tests/test_x.py::test_y`)."),
+                  "<!-- figures: x -->\n" + table + "<!-- /figures -->\n"):
+        assert doc_tables.unattributed("## A\n\n" + named) == [], named
+    # a figure in a code span or far below the command, or under another heading, is not covered by it
+    assert doc_tables.unattributed("## A\n\n`lr = 0.037`\n") == []
+    far = "Command: `boltzlab x`.\n\n" + "words\n\n" * 10 + table
+    assert doc_tables.unattributed("## A\n\n" + far) != []
+    assert doc_tables.unattributed("## A\n\n`boltzlab x`\n\n## B\n\n" + prose) != []
