@@ -28,11 +28,10 @@ def recommended_options(options: dict[str, Any], n_samples: int | None = None,
     mode).  A fully visible machine or a data-parallel run keeps PCD.  Momentum 0.5 rather than 0.9: the
     chains follow the model with a delay of a few updates and momentum adds a delay of 1 / (1 - momentum)
     updates, and the delayed feedback makes the learned mode weights swing (docs/training.md).  The step
-    decays linearly to a hundredth: the stochastic-approximation iterate converges only as its step goes to
-    zero (Robbins & Monro, Ann. Math. Stat. 22, 400 (1951)); with a final step of a tenth the last
-    iterate still jitters by more than the targets allow (mode weights off by 0.05 on ordered Ising data, the
-    demo short of 90% of its log-likelihood gap).  The run lasts at least ``MIN_UPDATES``
-    updates (and 10 epochs).  Only options absent from ``options`` are returned.
+    decays linearly to a hundredth: a stochastic-approximation iterate settles only as its step goes to
+    zero (Robbins & Monro, Ann. Math. Stat. 22, 400 (1951)), and with a larger final step the last iterate
+    jitters around the optimum.  The run lasts at least ``MIN_UPDATES`` updates (and 10 epochs).  Only
+    options absent from ``options`` are returned.
     """
     rec: dict[str, Any] = {"centered": True, "momentum": 0.5, "lr": 0.02, "lr_schedule": "linear", "lr_decay": 0.01}
     if options.get("model", "rbm") == "rbm" and not distributed:
