@@ -53,7 +53,8 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (default 0.05)")
     q.add_argument("--lr-decay", type=finite_float, default=0.0, help="inverse-time decay lr / (1 + d t)")
     q.add_argument("--diag-shift", type=finite_float, default=1e-3, help="SR diagonal shift (default 1e-3)")
-    q.add_argument("--iterations", type=non_negative_int, default=300, help="optimisation iterations (default 300)")
+    q.add_argument("--iterations", type=non_negative_int, default=None,
+                   help="optimisation iterations (default 300; 600 for backflow-jastrow)")
     q.add_argument("--walkers", type=positive_int, default=256, help="parallel walkers (default 256)")
     q.add_argument("--steps", type=positive_int, default=10, help="sweeps per iteration (default 10)")
     q.add_argument("--burn-in", type=non_negative_int, default=100, help="burn-in sweeps, step adapts (default 100)")
@@ -94,11 +95,13 @@ def cmd_qdot(args: argparse.Namespace) -> int:
         raise ConfigError("Coulomb repulsion in 1D is not integrable at contact; use --no-interaction in 1D")
     if not math.isfinite(args.init_scale) or args.init_scale < 0:
         raise ConfigError(f"--init-scale must be >= 0, got {args.init_scale}")
+    network = ansatz == "backflow-jastrow"
+    hidden = args.hidden if args.hidden is not None else (16 if network else 2)
+    iterations = args.iterations if args.iterations is not None else (600 if network else 300)
     cfg = QDotConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=interaction,
-                     ansatz=ansatz,
-                     hidden=args.hidden if args.hidden is not None else (16 if ansatz == "backflow-jastrow" else 2), power=args.power, sigma=args.sigma,
+                     ansatz=ansatz, hidden=hidden, power=args.power, sigma=args.sigma,
                      train_sigma=args.train_sigma, init_scale=args.init_scale, optimizer=args.optimizer, lr=args.lr,
-                     lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=args.iterations,
+                     lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=iterations,
                      walkers=args.walkers, steps=args.steps, burn_in=args.burn_in, eval_steps=args.eval_steps,
                      eval_burn_in=args.eval_burn_in, method=args.method, moves=args.moves, step=args.step,
                      tol=args.tol, seed=args.seed, device=args.device)

@@ -197,13 +197,12 @@ def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
 
 
 def scan_config(n: int, omega: float, quick: bool):
-    """The run of the scan at (N, omega): the settings of ``boltzlab vmc qdot --particles N --omega OMEGA`` (RBM x
-    Pade-Jastrow for N = 2, the backflow network for N > 2), with a longer final measurement; ``quick`` shortens
-    everything."""
+    """The run of the scan at (N, omega): the defaults of ``boltzlab vmc qdot --particles N --omega OMEGA`` (RBM x
+    Pade-Jastrow, 300 SR steps for N = 2; the backflow network, 600 SR steps for N > 2); ``quick`` shortens it."""
     from ..quantum.qdot import QDotConfig
     ansatz, hidden = ("rbm-jastrow", 2) if n == 2 else ("backflow-jastrow", 16)
     return QDotConfig(particles=n, dim=2, omega=omega, ansatz=ansatz, hidden=hidden, optimizer="sr", lr=0.05,
-                      iterations=20 if quick else 300, walkers=64 if quick else 256, steps=5 if quick else 10,
+                      iterations=20 if quick else (300 if n == 2 else 600), walkers=64 if quick else 256, steps=5 if quick else 10,
                       eval_steps=100 if quick else 2000, eval_burn_in=200)
 
 
