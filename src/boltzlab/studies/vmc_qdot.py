@@ -212,7 +212,7 @@ def scan_config(n: int, omega: float, quick: bool):
 def vmc_qdot_omega_scan(study: Study) -> dict[str, Any]:
     """RBM x Pade-Jastrow (N = 2) and the backflow network (N = 6), SR, the ``vmc qdot`` defaults
     (:func:`scan_config`).  The references are the DMC energies of Pedersen Lohne, Hagen, Hjorth-Jensen, Kvaal and
-    Pederiva, Phys. Rev. B 84, 115302 (2011), Table I, as tabulated by Hogberget (MSc thesis, Univ. Oslo 2013).
+    Pederiva, Phys. Rev. B 84, 115302 (2011), as tabulated by Hogberget (MSc thesis, Univ. Oslo 2013).
     ``quick``: N = 2 at omega = 0.5 and N = 6 at omega = 1, short runs, tolerance 5%."""
     from ..plots import subplots
     from ..quantum.qdot import DMC_REFERENCE, run_qdot
