@@ -7,8 +7,8 @@ import torch
 
 from boltzlab.data import load_dataset, mnist_dir
 from boltzlab.errors import ConfigError, DataError
-from boltzlab.field.mnist_training import hidden_scan, kl_figure, pool_images, regenerated_figure, spectrum_figure, \
-    train_on_data
+from boltzlab.studies.pipelines.field_mnist import (hidden_scan, kl_figure, pool_images, regenerated_figure,
+                                                    spectrum_figure, train_on_data)
 
 @pytest.fixture(scope="module")
 def images():

@@ -11,10 +11,10 @@ import torch
 import boltzlab as bl
 from boltzlab.errors import ConfigError
 from boltzlab.partition.exact import exact_log_z
-from boltzlab.reciprocal.exact_dynamics import (exact_covariance, gibbs_relaxation, mode_record, prototype_data,
-                                                relaxation_along_training, train_exactly, training_figure)
-from boltzlab.reciprocal.fokker_planck import (fokker_planck_spectrum, harmonic_rates_check, mode_dynamics,
-                                               saddle_point, spectrum_figure)
+from boltzlab.reciprocal.fokker_planck import fokker_planck_spectrum, mode_dynamics, saddle_point
+from boltzlab.studies.pipelines.exact_dynamics import (exact_covariance, gibbs_relaxation, harmonic_rates_check,
+                                                       mode_record, prototype_data, relaxation_along_training,
+                                                       spectrum_figure, train_exactly, training_figure)
 from conftest import random_rbm
 
 

@@ -9,9 +9,9 @@ import torch
 from scipy import stats
 
 from boltzlab.errors import ConfigError
+from boltzlab.studies.thermo_paper_protocol import (full_step_heat, overlap, paper_protocol, protocol_figure,
+                                                       tempered_ensemble)
 from boltzlab.thermo import exact_curves, heat_distribution
-from boltzlab.thermo.paper_protocol import (full_step_heat, overlap, paper_protocol, protocol_figure,
-                                            tempered_ensemble)
 from conftest import random_rbm
 
 

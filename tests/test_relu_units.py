@@ -191,3 +191,29 @@ def test_any_visible_with_continuous_hidden_units(visible, hidden):
                       dtype="float64", optimizer="adam", lr=0.01)
     hist = Trainer.create(data, cfg, progress=False).fit()
     assert math.isfinite(hist[-1]["train_log_likelihood"])
+
+
+def test_half_line_integrals_and_moments_against_mpmath_deep_in_the_tail():
+    """ln G and the truncated-normal moments against 60-digit mpmath where the textbook forms fail: ln Phi(z) + z^2/2
+    underflows at z = -40, and the direct moments M = z + R, V = 1 - R M lose every digit of V by z = -1e4."""
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 60
+    from boltzlab.units.relu import log_half_gaussian
+
+    def exact(z):
+        z = mp.mpf(z)
+        phi, big_phi = mp.npdf(z), mp.ncdf(z)
+        r = phi / big_phi
+        return 0.5 * mp.log(mp.pi / 2) + z * z / 2 + mp.log(mp.erfc(-z / mp.sqrt(2))), z + r, 1 - r * (z + r)
+    for z in (-40.0, -50.0):
+        lg = log_half_gaussian(torch.tensor([z], dtype=torch.float64), torch.ones(1, dtype=torch.float64)).item()
+        assert abs(lg - float(exact(z)[0])) < 1e-15 * abs(lg)
+        assert torch.special.ndtr(torch.tensor(z, dtype=torch.float64)).item() == 0   # ln Phi(z) = -inf
+    for z in (-5.0, -50.0, -1e3, -1e4):
+        m, v = (t.item() for t in truncated_moments(torch.tensor([z], dtype=torch.float64)))
+        _, m_ref, v_ref = (float(t) for t in exact(z))
+        assert abs(m / m_ref - 1) < 1e-15 and abs(v / v_ref - 1) < 1e-15, (z, m / m_ref - 1, v / v_ref - 1)
+    # the direct form in float64 (the cancellation the continued fraction avoids): V off by more than 100% at -1e4
+    zt = torch.tensor(-1e4, dtype=torch.float64)
+    r = math.sqrt(2 / math.pi) / torch.special.erfcx(-zt / math.sqrt(2))
+    assert abs((1 - r * (zt + r)).item() / float(exact(-1e4)[2]) - 1) > 1

@@ -11,7 +11,15 @@ Usage (from the project root)::
 
     python tools/doc_tables.py --collect runs/reproduce   # copy each entry's results.json into docs/results/
     python tools/doc_tables.py                            # rewrite every marked table from docs/results/
-    python tools/doc_tables.py --check                    # exit 1 when a table differs from docs/results/
+    python tools/doc_tables.py --check                    # exit 1 when a table differs from docs/results/,
+                                                          # or when a figure names no command (below)
+
+A figure is a number with two or more decimals or a mantissa and an exponent (0.42, 3.05, 2.7e-15) in a table
+or a paragraph outside code; settings (lr 0.1, 1e-3 steps, 50%) are not caught.  Every table or paragraph (a
+list item counts as one) holding a figure must name the command that produced it: a backquoted ``boltzlab
+...``, ``python ...``, ``pytest ...``, ``make ...``, a script ``benchmarks/x.py`` or test ``tests/test_x.py``
+or ``test_name``, or a command line in a code block, or a generated table, in the block itself, within
+``BEFORE`` lines above it or ``AFTER`` lines below it, under the same heading.
 """
 
 from __future__ import annotations
@@ -27,6 +35,12 @@ RESULTS = ROOT / "docs" / "results"
 DOCUMENTS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "RESULTS.md", ROOT / "README.md"]
 BLOCK = re.compile(r"(<!-- figures: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /figures -->)", re.S)
 KEEP = ("entry", "summary", "tier", "ok", "figures")
+FIGURE = re.compile(r"(?<![\w.^/])[-+]?\d+\.\d{2,}(?:e[-+]?\d+)?(?![\w.])|(?<![\w.^/])\d+\.\d+e[-+]?\d+(?!\w)")
+_RUN = r"(?:[A-Z_]+=\S+ )*(?:\.venv(?:-bench)?/bin/)?(?:boltzlab|python3?|pytest|make|torchrun|taskset)\b"
+COMMAND = re.compile(r"`" + _RUN + r"[^`]*`|`(?:benchmarks|tests|tools|examples)/[\w/.-]+\.py[^`]*`|`test_\w+"
+                     r"[^`]*`|<!-- figures: ")
+CODE_COMMAND = re.compile(r"^\s*" + _RUN)
+BEFORE, AFTER = 15, 5
 
 
 def _fmt(x: object) -> str:
@@ -76,6 +90,77 @@ def stale_documents() -> list[str]:
             and render(p.read_text(), results, str(p)) != p.read_text()]
 
 
+def _blocks(text: str) -> list[dict]:
+    """Tables, paragraphs (each list item its own) and code blocks, with their heading index, line span, whether
+    they name a command and the figures they hold."""
+    blocks: list[dict] = []
+    cur: dict | None = None
+    fenced, section = False, 0
+
+    def close() -> None:
+        nonlocal cur
+        if cur is not None:
+            body = "\n".join(cur.pop("lines"))
+            if cur["kind"] != "code":
+                cur["command"] = bool(COMMAND.search(body))
+                cur["figures"] = FIGURE.findall(re.sub(r"`[^`]*`|<!--.*?-->", "", body, flags=re.S))
+            blocks.append(cur)
+            cur = None
+
+    for i, line in enumerate(text.split("\n")):
+        s = line.strip()
+        if s.startswith("```"):
+            if not fenced:
+                close()
+                cur = {"kind": "code", "start": i, "end": i, "section": section, "command": False, "figures": [],
+                       "lines": []}
+            else:
+                cur["end"] = i
+                close()
+            fenced = not fenced
+            continue
+        if fenced or (line.startswith("    ") and s and (cur is None or cur["kind"] == "code")):
+            if cur is None:
+                cur = {"kind": "code", "start": i, "end": i, "section": section, "command": False, "figures": [],
+                       "lines": []}
+            cur["end"] = i
+            cur["command"] |= bool(CODE_COMMAND.match(line))
+            continue
+        if not s or s.startswith("#"):
+            close()
+            section += s.startswith("#")
+            continue
+        kind = "table" if s.startswith("|") else "text"
+        item = kind == "text" and re.match(r"^ {0,3}(?:[*-]|\d+\.)\s", line)
+        if cur is None or cur["kind"] != kind or item:
+            close()
+            cur = {"kind": kind, "start": i, "end": i, "section": section, "lines": []}
+        cur["end"] = i
+        cur["lines"].append(line)
+    close()
+    return blocks
+
+
+def unattributed(text: str) -> list[tuple[int, list[str]]]:
+    """(first line, figures) of every table or paragraph of ``text`` that holds a figure and names no command
+    within reach (see the module docstring)."""
+    blocks = _blocks(text)
+    out = []
+    for b in blocks:
+        if b["figures"] and not b["command"] and not any(
+                o["command"] and o["section"] == b["section"]
+                and (b["start"] - BEFORE <= o["end"] < b["start"] or b["end"] < o["start"] <= b["end"] + AFTER)
+                for o in blocks):
+            out.append((b["start"] + 1, b["figures"]))
+    return out
+
+
+def unattributed_figures() -> list[str]:
+    """``path:line: figures`` for every block of the documents whose figures name no command."""
+    return [f"{p.relative_to(ROOT)}:{line}: {', '.join(figs[:4])}{' ...' if len(figs) > 4 else ''}"
+            for p in DOCUMENTS if p.exists() for line, figs in unattributed(p.read_text())]
+
+
 def collect(runs: Path) -> list[str]:
     """Copy the figures of every full-tier ``runs/NAME/results.json`` into docs/results/NAME.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -100,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         stale = stale_documents()
         for s in stale:
             print(f"{s}: a figure table differs from docs/results/ (run python tools/doc_tables.py)")
-        return 1 if stale else 0
+        loose = unattributed_figures()
+        for s in loose:
+            print(f"{s}: figures that name no command")
+        return 1 if stale or loose else 0
     results = load_results()
     for p in DOCUMENTS:
         if p.exists():

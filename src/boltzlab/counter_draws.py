@@ -1,29 +1,20 @@
 """Two-valued and Gaussian draws from a counter-based random stream, fused with the work that uses them.
 
-A Gibbs sweep of binary or spin units needs one uniform per unit and chain.  Drawing them first and
-comparing afterwards (NumPy's ``SFC64`` or PyTorch's Mersenne Twister, then elementwise passes) costs a
-serial generator pass plus several passes over memory; on 2 CPU cores that was a third of a 784x500 sweep
-at 2000 chains.  Here the uniform of element ``j`` of a draw is computed where it is used, as the output of
-SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014; the
-generator behind Java's ``SplittableRandom``) at state ``key + (j + 1) * gamma``:
+The uniform of element ``j`` of a draw is computed where it is used, as the output of SplitMix64 (Steele, Lea
+and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014) at state ``key + (j + 1) * gamma``:
 
     z = key + (j + 1) * 0x9E3779B97F4A7C15
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
     z = (z ^ (z >> 27)) * 0x94D049BB133111EB
     z = z ^ (z >> 31)                       (logical shifts, arithmetic mod 2^64)
 
-so a draw of ``k`` elements is exactly the next ``k`` outputs of one SplitMix64 stream whose state then
-moves on by ``k * gamma`` (:class:`boltzlab.random.Rng` keeps that state).  The uniform takes the top 24
-bits (``(z >> 40) / 2^24``, float32 and narrower) or the top 53 bits (float64), as fine as ``torch.rand``.
-Gaussian draws of ``k`` elements take ``2k`` outputs: element ``j`` turns output ``j`` (as ``u1`` in (0, 1])
-and output ``k + j`` (as ``u2``) into ``sqrt(-2 ln u1) cos(2 pi u2)`` (Box and Muller 1958), so their tails
-reach 5.8 standard deviations in float32 and 8.6 in float64, as with ``torch.randn``.
-``torch.compile`` fuses hash, conversion, the logistic of the field and the comparison into one vectorised,
-multi-threaded pass over the states.  Draws whose blocks are smaller than ``COMPILE_MIN_BLOCK`` elements
-hash the same counters in NumPy instead (:func:`uniforms_numpy`): for them a compiled kernel saves
-microseconds per call but costs seconds of tracing in every new process.  Where no compiler is at hand
-every draw takes that path: the same draws, only slower; so does every draw under
-``BOLTZLAB_SAFE_KERNELS=1`` (:func:`safe_kernels`).
+so a draw of ``k`` elements is the next ``k`` outputs of one stream whose state then moves on by
+``k * gamma`` (:class:`boltzlab.random.Rng` keeps that state).  The uniform takes the top 24 bits (float32 and
+narrower) or 53 bits (float64).  Gaussian draws of ``k`` elements turn outputs ``j`` and ``k + j`` into
+``sqrt(-2 ln u1) cos(2 pi u2)`` (Box and Muller 1958).  ``torch.compile`` fuses hash, conversion, the
+logistic of the field and the comparison into one pass; blocks smaller than ``COMPILE_MIN_BLOCK`` elements,
+runs without a compiler and ``BOLTZLAB_SAFE_KERNELS=1`` (:func:`safe_kernels`) hash the same counters in
+NumPy (:func:`uniforms_numpy`): the same draws, only slower.
 """
 
 from __future__ import annotations
@@ -213,14 +204,3 @@ def _keys(keys: list[int]) -> torch.Tensor:
 def _gamma() -> torch.Tensor:
     return torch.tensor(GAMMA, dtype=torch.int64)
 
-
-def splitmix64_reference(state: int, n: int) -> list[int]:
-    """The next ``n`` SplitMix64 outputs from ``state``, in plain Python (for tests and documentation)."""
-    out = []
-    for _ in range(n):
-        state = (state + 0x9E3779B97F4A7C15) & MASK64
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        out.append(z ^ (z >> 31))
-    return out

@@ -114,14 +114,6 @@ def shard_range(n_shards: int, w: World) -> range:
     return range(w.rank * per, (w.rank + 1) * per)
 
 
-def local_rows(x: torch.Tensor, w: World) -> torch.Tensor:
-    """Rank ``w.rank``'s block of the rows of ``x`` (blocks as equal as the row count allows)."""
-    if not w.active:
-        return x
-    n = x.shape[0]
-    return x[n * w.rank // w.size:n * (w.rank + 1) // w.size]
-
-
 class ShardedRng(SplitRng):
     """Random streams for the chains of several shards, one stream per shard, plus one shared stream.
 

@@ -2,41 +2,25 @@
 chains, and the fluctuation-theorem fits (Jarzynski, Crooks / Bennett's acceptance ratio, exchange
 fluctuation theorem), each with its standard error.
 
-Importance weights.  An annealed estimate (Neal, Stat. Comput. 11, 125 (2001)) or a nonequilibrium work
-average (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997)) is ln mean w over runs; :func:`log_mean_exp` computes
-it without overflow with the delta-method error se = std(w) / (mean(w) sqrt(n)), honest while the effective
-sample size (sum w)^2 / sum w^2 is not tiny.  :func:`jarzynski` is -ln mean exp(-w).
+Importance weights (Neal, Stat. Comput. 11, 125 (2001); Jarzynski, Phys. Rev. Lett. 78, 2690 (1997)):
+:func:`log_mean_exp` is ln mean w without overflow, with the delta-method error std(w) / (mean(w) sqrt(n));
+:func:`jarzynski` is -ln mean exp(-w).
 
-Blocking.  Successive samples of a Markov chain are correlated, so std / sqrt(n) underestimates the error of
-their mean.  :func:`blocking` averages neighbouring pairs repeatedly (Flyvbjerg & Petersen, J. Chem. Phys.
-91, 461 (1989)); the level is chosen by the chi-square test of Jonsson, Phys. Rev. E 98, 043304 (2018):
+Blocking (Flyvbjerg & Petersen, J. Chem. Phys. 91, 461 (1989)): :func:`blocking` averages neighbouring
+pairs repeatedly and picks the first level whose statistic M_k = sum_{j >= k} n_j (gamma_j / s_j^2)^2 lies
+below the 99% chi-square quantile (Jonsson, Phys. Rev. E 98, 043304 (2018)); the error carries the factor
+(1 + 2 rho_1) of the lag-1 correlation left at that level.  :func:`below_exact` flags a variational energy
+many error bars below a known exact value.
 
-    M_k = sum_{j >= k} n_j (gamma_j / s_j^2)^2   (gamma_j lag-1 autocovariance, s_j^2 variance at level j)
+Heat exchange (Jarzynski & Wojcik, Phys. Rev. Lett. 92, 230602 (2004)): P(Q) / P(-Q) = exp(a Q) means
+P(Q > 0 | |Q| = x) = sigmoid(a x); :func:`fit_xft` fits a by maximum likelihood of that logistic model (error
+from the Fisher information sum_i x_i^2 s_i (1 - s_i)), beside the binned least-squares slope and a
+chi-square test of the binned counts.
 
-is chi-square with d - k degrees of freedom when the blocks at level k are uncorrelated; the first level
-with M_k below the 99% quantile is used.  At that level neighbouring blocks still carry a lag-1
-correlation rho_1 of a few percent, which makes s_k^2 / n_k too small by the factor (1 + 2 rho_1); the
-error includes that factor (rho_1 clipped at 0).  On AR(1) chains (:func:`ar1_chain`, 300 seeds each) the
-plain estimate gives mean(stderr)/true = 0.87 and 1.96-sigma coverage 0.90 (phi = 0.9, n = 2^13), the
-corrected one 1.00 and 0.94.  A variational energy cannot lie below the ground state, so an energy many
-error bars below a known exact value reveals a biased estimator or an error bar that ignores the
-autocorrelation; :func:`below_exact` flags it.
-
-Heat exchange.  The exchange fluctuation theorem (Jarzynski & Wojcik, Phys. Rev. Lett. 92, 230602 (2004))
-P(Q) / P(-Q) = exp(a Q), a = beta_1 - beta_2, is a statement about the *sign* of Q given its size:
-P(Q > 0 | |Q| = x) = sigmoid(a x).  :func:`fit_xft` estimates the slope by maximum likelihood of a
-logistic model without intercept fitted to (|Q_i|, sign Q_i), one term per sample and no bins, with the
-standard error from the Fisher information sum_i x_i^2 s_i (1 - s_i).  The binned fit (weighted least
-squares through the origin of ln(n_+ / n_-) per bin, variances 1/n_+ + 1/n_-) is reported as well
-(``slope_binned``) and drawn in the plots; it needs both counts of a bin to be large and is biased when
-they are not.  A chi-square test of the binned counts against sum_{i in bin} sigmoid(a x_i) gives a p-value.
-
-Work.  Crooks' relation P_F(w) / P_R(-w) = exp(w - Delta f) (Crooks, Phys. Rev. E 60, 2721 (1999)) makes
-the label of a pooled sample x in {w_F} u {-w_R} a logistic function of x: P(forward | x) =
-sigmoid(x - Delta f + ln(n_F / n_R)).  :func:`fit_crooks` fits slope and offset (the slope must be 1) and,
-with the slope fixed at 1, the maximum-likelihood Delta f, which is Bennett's acceptance ratio (Bennett,
-J. Comput. Phys. 22, 245 (1976); Shirts, Bair, Hooker & Pande, Phys. Rev. Lett. 91, 140601 (2003)), with
-its variance 1 / sum s (1 - s) - 1/n_F - 1/n_R.
+Work (Crooks, Phys. Rev. E 60, 2721 (1999)): P(forward | x) = sigmoid(x - Delta f + ln(n_F / n_R)) for the
+pooled sample {w_F} u {-w_R}; :func:`fit_crooks` fits slope and offset and, with the slope fixed at 1, the
+maximum-likelihood Delta f, Bennett's acceptance ratio (Bennett, J. Comput. Phys. 22, 245 (1976); Shirts,
+Bair, Hooker & Pande, Phys. Rev. Lett. 91, 140601 (2003)), with variance 1 / sum s (1 - s) - 1/n_F - 1/n_R.
 """
 
 from __future__ import annotations

@@ -1,24 +1,15 @@
 """Multiple sequence alignments: readers (aligned FASTA, a2m, a3m, Stockholm), alphabets, sequence weights.
 
-Readers return integer states (n_seq, length) over an alphabet whose first symbol is the gap:
+Readers return integer states (n_seq, length) over an alphabet whose first symbol is the gap: ``protein``
+(``-ACDEFGHIKLMNPQRSTVWY``, q = 21), ``dna`` (``-ACGT``), ``rna`` (``-ACGU``), or any user-given string.
+Match columns only: a2m/a3m drop lowercase insertions and ``.``; Stockholm keeps the columns its ``#=GC RF``
+line marks (without it, drops columns where every sequence has a lowercase letter or ``.``); plain aligned
+FASTA of one letter case keeps every column.  Letters outside the alphabet read as gaps (``unknown="gap"``) or
+are refused (``unknown="error"``).  Files may be gzipped.
 
-* ``protein``: ``-ACDEFGHIKLMNPQRSTVWY`` (q = 21), ``dna``: ``-ACGT``, ``rna``: ``-ACGU`` (the order of
-  `rbms` and PGM), or any user-given string of symbols (the first is the gap).
-* Match columns only.  a2m/a3m: lowercase letters are insertions and ``.`` is a gap in an insert column;
-  both are dropped, uppercase letters and ``-`` remain (and must give equal lengths).  Stockholm: the
-  ``#=GC RF`` line marks match columns (``.``/``-``/``~`` insert); without it, columns in which every
-  sequence has a lowercase letter or ``.`` are insert columns.  In kept columns ``.`` and ``~`` read as gaps
-  and lowercase letters as their uppercase.  Plain aligned FASTA with a single letter case keeps every
-  column (``.`` = gap); mixed case switches to the a2m convention.
-* Letters outside the alphabet (X, B, Z, N, ...) read as gaps (``unknown="gap"``) or are refused
-  (``unknown="error"``).  Files may be gzipped.
-
-Sequence weights (Morcos et al. 2011; the convention of `rbms`): w_s = 1 / #{t : id(s, t) >= theta}, with
-id(s, t) the fraction of the L positions (gaps included) at which s and t agree.  All identities are counts
-of matching one-hot codes, i.e. blocks of a Gram matrix X X^T, computed tile by tile (``chunk`` x ``chunk``
-sequences, at most 256 positions at a time in bfloat16, whose products of 0/1 codes accumulate exactly
-in float32 and are exact in bfloat16 up to 256), so memory is O(chunk * L * q + chunk^2), never O(N^2), and
-only tiles on or above the diagonal are computed.
+Sequence weights (Morcos et al. 2011): w_s = 1 / #{t : id(s, t) >= theta}, id the fraction of the L
+positions (gaps included) at which s and t agree, computed as tiles of the Gram matrix of one-hot codes
+(exact in bfloat16 on blocks of at most 256 positions), so memory is O(chunk * L * q + chunk^2).
 """
 
 from __future__ import annotations

@@ -151,12 +151,6 @@ def ising2d(L: int, beta: float, n_samples: int, seed: int | None = None, J: flo
     ConfigError
         For ``L`` outside 2..10, a negative or non-finite ``beta``, ``beta * |J| > 5``, or a negative
         or non-integer ``n_samples``.
-
-    Notes
-    -----
-    Sampling 10,000 configurations takes about 0.15 s for ``L = 8`` and 0.7 s for ``L = 10`` (on a
-    2-core CPU); the transfer-matrix powers of the last three ``(L, beta, J)`` are cached (building
-    them takes about 0.05 s for ``L = 8`` and 0.7 s for ``L = 10``).
     """
     L, beta, J = _check_params(L, beta, J)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:

@@ -2,28 +2,16 @@
 (Aarts, Lucini, Park, PRD 109, 034521 (2024), Sec. IV and eq. 81).
 
 * :func:`integrate_flow` integrates the matrix flow  dW/dt = sigma_h^2 [K_phi^{-1} - K^{-1}] W  (eq. 26) and
-  d mu^2/dt = -(1/2) tr K_phi^{-1} + (1/2) tr K^{-1}  (eq. 27) with SciPy's ``solve_ivp``; the time t is the
-  sum of the learning rates of the discrete updates (eq. 25), so the flow can be laid over stochastic
-  training.
+  d mu^2/dt = -(1/2) tr K_phi^{-1} + (1/2) tr K^{-1}  (eq. 27) with SciPy's ``solve_ivp``; t is the sum of the
+  learning rates of the discrete updates (eq. 25).
 * :func:`mode_flow` integrates the single-mode equation (eq. 81 / eq. 43 in the eigenbasis).
-* :func:`two_node_rhs` is the reduced N_v = N_h = 2 system (eq. 53-57) in (xi_1, xi_2, theta_U, theta_V,
-  mu^2).  Eq. (55) for theta_U is missing from the text; from the off-diagonal part of eq. (44) with eq. (51),
-  theta_U' (xi_1^2 - xi_2^2) = sigma_h^2 rho (xi_1^2 + xi_2^2), i.e.
-
-      d theta_U / dt = sigma_h^2 rho (xi_1^2 + xi_2^2) / (xi_1^2 - xi_2^2),
-
-  which is what is implemented (checked against the full matrix flow in tests/test_field.py).
+* :func:`two_node_rhs` is the reduced N_v = N_h = 2 system (eq. 53-57); eq. (55), missing from the text,
+  follows from the off-diagonal part of eq. (44) with eq. (51):
+  d theta_U / dt = sigma_h^2 rho (xi_1^2 + xi_2^2) / (xi_1^2 - xi_2^2).
 * :func:`two_node_fixed_point` gives the fixed points of eq. (59)-(62); :func:`relaxation_rates` the rates of
-  eq. (67); :func:`flow_jacobian_rates` the exact linearisation of eq. (26) at the fixed point.
-
-Correction to the text below eq. (67): linearising the full flow (eq. 26) at the fixed point of eq. (59)
-gives, in units of t~ = sigma_h^2 t, the Jacobian eigenvalues {-2 gamma_1, -2 gamma_2, -gamma_dtheta, 0}
-(the zero mode is the free rotation V of the hidden nodes).  E.g. kappa = (0.2, 0.4), mu^2 = 1:
-eigenvalues -40, -17.5, -7.5, 0 with gamma_1 = 20, gamma_2 = 3.75, gamma_dtheta = 17.5.  So the angle relaxes
-at gamma_dtheta, as stated, but the singular values (x_i of eq. 63) relax at 2 gamma_i (and are driven by
-y = dtheta^2, which decays at 2 gamma_dtheta), i.e. at 2 min(gamma_i, gamma_dtheta), not min(gamma_i,
-gamma_dtheta).  Eq. (64)-(66) themselves are right: x_i' = -2 gamma_i x_i + ..., y' = -2 gamma_dtheta y.
-The ordering conclusions (infrared modes fastest, larger mu^2 faster) are unaffected.
+  eq. (67); :func:`flow_jacobian_rates` the exact linearisation of eq. (26) at the fixed point, whose
+  eigenvalues {-2 gamma_1, -2 gamma_2, -gamma_dtheta, 0} correct the text below eq. (67) (the singular values
+  relax at 2 min(gamma_i, gamma_dtheta)).
 """
 
 from __future__ import annotations

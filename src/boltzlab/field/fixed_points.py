@@ -1,6 +1,6 @@
 """Where training of the scalar-field RBM ends (Aarts, Lucini, Park, Phys. Rev. D 109, 034521 (2024)): the
-learnt spectrum (eq. 33, 84), the model at the fixed point for a data set's two-point function (eq. 13, 84,
-85), and models initialised at random or at the exact solutions (eq. 12-16)."""
+learnt spectrum (eq. 33, 84) and the model at the fixed point for a data set's two-point function (eq. 13, 84,
+85)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
 from .model import ScalarFieldRBM
 
 
@@ -21,23 +20,6 @@ def expected_spectrum(kappa: Any, mu2: float, n_hidden: int) -> np.ndarray:
     n = min(int(n_hidden), len(kap))
     out[:n] = np.minimum(kap[:n], mu2)
     return np.sort(out)
-
-
-def make_model(n_visible: int, n_hidden: int, mu2: float, *, sigma_h2: float = 1.0, learn_mu2: bool = False,
-               init: str = "random", init_std: float = 0.1, seed: int = 0, target_kernel: Any = None,
-               dtype: torch.dtype = torch.float64, device: Any = None) -> ScalarFieldRBM:
-    """A ScalarFieldRBM initialised at random N(0, init_std^2), at the Cholesky or the symmetric solution."""
-    m = ScalarFieldRBM(n_visible, n_hidden, mu2=mu2, sigma_h2=sigma_h2, learn_mu2=learn_mu2, dtype=dtype,
-                       device=device)
-    if init == "random":
-        return m.init_random(init_std, seed)
-    if target_kernel is None:
-        raise ConfigError(f"--init {init} needs a known target kernel (a lattice), not a data set")
-    if init == "cholesky":
-        return m.init_cholesky(target_kernel)
-    if init == "symmetric":
-        return m.init_symmetric(target_kernel)
-    raise ConfigError(f"unknown initialisation {init!r}; use random, cholesky or symmetric")
 
 
 def data_spectrum(second_moment: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

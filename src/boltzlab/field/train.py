@@ -5,21 +5,12 @@ Gradient ascent on the log-likelihood, theta_{n+1} = theta_n + eta_n dL/dtheta (
     dL/dW    = sigma_h^2 (C^target - C^model) W                      (eq. 20)
     dL/dmu^2 = -(1/2) sum_i (C^target_ii - C^model_ii)               (eq. 22)
 
-The target term comes from a known target kernel (C^target = (K^phi)^{-1}, no data set) or from the
-two-point function of configurations (eq. 21).  The model term is either exact (C^model = K^{-1}, the
-"exact gradient") or estimated by persistent contrastive divergence: ``chains`` persistent block-Gibbs
-chains (128 in the paper for scalar fields, 512 for MNIST), ``gibbs_steps`` sweeps per epoch, C^model =
-the chains' mean of phi phi^T (App. A).  The learning rate decays as eta_n = r eta_{n-1} every
-N_epoch^rate epochs (eq. A2).
-
-These are the learning rule of the one :class:`~boltzlab.training.Trainer`: the free energy is
-F(phi) = phi^T K phi / 2 + const, so its mean over N_v configurations whose second moment is C^target
-(:func:`configurations_with_moment`) has the gradient of eq. (20) and (22) against the model term, which is
-the exact ``-ln Z`` (method ``exact``) or the chains' mean free energy (``pcd``); plain gradient ascent
-(SGD without momentum) is eq. (25) and the step schedule is eq. (A2).  The trainer checks every update of
-this model (it has a domain boundary): an update that would leave the domain of existence (K not positive
-definite, i.e. mu^2 <= sigma_h^2 xi_max^2, or NaN) is undone and training stops with a one-line
-:class:`~boltzlab.errors.DomainError`; nothing is clipped.
+The target term comes from a known target kernel (C^target = (K^phi)^{-1}) or from configurations (eq. 21);
+the model term is exact (K^{-1}) or the mean of ``chains`` persistent block-Gibbs chains (App. A); the rate
+decays as eta_n = r eta_{n-1} every N_epoch^rate epochs (eq. A2).  This is the learning rule of the one
+:class:`~boltzlab.training.Trainer`, fed configurations whose second moment is C^target
+(:func:`configurations_with_moment`); an update that would leave the domain of existence (mu^2 <=
+sigma_h^2 xi_max^2, or NaN) is undone and training stops with a :class:`~boltzlab.errors.DomainError`.
 """
 
 from __future__ import annotations
@@ -101,9 +92,7 @@ def stable_learning_rate(kappa: Any, mu2: float, sigma_h2: float = 1.0) -> float
     only for eta < 1/(sigma_h^2 gamma_max) = kappa_min^2 / (sigma_h^2 (mu^2 - kappa_min)), kappa_min the
     smallest target eigenvalue below mu^2 (the angle rates gamma_dtheta of eq. 67 give weaker bounds).  Above
     it the most infrared eigenvalue oscillates about kappa_min; further above, updates leave the domain of
-    existence.  E.g. kappa_min = 0.05, mu^2 = 1.5: the limit is 0.00172; eta = 0.0016 converges to 0.05,
-    eta = 0.0018 ends in a 2-cycle about it (0.062 at the last epoch), eta = 0.005 stops with DomainError (docs/field-theory.md).
-    Returns inf when no eigenvalue lies below mu^2."""
+    existence.  Returns inf when no eigenvalue lies below mu^2."""
     kap = np.asarray(torch.as_tensor(kappa, dtype=torch.float64).cpu(), dtype=float).reshape(-1)
     below = kap[(kap > 0) & (kap < float(mu2))]
     if below.size == 0:

@@ -5,22 +5,16 @@ centring of Melchior, Fischer & Wiskott, J. Mach. Learn. Res. 17(99), 1 (2016); 
 
     E(x; W, b) = -1/2 sum_ab W_ab (x_a - x_hat_a)(x_b - x_hat_b) - sum_a b_a x_a
 
-The centres x_hat (the data means in the paper) are a buffer, not learnt; like the centering offsets of
-the RBM they change the parametrisation, not the family of distributions (:meth:`BoltzmannMachine.set_centers`
-moves them and re-expresses the bias so that p(x) is unchanged).  W may be symmetric or general: only its
-symmetric part W_(ab) = (W_ab + W_ba) / 2 enters p(x), and the gradient of E with respect to W is
-symmetric, so training never changes the antisymmetric part.  For binary units the diagonal W_aa is
-equivalent to a bias (x_a^2 = x_a): ``self_interaction=False`` holds it at zero (Corollary 28 of the paper).
-
-Activity rule (eq. 15), at inverse temperature beta:
+The centres x_hat are a buffer, not learnt (:meth:`BoltzmannMachine.set_centers` moves them and re-expresses
+the bias so that p(x) is unchanged).  Only the symmetric part of W enters p(x), and training never changes
+the antisymmetric part; the diagonal is equivalent to a bias (``self_interaction=False`` holds it at zero).
+Activity rule (eq. 15), at inverse temperature beta, sampled by :func:`site_gibbs` one unit at a time:
 
     p(x_a = 1 | x_rest) = sigmoid(beta (sum_{b != a} W_(ab) (x_b - x_hat_b) + c_a)),
-    c_a = b_a + (1/2 - x_hat_a) W_aa,
+    c_a = b_a + (1/2 - x_hat_a) W_aa.
 
-which is what :func:`site_gibbs` samples, one unit at a time, for any number of chains at once.  The
-"free energy" of a fully visible model is its energy (there is nothing to sum out), so exact enumeration,
-the learning rule of the trainer and checkpoints work through the :class:`~boltzlab.models.base.EnergyModel`
-interface unchanged.
+The free energy of a fully visible model is its energy, so exact enumeration, the trainer and checkpoints
+work through the :class:`~boltzlab.models.base.EnergyModel` interface unchanged.
 """
 
 from __future__ import annotations

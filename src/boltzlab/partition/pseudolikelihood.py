@@ -1,27 +1,15 @@
 """Pseudo-likelihood of discrete-visible models: a monitor for any of them, a training objective for small ones.
 
-The pseudo-log-likelihood (Besag 1975) of a visible configuration v replaces ln p(v) by the sum of the
-single-site conditionals,
+The pseudo-log-likelihood (Besag, The Statistician 24, 179 (1975)) replaces ln p(v) by
 
     PL(v) = sum_i ln p(v_i | v_{-i}),   p(v_i = x | v_{-i}) = exp(-F(v^{i<-x})) / sum_y exp(-F(v^{i<-y})),
 
-where F is the visible free energy (the lecture notes on energy-based models (unpublished), eq. 8-10; eq. 22 for the
-RBM) and v^{i<-x} is v with unit i set to the value x.  The partition function cancels, so PL needs only free
--energy *differences*, for any discrete visible layer: binary, spin or Potts (where x runs over the q
-states).  Its gradient is that of an ordinary differentiable function of the parameters, so training by
-maximum pseudo-likelihood is exact gradient ascent by autograd; the maximiser is a consistent estimator.
-
-Two evaluations of the free-energy differences:
-
-* generic (any :class:`~boltzlab.models.EnergyModel`, e.g. the fully visible BM): the free energy of every
-  modified configuration, O(n_visible * q) free energies per sample;
-* RBM fast path: the visible layer's self-energy is a sum over units and its features are laid out unit
-  by unit (``n_features = n_units * k``), so changing unit i moves the hidden input by
-  (phi_i(x) - phi_i(v_i)) W_i (k rows of W) and the self-energy by e_i(x) - e_i(v_i); then
-  F(v^{i<-x}) - F(v) = Δe_i + Δphi_i . (W h_hat)_i - [ln Z_hid(I + Δphi_i W_i) - ln Z_hid(I)],
-  O(n_visible * q * n_hidden) per sample instead of O(n_visible^2 * q * n_hidden).
-
-Both are compared with a brute-force conditional from the exact joint distribution in the tests.
+F the visible free energy (the lecture notes on energy-based models (unpublished), eq. 8-10; eq. 22 for the
+RBM), v^{i<-x} v with unit i set to x.  Z cancels, so PL needs free-energy differences only, for binary, spin
+or Potts units, and maximising it is exact gradient ascent by autograd.  The generic evaluation computes the
+free energy of every modified configuration; the RBM fast path moves the hidden input by
+(phi_i(x) - phi_i(v_i)) W_i:  F(v^{i<-x}) - F(v) = Δe_i + Δphi_i . (W h_hat)_i - [ln Z_hid(I + Δphi_i W_i) -
+ln Z_hid(I)], O(n_visible q n_hidden) per sample.
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
-"""RBMs in reciprocal space (Toledo-Marin et al., arXiv:2503.21536 (2025)).
-
-Quick tour::
-
-    import boltzlab as bl
-    r = bl.reciprocal.analyze(model)                 # r.singular_values (descending), r.mp_ks, r.mp (the MP law)
-    t = bl.reciprocal.reciprocal_transform(model)    # SVD, a0, b0, saddle points, per-mode energies (eq. 14-19)
-    t.mode_energies(v, h).sum(-1) + t.constant       # == model.energy(v, h)
-    bl.reciprocal.rotation_test(t).js                # Fig. 4: Jensen-Shannon divergence of W before/after rotations
-    f = bl.reciprocal.mode_free_energy(t, 0, "u")    # eq. 55 for the leading mode; f.to_dict() has its minima
-    bl.reciprocal.kurtosis_vs_hidden(784, [500, 784, 1200])   # Fig. 3e
-    bl.reciprocal.hierarchy_images(model)            # Fig. 6
-    bl.reciprocal.saddle_point(model, beta)          # eq. 26: the saddle point of Z in reciprocal space
-    bl.reciprocal.mode_dynamics(model, beta)         # eq. 29-48: Fokker-Planck rates, non-converging modes
-
-Command line: ``boltzlab reciprocal --help``; the paper's figures: ``boltzlab reproduce --list``; the replica
-study of Fig. 1: ``boltzlab reciprocal replicas`` (:mod:`boltzlab.studies.pipelines.replica`).
+"""RBMs in reciprocal space (Toledo-Marin et al., arXiv:2503.21536 (2025)): the singular-value spectrum
+against Marchenko-Pastur (:func:`analyze`, eq. 20), the reciprocal transform and per-mode energies
+(:func:`reciprocal_transform`, eq. 14-19), rotational symmetry (:func:`rotation_test`, Fig. 4), statistics of
+reciprocal variables (eq. 51, Fig. 3e), hierarchical learning (:func:`hierarchy_images`, Fig. 6), the
+saddle point and Fokker-Planck mode dynamics (:func:`saddle_point`, :func:`mode_dynamics`, eq. 21-48) and
+the mean-field free energy of a mode (:func:`mode_free_energy`, eq. 52-55).  The paper's figures:
+``boltzlab reproduce --list``; the replica study of Fig. 1: :mod:`boltzlab.studies.pipelines.replica`.
 """
 
 from .analysis import ReciprocalAnalysis, analyze

@@ -1,63 +1,26 @@
 """The partition function in reciprocal space, its saddle point, and the Fokker-Planck mode dynamics.
 
-Source: the reciprocal-space formulation of RBMs ("RBMs in reciprocal space": the connection of RBMs to
-diffusion processes and coupled bosons), sec. 4, eq. 21-48.
+Source: Toledo-Marin et al., "RBMs in reciprocal space", arXiv:2503.21536 (2025), sec. 4, eq. 21-48.
 
-Saddle point (eq. 21-28).  Z = 2^(N+M) int dz e^{-beta E(z)} p(z), with p the density of the reciprocal
-coordinates z of uniformly random states, written in Fourier space with conjugate fields z_hat (eq. 23-25).
-E is bilinear, so the saddle-point equations (eq. 26) are the naive mean-field equations of the RBM,
+Saddle point (eq. 21-28): the naive mean-field equations m_v = <v>_{beta (a' + W m_h)}, m_h =
+<h>_{beta (b' + W^T m_v)}, ln Z_sp = -beta E(m_v, m_h) + S(m_v) + S(m_h) (a lower bound on ln Z), and the
+Gaussian correction ln Z_G = ln Z_sp - (1/2) sum_i ln(1 - s_i^2), s_i the singular values of
+beta D_v^{1/2} W D_h^{1/2} (it exists while s_max < 1).
 
-    m_v = <v>_{beta (a' + W m_h)},   m_h = <h>_{beta (b' + W^T m_v)},   x* = U^T m_v,  y* = V^T m_h,
-
-and the action at the saddle is ln Z_sp = -beta E(m_v, m_h) + S(m_v) + S(m_h) (the product-measure entropy):
-a lower bound on ln Z (Gibbs-Bogoliubov).  The Gaussian integral over (z, z_hat) about the saddle adds
-
-    ln Z_G = ln Z_sp - (1/2) sum_i ln(1 - s_i^2),   s_i = singular values of beta D_v^{1/2} W D_h^{1/2},
-
-D the unit variances at the saddle; it exists only while s_max < 1.  In the beta -> 0 limit m -> (lo + hi)/2
-(eq. 28) and D -> ((hi - lo)/2)^2, so for binary units s_i = beta lambda_i / 4.
-
-Mode dynamics (eq. 29-48).  U_eff(z) = E(z) - S_c/beta + V_const(z)/beta (eq. 30); the overdamped Langevin
-dynamics with gamma = 1 and D = 1/beta has P ~ e^{-beta U_eff} as the stationary solution of the
-Fokker-Planck equation (eq. 33).  Expanding V_const to second order (eq. 39, 45-46) makes U_eff quadratic
-with Hessian, in the coordinates (v, h) (an orthogonal change of variables away from z, which leaves its
-spectrum unchanged),
-
-    H = [[T D_v^{-1}, -W], [-W^T, T D_h^{-1}]],        T = 1/beta,
-
-with D the variances of the reference measure: ``expansion="uniform"`` is the paper's (eq. 46: the moments
-of uniformly random states, D = 1/4 for binary units, so k = 4 and H has the eigenvalues 4T -+ lambda_i and
-4T), ``expansion="saddle"`` expands about the saddle point with its tilted variances (then D depends on the
-biases).  The process is an Ornstein-Uhlenbeck process: relaxation rates Gamma(n) = sum_k n_k c_k with c_k
-the eigenvalues of H; the Schroedinger form (eq. 35-36, m = hbar = 1) is a set of oscillators of
-frequencies w_k = beta c_k / 2 (the matrix (beta^2 / 4) H^2 of eq. 43 diagonalised: coupled bosons).
-
-Corrections to the paper (numbers in docs/reciprocal-space.md, tests in tests/test_fokker_planck.py):
-
-1. Relaxation rates.  Gamma_n = 2 D E_n = 2 E_n / beta, not E_n / (2D) = beta E_n / 2 (eq. 37 and the text
-   after eq. 48): dividing the FP operator by 2D to reach H = p^2/2 + V_S multiplies its eigenvalues by
-   1/(2D).  With the paper's form the rates of an OU process come out beta^2/4 times too small (4x at
-   beta = 1); the corrected form gives Gamma_n = n c, the textbook OU result, which
-   :func:`fokker_planck_spectrum` reproduces numerically.
-2. Non-converging modes.  When c_k < 0 (lambda_i > T k = 4T for binary units) the Schroedinger
-   eigenvalues do not "become negative": V_S is still a confining oscillator, E_n = |w_k| (n + 1) > 0;
-   what fails is the normalisability of e^{-beta U_eff}, and the density spreads with variance
-   ~ e^{2 |c_k| t}.  The threshold lambda_i = 4T is exactly the instability of the paramagnetic saddle point
-   (s_i = 1 above), where the Gaussian saddle-point Z diverges.  The exact dynamics of the finite binary
-   model converges for any lambda (a finite ergodic chain; V_const is infinite outside the bounded support):
-   the modes flagged by the Gaussian expansion are the symmetry-breaking (Landau) modes of sec. 5.3, not
-   non-converging ones.
-3. With ``expansion="uniform"`` the couplings Theta and O of eq. 44 vanish identically, for any W (not only
-   for Gaussian reciprocal variables): the covariance of z under the uniform measure is exactly D I.  They
-   are non-zero with ``expansion="saddle"`` or for mixed unit types (D_v != D_h).
+Mode dynamics (eq. 29-48): with V_const expanded to second order (eq. 39, 45-46) U_eff is quadratic with
+Hessian H = [[T D_v^{-1}, -W], [-W^T, T D_h^{-1}]], T = 1/beta, in (v, h) coordinates; D are the variances of
+the uniform reference measure (``expansion="uniform"``, eq. 46) or of the saddle point
+(``expansion="saddle"``).  The process is Ornstein-Uhlenbeck with rates Gamma(n) = sum_k n_k c_k, c_k the
+eigenvalues of H.  Corrections to the paper: the rates are 2 E_n / beta, not beta E_n / 2 (eq. 37); a mode
+with c_k < 0 loses the normalisability of e^{-beta U_eff}, its Schroedinger levels stay positive; with the
+uniform expansion the couplings Theta and O of eq. 44 vanish identically.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -264,28 +227,3 @@ def fokker_planck_spectrum(potential: Callable[[np.ndarray], np.ndarray], lo: fl
     k = min(int(n_eigs), len(z)) - 1
     return linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, k), eigvals_only=True)
 
-
-def harmonic_rates_check(curvature: float, beta: float = 1.0, n_eigs: int = 5) -> dict[str, Any]:
-    """Numerical FP rates of U = c z^2 / 2 beside n c (corrected eq. 48) and beta^2 n c / 4 (as written)."""
-    width = 12.0 / math.sqrt(beta * curvature)
-    num = fokker_planck_spectrum(lambda z: 0.5 * curvature * z * z, -width, width, beta, 4001, n_eigs)
-    n = np.arange(n_eigs)
-    return {"numerical": num, "corrected": n * curvature, "as_written": 0.25 * beta ** 2 * n * curvature}
-
-
-def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None = None):
-    """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
-    from ..plots import subplots
-
-    fig, ax = subplots(figsize=(6, 4))
-    c = dyn.curvatures.cpu().numpy()
-    ax.plot(np.arange(1, len(c) + 1), c, ".", ms=3)
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.axhspan(min(c.min(), 0.0), 0.0, color="tab:red", alpha=0.15,
-               label=f"non-converging (Gaussian): {len(dyn.non_converging)}")
-    ax.set_xlabel("mode k (ascending rate)")
-    ax.set_ylabel("relaxation rate c_k (= curvature of U_eff)")
-    ax.set_title(f"Fokker-Planck spectrum, beta = {dyn.beta:g}, {dyn.expansion} expansion")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    return fig

@@ -1,43 +1,19 @@
 """Mean-field free energy of one reciprocal mode (Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 52-55, Fig. 7-8).
 
-The paper writes the effective potential of reciprocal space as U_eff(z) = E(z) - S_c/beta + V_const(z)/beta
-(eq. 30), where V_const = -ln p(z) is the *constraint potential*: p is the density of the reciprocal
-coordinates z = (u_1..u_m, w_1..w_m, x_{m+1}..) of uniformly random binary states (eq. 21-22).  Expanding
-V_const to fourth order about its minimum mu and averaging the other modes out in a mean field gives for
-mode i (eq. 55)
+Eq. 55: with the constraint potential V_const = -ln p(z) (eq. 30; p the density of the reciprocal coordinates
+of uniformly random states, eq. 21-22) expanded to fourth order about its minimum mu and the other modes
+averaged out,
 
     f_i(z_i) = a0_i b0_i / lambda_i + (A_i / 2) z_i^2 + <Phi_i>(z_i - mu_i) + <Theta_i>(z_i - mu_i)^2
                + <Psi_i>(z_i - mu_i)^3 + <Omega_i>(z_i - mu_i)^4,
 
-with A_i = -lambda_i for z_i = u_i and +lambda_i for z_i = w_i (eq. 19) and the coefficients of eq. 54 built
-from the derivatives kappa of V_const at mu.
-
-What this module computes, and what it corrects.  The coordinates are linear in the states,
-z_i = sum_k c_k s_k + shift with every unit s_k uniform on {lo, hi}, so the cumulants of z_i under the
-reference measure are exact: mean mu_i, variance k2 = sum a_k^2 and fourth cumulant k4 = -2 sum a_k^4
-(a_k = c_k (hi - lo)/2); all odd cumulants vanish.  Hence:
-
-1. <Phi_i> = <Psi_i> = 0 exactly (the paper keeps them and attributes the asymmetry of f_i partly to
-   them).  The asymmetry of the double well comes only from mu_i != 0, i.e. from the constraint minimum
-   being displaced from the saddle point u = w = 0.
-2. The joint density p(z) of all N + M coordinates is a rotated hypercube: 2^(N+M) point masses, not a
-   smooth function, so the joint Taylor coefficients of eq. 54 are not small individually: in
-   standardised units the cross terms sum to sum_j kappa_iijj = -2 exactly (orthogonality of U and V).
-   Averaging them over the other modes with their reference variance k2 (the paper's <e_k e_l> = delta_kl
-   holds in standardised units only; for binary units <e_k e_l> = delta_kl / 4) reduces eq. 55 to the
-   Taylor expansion of the *marginal* constraint potential -ln p_i(z_i):
-       <Theta_i> = (1 + g_i/2) / (2 beta k2),   <Omega_i> = -g_i / (24 beta k2^2),   g_i = k4 / k2^2 < 0,
-   which is what :class:`ModeFreeEnergy` uses (``quartic``).  With the Gaussian kappa of eq. 46 instead,
-   <Theta_i> = 1 / (2 beta k2) and <Omega_i> = 0 (``gaussian``).
-3. The quartic truncation fails for the modes that matter.  For z_i = u_i the quadratic coefficient is
-   -lambda_i/2 + <Theta_i>, negative once lambda_i > (1 + g/2) / (beta k2) ~ 4 (binary units), while
-   <Omega_i> = (sum_j U_ji^4 + sum_j V_ji^4) / (3 beta) (binary units) is of order 1/N + 1/M: the quartic's
-   minima then lie tens of units away, outside the support |z_i - mu_i| <= sum_k |a_k| that no state can
-   leave (and the Gaussian form has no minimum at all).  The untruncated mean-field free energy (``mean_field``) replaces the Taylor
-   series by the saddle-point (Daniels) approximation of the marginal density,
-       V_i(z) = t z' - K(t) + (1/2) ln(2 pi K''(t)),   K(t) = sum_k ln cosh(a_k t),   K'(t) = z' = z - mu_i,
-   which is exact in the tails up to a relative O(1/(N + M)) and diverges at the edges of the support.
-   The numbers (trained 784 x 500 MNIST RBM) are in docs/reciprocal-space.md.
+A_i = -lambda_i for z_i = u_i and +lambda_i for w_i (eq. 19).  z_i is linear in the states, so its reference
+cumulants are exact (mean mu_i, k2 = sum a_k^2, k4 = -2 sum a_k^4, odd ones zero): hence <Phi_i> = <Psi_i> = 0
+exactly, and averaging the joint expansion in standardised units reduces eq. 55 to the marginal potential,
+<Theta_i> = (1 + g_i/2) / (2 beta k2), <Omega_i> = -g_i / (24 beta k2^2), g_i = k4 / k2^2 (``quartic``;
+``gaussian`` is eq. 46).  The quartic's minima leave the support |z_i - mu_i| <= sum_k |a_k| once the mode
+is a double well, so ``mean_field`` keeps the whole marginal potential by the saddle-point (Daniels)
+approximation V_i(z) = t z' - K(t) + (1/2) ln(2 pi K''(t)), K(t) = sum_k ln cosh(a_k t), K'(t) = z - mu_i.
 """
 
 from __future__ import annotations

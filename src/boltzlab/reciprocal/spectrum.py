@@ -6,22 +6,14 @@ N, M grow at fixed ratio, the density
     rho(lambda) = sqrt((lambda_+^2 - lambda^2)(lambda^2 - lambda_-^2)) / (pi q lambda),
     lambda_pm = sqrt(max(N, M) sigma^2) pm sqrt(q),   q = min(N, M) sigma^2,       lambda_- <= lambda <= lambda_+
 
-(eq. 20; the Marchenko-Pastur law of the eigenvalues lambda^2 of W^T W or W W^T, carried over to
-lambda).  Its cumulative distribution has the closed form used by :meth:`MarchenkoPastur.cdf`: with
-s = lambda^2, A = lambda_+^2, B = lambda_-^2 and R(s) = sqrt((A - s)(s - B)),
+whose cumulative distribution has a closed form (:meth:`MarchenkoPastur.cdf`): with s = lambda^2,
+A = lambda_+^2, B = lambda_-^2 and R(s) = sqrt((A - s)(s - B)),
 
     F(lambda) = [G(s) - G(B)] / (2 pi q),
-    G(s) = R(s) + (A + B)/2 arcsin((2s - A - B)/(A - B)) - sqrt(AB) arcsin(((A + B)s - 2AB) / (s (A - B))),
+    G(s) = R(s) + (A + B)/2 arcsin((2s - A - B)/(A - B)) - sqrt(AB) arcsin(((A + B)s - 2AB) / (s (A - B))).
 
-checked against scipy.integrate.quad of the density in tests/test_reciprocal.py.
-
-The maximum of the density.  The paper states that rho peaks at lambda_max = sqrt(lambda_+ lambda_-) =
-sigma sqrt|N - M|.  Writing rho(lambda) = sqrt(g(s)) / (pi q) with g(s) = (A - s)(s - B)/s = A + B - s - AB/s,
-g'(s) = 0 at s = sqrt(AB), i.e. lambda = (AB)^(1/4) = sqrt(lambda_+ lambda_-), and lambda_+ lambda_- =
-sigma^2 (max - min) = sigma^2 |N - M|.  So the statement holds for the density of the *singular values*;
-:meth:`MarchenkoPastur.mode_numeric` finds the same point by maximising the density numerically (784 x 500,
-sigma = 0.01: 0.168523 both ways; the density of the eigenvalues s = lambda^2 peaks elsewhere, at
-s = 2AB/(A + B), i.e. lambda = 0.0793, which is not what eq. 20 describes).  The edges are lambda_pm = sigma (sqrt(max) pm sqrt(min)).
+The density peaks at lambda_max = sqrt(lambda_+ lambda_-) = sigma sqrt|N - M|, as the paper states (for the
+singular values; the density of lambda^2 peaks elsewhere); :meth:`MarchenkoPastur.mode_numeric` checks it.
 """
 
 from __future__ import annotations

@@ -1,31 +1,18 @@
 """Rotational symmetry of the weight matrix and its breaking by training.
 
 Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 49-50 and Fig. 4.  For W with independent N(0, sigma^2)
-entries, P(W) ∝ exp(-Tr(W W^T) / 2 sigma^2) depends only on the singular values, so U and V are Haar
-distributed and independent of Sigma: rotating the singular vectors gives a matrix with the same law.
-A trained W has structured singular vectors (e.g. zero weight on MNIST's blank border pixels carried by
-the leading modes only), and rotations change the distribution of its entries.
+entries, P(W) ∝ exp(-Tr(W W^T) / 2 sigma^2) depends only on the singular values, so rotating the singular
+vectors leaves its law unchanged; a trained W has structured singular vectors, and rotations change the
+distribution of its entries.
 
-The test (Fig. 4): apply ceil(0.1 N) consecutive rotations to U and ceil(0.1 M) to V, each a rotation by a
-uniform random angle in a random 2-plane of mode space, i.e. about a random (n - 2)-dimensional subspace
-(the construction of the paper's Ref. [31]; ``method="planes"``), or one Haar-random orthogonal matrix for
-each (``method="haar"``, the limit of many such rotations); rebuild W_R = U_R Sigma V_R^T; histogram
-the entries of W and W_R on common bins and report the Jensen-Shannon divergence between the two
-histograms (scipy.spatial.distance.jensenshannon, base 2, squared: a divergence in [0, 1]).
-
-The rotations act on the mode index (U_R = U R, mixing singular directions).  The paper writes
-U_R = R U R^T; its extra left factor rotates pixel coordinates of the same indices.  Both preserve
-Tr(W W^T) (eq. 50) and both map the Gaussian ensemble to itself, so either is a test of eq. 49; the mode
-form is the one that is defined for any shape of W and is the one Fig. 6 describes in words ("rotating U
-around all but the two dimensions associated with the largest singular values").
-
-The null level.  A finite histogram gives a non-zero divergence even when the symmetry holds.  The
-reference is the same test on matrices with the *same singular values* and Haar-random singular vectors
-(what the model would be if its symmetry were intact): their mean and spread over ``null_draws`` draws.
-The symmetry counts as broken when the divergence is more than ``ratio_threshold`` (default 2) times the
-null mean and more than ``threshold`` (default 5) null standard deviations above it; fresh
-784 x {500, 784, 1200} RBMs give ratios between 0.9 and 1.3, MNIST-trained ones ratios in the hundreds
-(docs/reciprocal-space.md).
+The test (Fig. 4): ceil(0.1 N) rotations of U and ceil(0.1 M) of V, each by a uniform angle in a random
+2-plane of mode space (the paper's Ref. [31]; ``method="planes"``) or one Haar rotation each
+(``method="haar"``); rebuild W_R = U_R Sigma V_R^T and report the squared Jensen-Shannon divergence (base 2)
+between the histograms of the entries of W and W_R.  The rotations act on the mode index (U_R = U R; the
+paper's R U R^T also rotates pixel coordinates, and both preserve eq. 50).  The null level is the same test on
+matrices with the same singular values and Haar-random singular vectors; the symmetry counts as broken when
+the divergence exceeds ``ratio_threshold`` times the null mean and the null mean by ``threshold`` null
+standard deviations.
 """
 
 from __future__ import annotations

@@ -1,35 +1,23 @@
 """The RBM in reciprocal space: the SVD of W and the per-mode energies.
 
-Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 14-19.  With W = U Sigma V^T (full SVD: U is N x N,
-V is M x M, Sigma is N x M with the m = min(N, M) singular values lambda_1 >= ... >= lambda_m on its
-diagonal), the reciprocal variables x = U^T v and y = V^T h and the reciprocal biases a0 = U^T a,
-b0 = V^T b split the energy into independent terms (eq. 15-16)
+Toledo-Marin et al., arXiv:2503.21536 (2025), eq. 14-19.  With W = U Sigma V^T (full SVD, singular values
+lambda_1 >= ... >= lambda_m, m = min(N, M)), the reciprocal variables x = U^T v, y = V^T h and biases
+a0 = U^T a', b0 = V^T b' split the energy into independent terms (eq. 15-16)
 
     E(v, h) = sum_{i <= m} E_i(x_i, y_i) + sum_{i > m} (-a0_i x_i  or  -b0_i y_i),
     E_i(x_i, y_i) = -a0_i x_i - b0_i y_i - lambda_i x_i y_i,
 
-each a hyperbolic paraboloid with its saddle point at (x0_i, y0_i) = (-b0_i / lambda_i, -a0_i / lambda_i)
-and saddle energy a0_i b0_i / lambda_i.  The translation to the saddle and a rotation by theta = pi/4
-(eq. 18) give the coordinates (u_i, w_i) in which (eq. 19)
+each a hyperbolic paraboloid with its saddle at (x0_i, y0_i) = (-b0_i / lambda_i, -a0_i / lambda_i); the
+translation to the saddle and a rotation by pi/4 (eq. 18) give (eq. 19)
 
     E_i(u_i, w_i) = a0_i b0_i / lambda_i - (lambda_i / 2) (u_i^2 - w_i^2),
     u_i = (dx + dy) / sqrt 2,   w_i = (dy - dx) / sqrt 2,   (dx, dy) = (x_i - x0_i, y_i - y0_i).
 
-The paper's eq. 16 lists the uncoupled terms -a0_i x_i for N > M only; for M > N they are -b0_j y_j.
-
-Centering offsets.  boltzlab stores E(v, h) = -a.v - b.h - (v - v_hat)^T W (h - h_hat)
-(src/boltzlab/models/rbm.py).  The transform uses the equivalent un-centred parametrisation, the one of
-the paper (eq. 3): expanding the product,
-
-    E(v, h) = c0 - a'.v - b'.h - v^T W h,   a' = a - W h_hat,   b' = b - W^T v_hat,   c0 = -v_hat^T W h_hat,
-
-which is what ``RBM.set_offsets(0, 0)`` would store (up to the constant c0, which that method drops and
-this transform keeps).  So x = U^T v, y = V^T h of the raw states, a0 = U^T a', b0 = V^T b', and the sum of
-the per-mode energies plus :attr:`ReciprocalTransform.constant` is the model's energy exactly.
-
-Signs.  Singular vectors are defined up to a common sign per mode; this module fixes it so that the
-entries of every column of U sum to a non-negative number (then mu_x of eq. 51a is >= 0), which keeps a
-mode's orientation stable along training.
+The uncoupled terms are -a0_i x_i for N > M and -b0_j y_j for M > N.  Centred models enter through the
+equivalent un-centred parameters of the paper's eq. 3, a' = a - W h_hat, b' = b - W^T v_hat, with the
+constant c0 = -v_hat^T W h_hat kept (:attr:`ReciprocalTransform.constant`), so the per-mode energies plus the
+constant are the model's energy exactly.  The columns of U are oriented so that their entries sum to a
+non-negative number (mu_x of eq. 51a >= 0), which keeps a mode's orientation stable along training.
 """
 
 from __future__ import annotations

@@ -1,36 +1,19 @@
 """Transition kernels on the joint state s = (v, h) of an RBM at inverse temperature beta.
 
-The fluctuation theorems of Salazar (Phys. Rev. E 96, 022131 (2017)) need
-a kernel T_beta that satisfies detailed balance, p_beta(s) T(s -> s') = p_beta(s') T(s' -> s), on the
-state whose energy defines the heat and the work.  Write A_h for "draw h ~ p_beta(h | v), keep v" and A_v
-for "draw v ~ p_beta(v | h), keep h".  Each is reversible on (v, h) (a Gibbs update of one block), but
-their composition is not:
+The fluctuation theorems of Salazar (Phys. Rev. E 96, 022131 (2017)) need a kernel that satisfies detailed
+balance on the state whose energy defines the heat and the work.  With A_h = "draw h ~ p_beta(h | v)" and
+A_v = "draw v ~ p_beta(v | h)", each reversible on (v, h):
 
-* :class:`PlainSweep` (``"plain"``), A_h then A_v, the sweep of section 4.1 and of :func:`block_gibbs`.
-  It leaves p_beta invariant but is **not reversible on (v, h)**: its time reversal is A_v A_h.  The
-  one-step detailed-balance derivation of section 2 does not hold for it (on a 4x3 RBM the log of
-  p(s) T(s -> s') / p(s') T(s' -> s) reaches several nats; see ``boltzlab.thermo.exact``).  Kept for CD
-  and for the demonstration, labelled.
-* :class:`PalindromicSweep` (``"palindromic"``), A_h A_v A_h: a palindrome of reversible moves, hence
-  reversible.  Because A_h A_h = A_h, K palindromic steps are A_h (A_v A_h)^K: K block-Gibbs sweeps and
-  one more hidden draw, so they cost no more than K plain sweeps.  The default of every fluctuation
-  theorem experiment.
-* :class:`RandomScan` (``"random-scan"``): each chain picks one layer with probability 1/2 and redraws
-  it from its conditional; a mixture of reversible moves, hence reversible.
-* :class:`VisibleChain` (``"visible"``): the visible-marginal chain T(v -> v') = sum_h p(h | v) p(v' | h),
-  reversible with respect to p_beta(v).  Its state is v alone and its energy the free energy, which
-  depends on beta itself, so it serves detailed balance, AIS-type work and CD on v, not the heat-exchange
-  relation (which needs one energy for both temperatures).
+* :class:`PlainSweep` (``"plain"``), A_h A_v: the sweep of :func:`block_gibbs`, CD and PCD; invariant but
+  **not reversible on (v, h)** (its reversal is A_v A_h).
+* :class:`PalindromicSweep` (``"palindromic"``), A_h A_v A_h: reversible; K steps are A_h (A_v A_h)^K.
+* :class:`RandomScan` (``"random-scan"``): each chain redraws one layer chosen with probability 1/2.
+* :class:`VisibleChain` (``"visible"``): v -> h -> v', reversible with respect to p_beta(v); its energy, the
+  free energy, depends on beta, so it serves AIS-type work and CD on v, not the heat exchange.
 
-The palindromic sweep and the random scan take a ``fraction`` f: each move A_h^f / A_v^f redraws every unit
-of its layer independently with probability f.  That is still an exact Gibbs move on the chosen units given
-all the others (the units of a layer are conditionally independent), so the kernels stay reversible, and it
-moves the energy less per step, which widens the window in which P(Q) and P(-Q) can both be observed.
-
-Every kernel is written against the unit-layer interface (features, sample_, energy) and works for every
-RBM unit type, on the model's device and dtype; the block draws reuse :mod:`.gibbs` (``block_gibbs``,
-``_product``, ``_shift``).  Kernels read the model's parameters at every call, so a protocol may change
-them between calls.
+The palindromic sweep and the random scan take a ``fraction`` f: each move redraws every unit of its layer
+with probability f, still an exact (reversible) Gibbs move on the chosen units.  Kernels work for every RBM
+unit type on the model's device and dtype and read the parameters at every call.
 """
 
 from __future__ import annotations
@@ -52,6 +35,13 @@ def _check_beta(beta: float) -> float:
     if not (math.isfinite(b) and b > 0):
         raise ConfigError(f"the inverse temperature must be a positive number; got {beta}")
     return b
+
+
+def _check_fraction(fraction: float) -> float:
+    f = float(fraction)
+    if not (0 < f <= 1):
+        raise ConfigError(f"the fraction of units redrawn per move must lie in (0, 1]; got {fraction}")
+    return f
 
 
 @torch.no_grad()
@@ -100,6 +90,8 @@ class Kernel:
     name: ClassVar[str] = ""
     reversible: ClassVar[bool] = True
     space: ClassVar[str] = "joint"
+    #: Fraction of a layer's units each move redraws (below 1 only for the partial kernels).
+    fraction: float = 1.0
 
     def __init__(self, model, beta: float = 1.0) -> None:
         from ..models import RBM
@@ -150,10 +142,7 @@ class _Partial(Kernel):
 
     def __init__(self, model, beta: float = 1.0, fraction: float = 1.0) -> None:
         super().__init__(model, beta)
-        f = float(fraction)
-        if not (0 < f <= 1):
-            raise ConfigError(f"the fraction of units redrawn per move must lie in (0, 1]; got {fraction}")
-        self.fraction = f
+        self.fraction = _check_fraction(fraction)
 
     def describe(self) -> str:
         return self.name + ("" if self.fraction == 1 else f" (fraction {self.fraction:g})")
@@ -252,10 +241,7 @@ def make_kernel(name: str | Kernel, model, beta: float = 1.0, fraction: float | 
     if isinstance(name, Kernel):
         k = name.at(model, beta)
         if fraction is not None and isinstance(k, _Partial):
-            f = float(fraction)
-            if not (0 < f <= 1):
-                raise ConfigError(f"the fraction of units redrawn per move must lie in (0, 1]; got {fraction}")
-            k.fraction = f
+            k.fraction = _check_fraction(fraction)
         return k
     if name not in _CLASSES:
         raise ConfigError(f"unknown kernel {name!r}; expected one of {', '.join(KERNELS)}")
@@ -271,4 +257,4 @@ def make_kernel(name: str | Kernel, model, beta: float = 1.0, fraction: float | 
 def describe_kernel(kernel: Kernel) -> dict[str, Any]:
     """The JSON description of a kernel."""
     return {"name": kernel.name, "reversible": kernel.reversible, "space": kernel.space,
-            "fraction": getattr(kernel, "fraction", 1.0), "label": kernel.describe()}
+            "fraction": kernel.fraction, "label": kernel.describe()}

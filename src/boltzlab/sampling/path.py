@@ -1,48 +1,27 @@
 """Annealing paths and the one annealing loop.
 
-A path is a family of distributions p_t(x) = f_t(x) / Z_t, f_t = exp(-E_t(x)), with a transition kernel
-T_t that leaves each p_t invariant.  It offers ``stats(x)`` (whatever of x every t shares, x itself by
-default), ``log_f(s, t)`` (ln f_t in float64) and ``transition(s, t, rng)`` (a draw from T_t).
-:func:`anneal` runs states along a schedule t_0, ..., t_K and returns the log importance weights
-sum_k ln f_{t_k}(x_{k-1}) - ln f_{t_{k-1}}(x_{k-1}): the weights of annealed importance sampling (Neal,
-Stat. Comput. 11, 125 (2001)), of its reverse (Burda, Grosse & Salakhutdinov, AISTATS 2015) when the schedule
-runs backwards, and minus the work of a nonequilibrium protocol (Jarzynski, Phys. Rev. Lett. 78, 2690
-(1997); Crooks, Phys. Rev. E 60, 2721 (1999)).  Two paths:
+A path is a family p_t(x) = f_t(x) / Z_t with a kernel T_t that leaves each p_t invariant: ``stats(x)``,
+``log_f(s, t)`` (ln f_t in float64) and ``transition(s, t, rng)``.  :func:`anneal` runs states along a
+schedule t_0, ..., t_K and returns the log weights sum_k ln f_{t_k}(x_{k-1}) - ln f_{t_{k-1}}(x_{k-1}): those
+of annealed importance sampling (Neal, Stat. Comput. 11, 125 (2001)), of its reverse (Burda, Grosse &
+Salakhutdinov, AISTATS 2015) when the schedule runs backwards, and minus the work of a nonequilibrium
+protocol (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997); Crooks, Phys. Rev. E 60, 2721 (1999)).
 
-:class:`RBMPath`, theta_t = (1 - t) theta_A + t theta_B from an *independent* base model A (no couplings)
-to an RBM B.  Because every energy here is linear in its parameters, this is the geometric average of the
-two distributions, p_t(v, h) ∝ exp(-[(1 - t) E_A(v, h) + t E_B(v, h)]), the path of Neal (2001) and
-Salakhutdinov & Murray (ICML 2008, eq. 13).  The couplings of the base are zero, so the visible marginal
-stays in closed form at every t:
+:class:`RBMPath`: theta_t = (1 - t) theta_A + t theta_B from an independent base model A to an RBM B, the
+geometric average of Neal (2001) and Salakhutdinov & Murray (ICML 2008, eq. 13).  The base has no
+couplings, so the visible marginal stays in closed form,
 
     ln f_t(v) = -E_vis(v; theta_t) - t (phi(v) - v_hat)^T W h_hat + ln Z_hid(t I(v); theta_hid,t),
     I(v) = W^T (phi(v) - v_hat),
 
-and one block-Gibbs sweep at theta_t is a transition that leaves p_t invariant and is reversible on v
-(the visible-marginal kernel sum_h p_t(h|v) p_t(v'|h) satisfies detailed balance), as reverse AIS needs.
-One matrix product per state serves ln f_t at every t and the next sweep.
+and one block-Gibbs sweep at theta_t is reversible on v, as reverse AIS needs.  Bases (``base=``):
+``"samples"`` (base rates of short chains of the target), ``"model"`` (the target's visible parameters),
+``"data"`` (base rates of data, Salakhutdinov & Murray 2008, sec. 4.2), ``"uniform"`` (p_t ∝ exp(-t E_B));
+the hidden part is uniform for discrete hidden units and the target's own for continuous ones.
 
-:class:`ModelPath`, p_t ∝ exp(-beta_t E(x; theta_t)) with (theta_t, beta_t) piecewise linear through
-knots (model_i, beta_i) at t = i: an inverse-temperature ramp (one model, several betas), the interpolation
-between two models, a sequence of saved models, or models saved along training with interpolated steps
-between them.  Its transition is a kernel of :mod:`.kernels` (joint state (v, h), reduced energy
-beta E(v, h); or the visible chain, state v, reduced energy the free energy); energies are evaluated in
-float64 copies of the models.
-
-Bases of :class:`RBMPath` (``base=``):
-* ``"samples"``: base-rate visible parameters fitted to samples of the target itself (``n_base_samples``
-  block-Gibbs chains of ``base_sweeps`` sweeps from random states): the default when no data are given,
-  because the target's own visible biases can be far from its visible marginals once the hidden units
-  carry the structure (on an MNIST-trained 784x20 RBM this base cuts the AIS error several-fold);
-* ``"model"``: the target's own visible parameters (the choice of `rbms`);
-* ``"data"``: base-rate visible parameters fitted to data (Salakhutdinov & Murray 2008, section 4.2);
-* ``"uniform"``: all parameters zero, so theta_t = t theta_B and p_t ∝ exp(-t E_B): the plain
-  inverse-temperature path (discrete units only at t = 0; continuous units are improper there).
-
-The hidden part of the base is independent of v: zero parameters (uniform) for discrete hidden units, as in
-Salakhutdinov & Murray, and the target's own hidden parameters for continuous hidden units, whose
-zero-parameter version does not exist.  Weight increments ln f_t' - ln f_t are accumulated in float64 from
-float64 copies of the fields, so they are accurate even when the model runs in float32.
+:class:`ModelPath`: p_t ∝ exp(-beta_t E(x; theta_t)), (theta_t, beta_t) piecewise linear through knots
+(model_i, beta_i), relaxed by a kernel of :mod:`.kernels`.  Weight increments are accumulated in float64
+from float64 copies, so they are accurate when the model runs in float32.
 """
 
 from __future__ import annotations

@@ -1,23 +1,16 @@
 """Replica exchange along an annealing path: one ladder for parallel tempering and trajectory tempering.
 
 R replicas of ``n_chains`` chains each sit at positions t_0 < ... < t_{R-1} of a path (:mod:`.path`):
-inverse temperatures of one model (parallel tempering), or the models saved along training (parallel
-trajectory tempering, :class:`boltzlab.sampling.trajectory.TrajectoryTempering`).  One step
+inverse temperatures of one model, or the models saved along training
+(:class:`boltzlab.sampling.trajectory.TrajectoryTempering`).  One step proposes to exchange the states of
+neighbouring replicas (even pairs at even steps, odd pairs at odd steps), accepting with probability
+min(1, a),
 
-1. proposes to exchange the states of neighbouring replicas (r, r+1), on even pairs at even steps and odd
-   pairs at odd steps, accepting with probability min(1, a),
+    ln a = ln f_{t_r}(x_{r+1}) + ln f_{t_{r+1}}(x_r) - ln f_{t_r}(x_r) - ln f_{t_{r+1}}(x_{r+1}),
 
-       ln a = ln f_{t_r}(x_{r+1}) + ln f_{t_{r+1}}(x_r) - ln f_{t_r}(x_r) - ln f_{t_{r+1}}(x_{r+1}),
-
-   independently for every chain index (Swendsen & Wang, Phys. Rev. Lett. 57, 2607 (1986); Geyer 1991;
-   for p_t ∝ exp(-t E) this is the familiar min(1, exp((t_r - t_{r+1}) (E(x_{r+1}) - E(x_r)))); on the
-   visible marginal ln f is minus the free energy);
-2. runs one transition of the path in every replica at its own t.
-
-Both moves leave the product of the p_{t_r} invariant, so replica R-1 samples the target.  The exchange
-acceptance of every pair is counted (a pair with low acceptance means the ladder needs more rungs there),
-and so is each round trip of a replica label from t_0 to t_{R-1} and back (Katzgraber, Trebst, Huse &
-Troyer, J. Stat. Mech. P03018 (2006)).
+independently per chain index (Swendsen & Wang, Phys. Rev. Lett. 57, 2607 (1986); Geyer 1991), then runs one
+transition of the path in every replica.  The exchange acceptance of every pair and the round trips of the
+replica labels (Katzgraber, Trebst, Huse & Troyer, J. Stat. Mech. P03018 (2006)) are counted.
 """
 
 from __future__ import annotations

@@ -1,37 +1,19 @@
 """Parallel trajectory tempering (PTT) and the log-likelihood along training.
 
-Training an RBM moves its parameters along a trajectory theta_0, theta_1, ..., theta_T.  Early models are
-smooth (one broad mode, fast mixing); later ones develop the separated modes of the data, where block Gibbs
-sampling gets stuck.  Parallel trajectory tempering (Béreux, Decelle, Furtlehner, Rosset & Seoane,
-ICLR 2025, "fastrbm") uses the *saved models* as the replicas of replica exchange, instead of copies of the
-last model at several temperatures: temperature tempering heats through the first-order transitions that
-training went around, while the trajectory passes the modes' emergence continuously.
+Parallel trajectory tempering (Béreux, Decelle, Furtlehner, Rosset & Seoane, ICLR 2025, "fastrbm") uses the
+models saved along training as the replicas of replica exchange: the trajectory passes the modes' emergence
+continuously, where temperature tempering heats through first-order transitions.  Replica 0 is by default the
+independent model of the first saved model (couplings zero; one sweep is an exact draw).  One step is that of
+:class:`boltzlab.sampling.tempering.Ladder` over the :class:`~boltzlab.sampling.path.ModelPath` through the
+saved models: neighbouring replicas exchange states with ln a = [F_r(v_r) + F_{r+1}(v_{r+1})] - [F_r(v_{r+1})
++ F_{r+1}(v_r)] (free energies in float64), then every replica runs ``sweeps`` block-Gibbs sweeps.
+:func:`select_models` keeps, greedily from the bottom, the farthest model whose pilot exchange acceptance with
+the last kept one stays above a target, inserting parameter midpoints where two saved models fall below it.
 
-Replicas.  Replica r holds ``n_chains`` chains of model p_r(v) ∝ exp(-F_r(v)) (F_r the visible free energy).  Replica 0 is by default the
-*independent* model of the first saved model (its couplings set to zero), of which one block-Gibbs sweep is
-an exact draw, so that fresh, independent configurations enter at the bottom of the ladder.
-
-One step is that of the replica-exchange ladder :class:`boltzlab.sampling.tempering.Ladder` over the
-:class:`~boltzlab.sampling.path.ModelPath` through the saved models: neighbouring replicas propose to
-exchange their states with ln a = [F_r(v_r) + F_{r+1}(v_{r+1})] - [F_r(v_{r+1}) + F_{r+1}(v_r)], then every
-replica runs ``sweeps`` block-Gibbs sweeps with its own model.  Free energies are evaluated in float64
-copies of the models, so that the acceptance test is not biased by float32 rounding of free energies of
-order 10^2-10^3.
-
-Choice of replicas.  :func:`select_models` runs a short pilot with every saved model and keeps, greedily from
-the bottom, the farthest model whose estimated exchange acceptance with the last kept one stays above a
-target (default 0.3); the estimate is the mean of min(1, exp(ln a)) over pairs of pilot states.  Where even
-two successive saved models fall below the target, midpoints of their parameters (a valid model each) are
-inserted, up to ``max_insert`` times, and the report says where the ladder stays below the target.
-
-Log-likelihood along training (:func:`trajectory_log_z`).  Annealed importance sampling
-(:func:`~boltzlab.sampling.path.anneal`; Neal, Stat. Comput. 11, 125 (2001)) from
-the independent model (ln Z_0 in closed form) along the trajectory itself: ``n_between`` linear
-interpolations of all parameters between each pair of successive saved models, one block-Gibbs transition at
-each, and the log-weights ln w += F_{k-1}(v) - F_k(v) accumulated.  At every saved model t,
-ln Z_t = ln Z_0 + ln mean(w) is an AIS estimate in its own right (a stochastic lower bound in ln Z, unbiased
-in Z), and LL_t = mean_data(-F_t(v)) - ln Z_t.  Following the trajectory avoids the first-order transitions
-that the standard path from an independent model to the final model crosses.
+Log-likelihood along training (:func:`trajectory_log_z`): annealed importance sampling (Neal, Stat. Comput.
+11, 125 (2001)) from the independent model along the trajectory itself, ``n_between`` linear interpolations
+between successive saved models; at every saved model t, ln Z_t = ln Z_0 + ln mean(w) and
+LL_t = mean_data(-F_t(v)) - ln Z_t.
 """
 
 from __future__ import annotations
@@ -119,17 +101,18 @@ def independent_log_z(model) -> float:
     return uncoupled_log_z(model.visible, model.hidden)
 
 
-def _check_models(models: Sequence) -> list:
+def check_rbms(models: Sequence, what: str = "trajectory tempering", mismatch: type = ShapeError) -> list:
+    """``models`` as a list, refused (``mismatch`` for a structure that differs) unless RBMs of one structure."""
     from ..models import RBM
     models = list(models)
     if len(models) < 1:
-        raise ConfigError("trajectory tempering needs at least one saved model")
+        raise ConfigError(f"{what} needs at least one model")
     ref = models[0]
     for i, m in enumerate(models):
         if not isinstance(m, RBM):
-            raise ConfigError(f"model {i} is a {type(m).__name__}; trajectory tempering needs RBMs")
+            raise ConfigError(f"{what}: model {i} is a {type(m).__name__}; it needs RBMs")
         if m.config() != ref.config():
-            raise ShapeError(f"model {i} ({m.config()}) differs in structure from model 0 ({ref.config()})")
+            raise mismatch(f"{what}: model {i} ({m.config()}) differs in structure from model 0 ({ref.config()})")
     return models
 
 
@@ -149,7 +132,7 @@ class TrajectoryTempering(Ladder):
 
     def __init__(self, models: Sequence, n_chains: int, *, sweeps: int = 1, add_base: bool = True,
                  init: Any = None, seed: int | None = None, rng: Rng | None = None) -> None:
-        models = _check_models(models)
+        models = check_rbms(models)
         if int(sweeps) < 1:
             raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
         self.models = ([independent_model(models[0])] if add_base else []) + models
@@ -226,7 +209,7 @@ def select_models(models: Sequence, target: float = TARGET_ACCEPTANCE, *, n_chai
     """
     if not 0 < float(target) < 1:
         raise ConfigError(f"the target acceptance must lie in (0, 1), got {target}")
-    models = _check_models(models)
+    models = check_rbms(models)
     labels: list[float] = [float(i) for i in range(len(models))]
     rng = Rng(seed, models[-1].device)
     ptt = TrajectoryTempering(models, n_chains, sweeps=sweeps, rng=rng)
@@ -319,7 +302,7 @@ def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_
     """
     import time
     t0 = time.perf_counter()
-    models = _check_models(models)
+    models = check_rbms(models)
     if int(n_chains) < 2:
         raise ConfigError(f"AIS needs at least 2 chains for an error bar, got n_chains={n_chains}")
     nb = int(n_between)

@@ -23,8 +23,9 @@ def fokker_planck(study: Study) -> dict[str, Any]:
     """Exact checks of sec. 4 with the corrected forms (see :mod:`boltzlab.reciprocal.fokker_planck`)."""
     from ..models import BinaryRBM
     from ..partition.exact import exact_log_z
-    from ..reciprocal.exact_dynamics import relaxation_along_training, training_figure
-    from ..reciprocal.fokker_planck import harmonic_rates_check, mode_dynamics, saddle_point, spectrum_figure
+    from ..reciprocal.fokker_planck import mode_dynamics, saddle_point
+    from .pipelines.exact_dynamics import (harmonic_rates_check, relaxation_along_training, spectrum_figure,
+                                           training_figure)
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -45,7 +45,7 @@ def _small_rbm():
                                     "at T2, overlap of P(Q) and P(-Q) and chains needed, gentle process beside it")
 def xft_paper_protocol(study: Study) -> dict[str, Any]:
     """See the module docstring; numbers in docs/thermodynamics.md."""
-    from ..thermo.paper_protocol import paper_protocol, protocol_figure
+    from .thermo_paper_protocol import paper_protocol, protocol_figure
     if study.quick:
         from ..thermo import exact_curves, heat_distribution
         model, chains, t2s, ladder = _small_rbm(), 3000, (2.0, 0.7), {"replicas": 4, "beta_min": 0.5, "sweeps": 40}

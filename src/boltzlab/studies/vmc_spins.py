@@ -11,9 +11,14 @@ Every run is also checked not to lie below its reference by more than 3 standard
 
 from __future__ import annotations
 
+import argparse
 import math
+import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .registry import Study, entry
 
 
@@ -87,3 +92,93 @@ def vmc_heisenberg_2d(study: Study) -> dict[str, Any]:
     return {lattice: _run(study, f"heisenberg-{lattice}", "heisenberg", lattice,
                           iterations=study.size(100, 800), chains=study.size(200, 1000),
                           eval_steps=study.size(30, 200), tolerance=study.size(3e-2, 1e-2))}
+
+
+def spins_run(args: argparse.Namespace) -> int:
+    """`boltzlab vmc spins`: build the lattice, Hamiltonian and ansatz from the options, run (or resume) VMC,
+    write the energy plot and SPINS_JSON into ``args.out`` and print the result."""
+    import torch
+
+    from ..checkpoint import atomic_write_json
+    from ..cli.common import emit_json, say
+    from ..cli.vmc_spins_cmds import SPINS_JSON, check_vmc_checkpoint
+    from ..quantum.lattice import (Lattice, RBMSpinState, SpinVMC, SpinVMCConfig, SymmetricRBMSpinState,
+                                   make_hamiltonian, plot_history, reference_energy)
+
+    if args.sites is not None and args.lattice is not None:
+        raise ConfigError("give either --sites or --lattice, not both")
+    lattice = Lattice.parse(args.lattice) if args.lattice is not None else Lattice((args.sites or 12,))
+    ham = make_hamiltonian(args.model, lattice, field=args.field, coupling=args.coupling)
+    heis = args.model == "heisenberg"
+    marshall = {"on": True, "off": False, "auto": heis and args.coupling > 0}[args.marshall]
+    if marshall and not lattice.bipartite:
+        raise ConfigError(f"the Marshall sign needs a bipartite lattice (even sides); {lattice} is not")
+    move = args.move if args.move != "auto" else ("exchange" if heis else "local")
+    if move == "exchange" and lattice.n_sites % 2:
+        raise ConfigError("exchange moves keep S^z = 0 only for an even number of sites; use --move local")
+    alpha = args.alpha if args.alpha is not None else 2.0
+    if args.ansatz == "symmetric" and alpha != int(alpha):
+        raise ConfigError(f"--alpha of the symmetric RBM counts filters and must be an integer, got {alpha:g}")
+    device = torch.device(args.device)  # checked by the parser (torch_device)
+    dtype = torch.float64 if args.dtype == "float64" else torch.float32
+    lr = args.lr if args.lr is not None else (0.01 if args.optimizer != "sr" else 0.05 if heis else 0.1)
+    cfg = SpinVMCConfig(n_chains=args.samples, sweeps=args.sweeps, burn_in=args.burn_in,
+                        iterations=args.iterations if args.iterations is not None else (600 if heis else 400),
+                        optimizer=args.optimizer, lr=lr, lr_schedule=args.lr_schedule,
+                        lr_final=args.lr_final if args.lr_final is not None else lr / 10,
+                        diag_shift=args.diag_shift, sr_solver=args.sr_solver, max_distance=args.max_distance or None,
+                        eval_steps=args.eval_steps, move=move, seed=args.seed)
+    cfg.validate()
+    if args.ansatz == "symmetric":
+        ansatz = SymmetricRBMSpinState(lattice, alpha=int(alpha), complex=args.complex, marshall=marshall,
+                                       seed=args.seed, dtype=dtype, device=device)
+    else:
+        ansatz = RBMSpinState(lattice.n_sites, alpha=alpha, complex=args.complex, marshall=marshall,
+                              sublattice=lattice.sublattice, seed=args.seed, dtype=dtype, device=device)
+    out = Path(args.out)
+    ckpt = Path(args.checkpoint) if args.checkpoint else out / "checkpoint.pt"
+    check_vmc_checkpoint(ckpt, "vmc", args)
+    out.mkdir(parents=True, exist_ok=True)
+    ref = None
+    if args.exact != "no":
+        t0 = time.perf_counter()
+        ref = reference_energy(ham)
+        if ref is None and args.exact == "yes":
+            raise ConfigError(f"--exact yes: no reference energy is known for {args.model} on {lattice}")
+        if ref is not None:
+            se = f" +- {ref.stderr:.1e}" if ref.stderr else ""
+            say(f"reference ground-state energy {ref.energy:.10f}{se} ({ref.source}; E/N = "
+                f"{ref.energy / lattice.n_sites:.10f}) in {time.perf_counter() - t0:.1f} s", args.json)
+    exact = ref.energy if ref is not None else None
+
+    if args.resume:
+        vmc = SpinVMC.load(ckpt, ham, ansatz, cfg)
+        vmc.exact_energy = exact if exact is not None else vmc.exact_energy
+        say(f"resumed {ckpt} at iteration {vmc.iteration}", args.json)
+    else:
+        vmc = SpinVMC(ham, ansatz, cfg, exact_energy=exact)
+    vmc.exact_stderr = ref.stderr if ref is not None else 0.0
+    vmc.run(cfg.iterations, progress=not args.no_progress, checkpoint=ckpt,
+            checkpoint_every=args.checkpoint_every)
+    res = vmc.estimate(progress=not args.no_progress)
+    plot = plot_history(vmc.history, out / "energy.png", exact,
+                        title=f"{args.model} {lattice} ({f'h={args.field:g}, ' if not heis else ''}"
+                              f"J={args.coupling:g}), {args.ansatz} RBM alpha={alpha:g}"
+                              f"{', Marshall sign' if marshall else ''}")
+    out_d = {**ham.describe(), "n_sites": lattice.n_sites, **res.to_dict(),
+             "ansatz": ansatz.describe(), "config": asdict(cfg),
+             "energy_per_site": res.energy / lattice.n_sites, "checkpoint": str(ckpt), "plots": [str(plot)],
+             "reference_source": ref.source if ref is not None else None,
+             "reference_stderr": ref.stderr if ref is not None else None}
+    atomic_write_json(out / SPINS_JSON, {**out_d, "history": vmc.history})
+    if res.below_exact:
+        say(f"boltzlab: warning: the VMC energy {res.energy:.6f} +- {res.stderr:.1e} lies more than 3 standard "
+            f"errors below the reference {exact:.6f} ({ref.source}): an estimator or error-bar problem")
+    if args.json:
+        emit_json(out_d)
+    else:
+        rel = (f", relative error {res.relative_error:.2e} vs reference {exact:.8f} ({ref.source}), below "
+               f"reference: {'YES' if res.below_exact else 'no'}" if exact is not None else ", no reference known")
+        print(f"E = {res.energy:.8f} +- {res.stderr:.1e} (variance {res.variance:.3e}){rel}; "
+              f"{res.seconds_per_iteration * 1e3:.1f} ms/iteration; wrote {out / SPINS_JSON} and {plot}")
+    return 0

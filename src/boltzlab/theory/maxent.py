@@ -3,22 +3,15 @@
 the lecture notes on energy-based models (unpublished), Theorem 3 (eq. 4-5) and the learning rule (eq. 7, 11):
 at a stationary point of the log-likelihood, E_data[dE/dtheta] = E_model[dE/dtheta] for every parameter.
 :func:`maxent_residual` reports, per parameter group, the data and the exact model expectations of the
-derivative of the (effective) energy and their difference; it works for any small model of the toolkit
-(for an RBM the derivative of E_eff is E_{h|v}[dE/dtheta], eq. 10, which is what the learning rule of
-eq. 11 averages).
+derivative of the (effective) energy and their difference, for any small model of the toolkit.
 
-:func:`fit_bm_exact` trains a fully visible BM to the stationary point with the model expectations taken
-exactly: the negative log-likelihood ln Z(theta) - theta . T_data of this exponential family is convex, and
-a trust-region Newton method (SciPy ``trust-exact``, with the exact gradient T_model - T_data of eq. 7 and
-the exact Hessian Cov_model(T)) converges to machine precision in a few tens of iterations.
+:func:`fit_bm_exact` trains a fully visible BM to the stationary point with exact model expectations: the
+negative log-likelihood of this exponential family is convex, and SciPy's ``trust-exact`` with the exact
+gradient (eq. 7) and Hessian Cov_model(T) converges to machine precision.
 
-:func:`entropy_perturbations` checks the maximum-entropy statement itself (eq. 4): moving p along
-directions that keep every constraint of eq. 5 (and the normalisation) can only lower the entropy.  This
-holds for the fully visible BM, whose energy is linear in its parameters.  For the visible marginal of an
-RBM (E_eff of eq. 22, not linear in theta) it does not: the first-order change of the entropy along a
-feasible direction d is sum_v d(v) E_eff(v), which vanishes only if E_eff lies in the span of its own
-parameter derivatives.  The maximum-entropy property of a latent-variable model belongs to the joint
-p(v, h), whose energy (eq. 16) is linear in theta.
+:func:`entropy_perturbations` checks eq. 4: moving p along directions that keep every constraint of eq. 5
+can only lower the entropy.  This holds for the fully visible BM and for the joint p(v, h) of an RBM, whose
+energies are linear in theta, not for the visible marginal of an RBM.
 """
 
 from __future__ import annotations

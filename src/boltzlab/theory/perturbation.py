@@ -11,19 +11,10 @@ the lecture notes on energy-based models (unpublished), section 4.1.  With sigma
   (:func:`first_order_solution`, :func:`mean_field_bm`); Lemma 29 (:func:`scaled_covariance`).
 * Remarks 34-35 (eq. 52-55): validity diagnostics (:func:`validity`).
 
-Corrections to the paper (numbers in docs/theory.md and the tests):
-
-* Eq. 33-35 replace the centres x_hat by sigma, which is right only where x_hat = sigma + O(W), i.e. at a
-  solution of the learning equations.  The functions here take the centres as given and reduce to the
-  paper's forms when ``centers = sigma``; with other centres, off-diagonal couplings shift the means at
-  first order (by V^{gg} sum_a W_(ga) (sigma_a - x_hat_a)).
-* Eq. 38, C^{mu mu} = x_hat (1 - x_hat) + O(W^2), is an identity for binary data, not a condition.
-* Eq. 39 is exact in the diagonal: W_mumu (x - x_hat)^2 = W_mumu (1 - 2 x_hat) x + const for x in {0, 1},
-  so the diagonal only shifts the bias (it is the c_a of eq. 15).  Corollaries 28 and 30 therefore define
-  the *same* distribution.
-* Eq. 44, sigma(b) = 2 x_hat - 1/2, linearises sigmoid around a shift (1/2 - x_hat) / (x_hat (1 - x_hat))
-  that is not small; it leaves (0, 1) for x_hat <= 1/4 or >= 3/4.  The default ``bias_rule="exact"`` uses
-  eq. 39 as it stands; ``"linearized"`` gives the paper's sigma(b) = x_hat - W_mumu x_hat (1 - x_hat) (1/2 - x_hat).
+Departures from the printed forms: eq. 33-35 take the centres x_hat as given (the paper's forms at
+``centers = sigma``); the diagonal of eq. 39 only shifts the bias, so Corollaries 28 and 30 define the same
+distribution; the default ``bias_rule="exact"`` uses eq. 39 as it stands, ``"linearized"`` the paper's
+eq. 44, sigma(b) = x_hat - W_mumu x_hat (1 - x_hat) (1/2 - x_hat).
 """
 
 from __future__ import annotations
@@ -236,8 +227,7 @@ def validity(moments: Moments) -> dict[str, Any]:
     covariances scale as its square (see :func:`coupling_scan`).  Remark 34's condition is necessary but not
     sufficient: couplings add up along indirect paths, and the relative error of the first-order covariances
     tracks ``pearson_spectral_radius``, the largest |eigenvalue| of the off-diagonal Pearson matrix, which
-    grows with the number of coherently coupled units (12 units with all r = 0.01: radius 0.11 and 11%
-    relative error; with random signs: radius 0.05 and 8%; docs/theory.md).  ``max_mean_offset`` = max |x_hat - 1/2|
+    grows with the number of coherently coupled units.  ``max_mean_offset`` = max |x_hat - 1/2|
     (eq. 54, Remark 35), and ``eq44_sigma_range`` the range of 2 x_hat - 1/2, which must lie in (0, 1) for
     eq. 44.  With the exact bias rule (eq. 39) Corollary 30 needs no condition on the means.
     """

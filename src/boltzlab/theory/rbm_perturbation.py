@@ -3,28 +3,20 @@
 Lemma 31 (eq. 45-47): expanding the soft-plus of eq. 22 to second order, s(x) = ln 2 + x/2 + x^2/8 + ...,
 the effective energy of a binary RBM is that of the Boltzmann machine of eq. 12 with
 
-    W_eff = (1/4) U U^T,    b_eff_a = b_a - sum_i U_ai (h_hat_i - 1/2 - c_i / 4),    x_hat = v_hat.
+    W_eff = (1/4) U U^T,    b_eff_a = b_a - sum_i U_ai (h_hat_i - 1/2 - c_i / 4),    x_hat = v_hat
 
-Corrections (numbers in docs/theory.md):
-
-* eq. 47 prints b_eff with a factor v^alpha inside the sum.  A bias cannot depend on the state; the
-  expansion gives the form above.  (For binary units (v^alpha)^2 = v^alpha, so the printed form happens to
-  give the same energies; for spin units it would turn the linear term into a constant.)
-* s(x) - x/2 = ln(2 cosh(x/2)) is even, so the cubic term vanishes: the remainder of eq. 45 is of fourth
-  order in (U, c) jointly, not third.  The tests measure log-log slopes of 4.
-* ln 2 (s(0)) is a constant and drops out with Z.
+(eq. 47 without the factor v^alpha printed inside the sum; the remainder is of fourth order in (U, c), the
+cubic term of the even function ln(2 cosh(x/2)) vanishing).
 
 Theorem 32: requiring that this BM be the first-order solution of Theorem 27 gives, with h_hat = 1/2 and
 c = 0, the perturbation equations
 
     (1/4) sum_i U_mu i U_nu i = C_hat^{mu nu} / (x_hat^mu (1 - x_hat^mu) x_hat^nu (1 - x_hat^nu))  (mu != nu)
-    b_mu = c_hat^mu - (1/4) sum_i U_mu i^2 (1/2 - x_hat^mu)       (eq. 39 with W_eff; v^mu typo removed)
+    b_mu = c_hat^mu - (1/4) sum_i U_mu i^2 (1/2 - x_hat^mu)
 
-Remark 33: with m hidden units the off-diagonal equations ask a rank-m positive semi-definite matrix with
-a free diagonal to match n(n-1)/2 numbers; they may have no solution.  :func:`solve_rbm_perturbation`
-finds the least-squares solution (iterated principal factors, then L-BFGS on U) and reports the residual.
-U -> U O with O orthogonal leaves W_eff and b_eff invariant (the gauge symmetry; :func:`gauge_transform`),
-but not the RBM itself beyond second order: the exact marginals differ at fourth order in U.
+Remark 33: with m hidden units they may have no solution; :func:`solve_rbm_perturbation` finds the
+least-squares one (iterated principal factors, then L-BFGS on U) and reports the residual.  U -> U O leaves
+W_eff and b_eff invariant (:func:`gauge_transform`), but not the RBM beyond second order.
 """
 
 from __future__ import annotations

@@ -1,25 +1,18 @@
 """Perturbations by temperature: Appendix A of the lecture notes on energy-based models (unpublished).
 
-At inverse temperature beta the effective energy of the visible layer is E_eff(v; beta) := F_beta(v) / beta
-with F_beta(v) = -ln sum_h exp(-beta E(v, h)), so that p_beta(v) ~ exp(-beta E_eff(v; beta)).  Expanding
-the soft-plus (eq. 60):
+At inverse temperature beta the effective energy of the visible layer is E_eff(v; beta) := F_beta(v) / beta,
+F_beta(v) = -ln sum_h exp(-beta E(v, h)).  Expanding the soft-plus (eq. 60):
 
     E_eff(v; beta) = -(beta/8) sum_i (sum_a U_ai (v_a - v_hat_a))^2 - b_eff . v + const + O(beta^3)
 
-i.e. the BM of eq. 12 with W_eff = (beta/4) U U^T (the paper's "W_eff -> (beta/8) sum U U^T" is the
-coefficient of the double sum without eq. 12's factor 1/2) and b_eff = b - U (h_hat - 1/2 - beta c/4)
-(-> b for h_hat = 1/2, c = 0).  :func:`boltzlab.theory.rbm_to_bm` with ``beta`` gives both.  The
-remainder is O(beta^3), not O(beta^2) as printed (the cubic term of the soft-plus vanishes), so the
-log-probabilities of the BM and the RBM differ by O(beta^4).
+i.e. the BM of eq. 12 with W_eff = (beta/4) U U^T and b_eff = b - U (h_hat - 1/2 - beta c/4)
+(:func:`boltzlab.theory.rbm_to_bm` with ``beta``); the remainder is O(beta^3), not O(beta^2) as printed.
+Eq. 61 (first order of a BM at high temperature) with the sign of the energy term corrected and the
+centres kept: p_1/p_0 = -beta (E(x) - <E>_0), with the uniform average
 
-Eq. 61 (the first order of a BM at high temperature) as printed, p_1/p_0 = beta E - beta sum_a (W_aa/4 +
-b_a/2), has the wrong sign of the energy term (a higher energy must lower p) and omits the centres.  With
-p_0 = 2^-n (beta = 0) the first order is p_1/p_0 = -beta (E(x) - <E>_0), <E>_0 the uniform average:
+    <E>_0 = -1/2 sum_ab W_ab [(1/2 - x_hat_a)(1/2 - x_hat_b) + delta_ab / 4] - 1/2 sum_a b_a;
 
-    <E>_0 = -1/2 sum_ab W_ab [(1/2 - x_hat_a)(1/2 - x_hat_b) + delta_ab / 4] - 1/2 sum_a b_a,
-
-which for x_hat = 1/2 is p_1/p_0 = -beta E(x) - beta sum_a (W_aa/8 + b_a/2).  :func:`high_temperature_log_ratio`
-gives both forms; the tests show the printed one is off at first order.
+:func:`high_temperature_log_ratio` gives this and the printed form.
 """
 
 from __future__ import annotations

@@ -6,18 +6,10 @@ have (Lemma 37, eq. 58)
 
     p(y = 1) = 1/2 + (2 p - 1) eps,
 
-and, given the data, their expected covariances are (2 eps)^2 times those of the source units (copies of
-the same unit: (2 eps)^2 x_hat (1 - x_hat)).  So as eps -> 0 the means tend to 1/2 and the covariances to
-0 as eps^2, which puts the data in the regime where the perturbative solutions (Remarks 34-35) hold.
-
-Corrections (numbers in docs/theory.md and the tests):
-
-* Theorem 38 states lim_{eps -> 0} y_hat = 0; the limit is 1/2 (as its own eq. 59 says).
-* The spread of y_hat: the paper's sigma^2 = (1/4 - ((2 x_hat - 1) eps)^2) / N = mu (1 - mu) / N is the
-  variance when the N source rows are themselves fresh draws with p(x = 1) = x_hat.  For the zoom-in of
-  one given data set (how the trick is used) every noisy bit has variance delta (1 - delta), so
-  Var(y_hat | data) = delta (1 - delta) / N = (1/4 - eps^2) / N, smaller unless x_hat is 0 or 1 (35% smaller
-  in sigma at x_hat = 0.05, eps = 0.45).  :func:`zoom_in_mean_std` gives both.
+and their expected covariances are (2 eps)^2 times those of the source units, which puts the data in the
+regime of the perturbative solutions (Remarks 34-35) as eps -> 0.  Theorem 38, corrected: the means tend to
+1/2 (eq. 59), not 0, and for one given data set Var(y_hat | data) = delta (1 - delta) / N, beside the printed
+mu (1 - mu) / N of freshly drawn source rows (:func:`zoom_in_mean_std` gives both).
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
-"""Stochastic thermodynamics of RBMs (Salazar, Phys. Rev. E 96, 022131 (2017)) made
-computable and checked (docs/thermodynamics.md).
-
-Quick tour::
-
-    import boltzlab as bl
-    from boltzlab import thermo
-    T, p = thermo.transition_matrix(rbm, "palindromic", beta=1.0, steps=2)    # exact, small models
-    thermo.detailed_balance(T, p)                                            # max log flux ratio ...
-    q, P = thermo.heat_distribution(rbm, 1.0, 0.5, "plain")                  # exact P(Q); XFT fails here
-    r = thermo.heat_exchange(model, t1=1, t2=[2, 1.5], chains=100_000)       # sampled XFT, slope +- error
-    proto = thermo.BetaRamp.linear(rbm, 0.5, 1.0, steps=10)                  # or Interpolation, ModelSequence
-    res, wf, wr = thermo.work_experiment(proto, chains=20_000)               # Jarzynski, Crooks, BAR
-    thermo.exact_curves(rbm, betas); thermo.ais_curves(model, betas)         # F, <E>, S, C vs T
-    thermo.exact_cd(rbm, data, steps=[1, 5])                                 # CD_n = Delta S - beta <Q>
-
-Kernels on the joint state (plain, palindromic, random-scan, visible) live in
-:mod:`boltzlab.sampling.kernels`.
+"""Stochastic thermodynamics of RBMs (Salazar, Phys. Rev. E 96, 022131 (2017)) made computable and checked:
+exact transition matrices, detailed balance and P(Q) on small models (:mod:`.exact`), the sampled heat-exchange
+fluctuation theorem (:func:`heat_exchange`), work protocols with Jarzynski and Crooks checks
+(:func:`work_experiment`), equilibrium curves F, <E>, S, C against T (:func:`exact_curves`,
+:func:`ais_curves`) and contrastive divergence as a process (:func:`exact_cd`).  The kernels on the joint
+state live in :mod:`boltzlab.sampling.kernels`.
 """
 
 from .cd import cd_along_run, exact_cd, plot_cd

@@ -1,28 +1,16 @@
 """Contrastive divergence as a thermodynamic process, exactly (Salazar, Phys. Rev. E 96,
 022131 (2017)).
 
-The data define p_D(s) = p_D(v) p(h | v) on the joint state (the hidden units clamped to the data, as the
-learning rule does).  Running n steps of a Gibbs kernel from p_D gives p_n = p_D T^n, and
+The data define p_D(s) = p_D(v) p(h | v) on the joint state; n steps of a Gibbs kernel give p_n = p_D T^n, and
 
     CD_n = KL(p_D || p) - KL(p_n || p)
          = -beta (<E>_n - <E>_D) + (S_n - S_D)                                   (section 4.2)
 
-with S the Shannon entropy.  Read as thermodynamics: the kernel is a relaxation at fixed parameters, so
-beta <Q>_n = beta (<E>_n - <E>_D) is the heat absorbed from the bath, S_n - S_D the change of the system's
-entropy, and CD_n = Delta S - beta <Q> is the **entropy produced** by the first n steps of the relaxation,
->= 0 for any kernel that leaves p invariant (data processing: KL(p_n || p) <= KL(p_D || p)).  As n -> inf,
-p_n -> p and CD_n -> KL(p_D || p).  The paper's closing statement CD_inf = beta <W> - beta Delta F is
-right with W the work of the *quench* that starts it: take the data distribution as the equilibrium of
-the energy E_D(s) = -ln p_D(s) / beta (Z_D = 1) and switch the energy to E(s; lambda) at once, so
-beta <W> = beta <E - E_D>_D = beta <E>_D - S_D and beta Delta F = -ln Z; then beta <W> - beta Delta F =
-KL(p_D || p) = CD_inf, the work dissipated by the quench.  (The paper's intermediate line
-"Delta S = beta <Q> + beta <W> - beta Delta F" with "CD_inf = ... - beta <Q>" mixes the relaxation's heat
-with the quench's work; the decomposition above keeps them apart, and the tests check every identity to
-rounding error.)
-
-Everything is computed by propagating distribution tables over the enumerated joint states
-(:class:`~boltzlab.thermo.exact.JointSpace`), without N x N matrices, so models up to 2^22 joint states
-work.  Along a training run, :func:`cd_along_run` evaluates it at every kept checkpoint.
+the entropy produced by the first n steps of the relaxation (>= 0 for any kernel that leaves p invariant),
+with CD_inf = KL(p_D || p).  The paper's CD_inf = beta <W> - beta Delta F holds with W the work of the quench
+from E_D(s) = -ln p_D(s) / beta to E(s; lambda) that starts the relaxation.  Distribution tables are
+propagated over the enumerated joint states (:class:`~boltzlab.thermo.exact.JointSpace`) without N x N
+matrices; :func:`cd_along_run` evaluates CD at every kept checkpoint of a training run.
 """
 
 from __future__ import annotations

@@ -5,18 +5,11 @@ With Z(beta) = sum_{v,h} exp(-beta E(v, h)) (Salazar, Phys. Rev. E 96, 022131 (2
     F = -ln Z / beta,   <E> = -d ln Z / d beta,   S = ln Z + beta <E>   (eq. 8, in units of k_B),
     C = beta^2 Var(E) = beta^2 d^2 ln Z / d beta^2.
 
-Exact (:func:`exact_curves`): enumerate the smaller layer with its closed-form free energy; the derivatives
-in beta come from autograd through that free energy (float64), chunk by chunk, so no finite differences.
-
-Annealed (:func:`ais_curves`) for models too large to enumerate: one AIS pass along the inverse-temperature
-path p_t ∝ exp(-t beta_max E) (``RBMPath`` with the ``uniform`` base, discrete units), with the grid
-temperatures inserted into the schedule.  After the increment to t_k the weighted states (w_i, v_i)
-estimate p_{t_k}: ln Z(beta_k) = ln Z_0 + ln mean(w) (the AIS estimator), and <E>, Var(E) are weighted
-averages of the conditional moments E[E | v] and Var(E | v), which are the first two beta-derivatives of
-the visible free energy -ln sum_h exp(-beta E(v, h)) (autograd again, Rao-Blackwellised over h).  Error
-bars: bootstrap over the annealing runs (ln Z, <E>, S and C move together because they share the runs).
-The pass is :func:`boltzlab.sampling.path.anneal`, which hands the weighted states at every grid point to
-the estimator.
+:func:`exact_curves` enumerates the smaller layer and takes the beta-derivatives by autograd through its
+closed-form free energy (float64).  :func:`ais_curves` runs one AIS pass along p_t ∝ exp(-t beta_max E) with
+the grid temperatures in the schedule: ln Z(beta_k) is the AIS estimate there, <E> and Var(E) weighted
+averages of the first two beta-derivatives of the visible free energy (Rao-Blackwellised over h), with
+bootstrap errors over the runs.
 """
 
 from __future__ import annotations

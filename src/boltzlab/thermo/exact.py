@@ -1,23 +1,12 @@
 """Exact stochastic thermodynamics of small RBMs by enumerating the joint states s = (v, h), in float64.
 
-What Salazar, Phys. Rev. E 96, 022131 (2017) states as identities is checked here to
-rounding error:
-
-* the K-step transition matrix of every kernel of :mod:`boltzlab.sampling.kernels` and the detailed-balance
-  condition p(s -> s') / p(s' -> s) = p(s') / p(s) (section 2, "detailed balance for K steps").  It holds for
-  the palindromic sweep, the random scan and the visible-marginal chain, and *fails* for the plain sweep
-  h | v then v | h, whose one-step derivation in section 2 is wrong: the sweep is the composition A_h A_v of
-  two reversible moves and its time reversal is A_v A_h, not itself;
-* the heat-exchange fluctuation theorem P(Q) / P(-Q) = exp((beta_1 - beta_2) Q) (section 3.2) from the exact
-  distribution P(Q) = sum_{s, s'} p_1(s) T_2^K(s -> s') delta(E(s') - E(s) - Q).  For a non-reversible
-  kernel the correct statement pairs it with its reversal: P_T(Q) / P_{T^dagger}(-Q) = exp((beta_1 -
-  beta_2) Q), with T^dagger(s -> s') = p_2(s') T(s' -> s) / p_2(s) (:func:`time_reversal`);
-* Jarzynski <exp(-w)> = exp(-Delta f) and Crooks P_F(w) / P_R(-w) = exp(w - Delta f) (section 3.1) through
-  the exact generating functions G(lambda) = <exp(-lambda w)>: Crooks is equivalent to
-  G_F(lambda) = exp(-Delta f) G_R(1 - lambda) for every lambda (:func:`work_generating_function`);
-* contrastive divergence as a relaxation (section 4.2) by propagating distributions (:mod:`.cd`).
-
-Dimensionless ("reduced") units throughout: w is beta W, Delta f = beta Delta F = ln Z_0 - ln Z_K.
+The identities of Salazar, Phys. Rev. E 96, 022131 (2017), checked to rounding error: the K-step
+transition matrix of every kernel and detailed balance (section 2; it fails for the plain sweep, whose
+reversal is A_v A_h); the heat-exchange fluctuation theorem from the exact P(Q) (section 3.2; a
+non-reversible kernel pairs with its :func:`time_reversal`); Jarzynski and Crooks through the exact
+generating functions G(lambda) = <exp(-lambda w)>, Crooks being G_F(lambda) = exp(-Delta f) G_R(1 - lambda)
+(section 3.1, :func:`work_generating_function`); contrastive divergence (section 4.2, :mod:`.cd`).
+Reduced units: w is beta W, Delta f = beta Delta F = ln Z_0 - ln Z_K.
 """
 
 from __future__ import annotations
@@ -154,7 +143,7 @@ class JointSpace:
         For the visible chain, ``p`` is a vector over visible states.  Cost O(|V| |H|) per move (O(|V| |H|^2)
         with a fraction < 1).
         """
-        beta, f = kernel.beta, getattr(kernel, "fraction", 1.0)
+        beta, f = kernel.beta, kernel.fraction
         ph, pv = self.hidden_given_visible(beta), self.visible_given_hidden(beta)
         if kernel.space == "visible":
             for _ in range(int(steps)):
@@ -202,13 +191,13 @@ def transition_matrix(model, kernel: str | Kernel = "palindromic", beta: float =
     """
     js = space if space is not None else JointSpace(model, MAX_MATRIX_LOG2)
     if isinstance(kernel, Kernel):
-        beta, fraction = kernel.beta, getattr(kernel, "fraction", 1.0)
+        beta, fraction = kernel.beta, kernel.fraction
     k = _kernel(kernel, js.model, beta, fraction)
     if k.space == "visible":
         t = js.hidden_given_visible(beta) @ js.visible_given_hidden(beta)
         p = js.log_prob(beta).exp().sum(1)
     else:
-        a_h, a_v = js.half_matrices(beta, getattr(k, "fraction", 1.0))
+        a_h, a_v = js.half_matrices(beta, k.fraction)
         if k.name == "plain":
             t = a_h @ a_v
         elif k.name == "palindromic":

@@ -1,25 +1,17 @@
 """Work protocols lambda_0 -> lambda_K and the work done along them (Salazar, Phys. Rev. E 96, 022131
 (2017)).
 
-A protocol is a sequence of points lambda_i = (theta_i, beta_i): an RBM and an inverse temperature.  The
-process (the paper's eq. 2-4): s_0 ~ p_{lambda_0}; at each point the parameters switch lambda_i ->
-lambda_{i+1}, which costs the work u_{i+1}(s_i) - u_i(s_i), and then the state relaxes by a kernel at
-lambda_{i+1}.  In reduced units (kT = 1/beta) u_i(s) = beta_i E(s; theta_i) and the total
+A protocol is a sequence of points lambda_i = (theta_i, beta_i).  The process (the paper's eq. 2-4): s_0 ~
+p_{lambda_0}; at each point the parameters switch lambda_i -> lambda_{i+1} and the state relaxes by a kernel
+at lambda_{i+1}; in reduced units u_i(s) = beta_i E(s; theta_i) the work is
 
-    w = sum_{i=0}^{K-1} [u_{i+1}(s_i) - u_i(s_i)],
+    w = sum_{i=0}^{K-1} [u_{i+1}(s_i) - u_i(s_i)].
 
-which is beta W of the paper at fixed beta (W = sum_i [E(s_i, lambda_{i+1}) - E(s_i, lambda_i)]) and the
-AIS log weight with its sign changed on an inverse-temperature ramp.  The relaxation after the last switch
-does not change w and is skipped.  Jarzynski, <exp(-w)> = Z_K / Z_0 = exp(-Delta f), needs each kernel to
-leave its p_{lambda_i} invariant (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997)); Crooks, P_F(w) / P_R(-w) = exp(w - Delta f), against the reverse
-protocol lambda_K -> lambda_0 started in p_{lambda_K}, needs each kernel to be reversible (Crooks, Phys.
-Rev. E 60, 2721 (1999); the plain sweep
-is not; :func:`boltzlab.thermo.exact.crooks_exact_check` shows Crooks failing for it while Jarzynski holds).
-
-Protocols: :class:`BetaRamp` (inverse-temperature ramps), :class:`Interpolation` (theta_t = (1 - t)
-theta_A + t theta_B between two models of the same architecture, every parameter and centering offset
-interpolated), :class:`ModelSequence` (the parameters of a training run read from its checkpoints).  Each
-is a :class:`~boltzlab.sampling.path.ModelPath` at the points ``ts``; :func:`sample_work` runs it with
+Jarzynski, <exp(-w)> = exp(-Delta f), needs invariant kernels (Jarzynski, Phys. Rev. Lett. 78, 2690 (1997));
+Crooks, P_F(w) / P_R(-w) = exp(w - Delta f), needs reversible ones (Crooks, Phys. Rev. E 60, 2721 (1999)).
+Protocols: :class:`BetaRamp`, :class:`Interpolation` (every parameter and centering offset of two models of
+one architecture) and :class:`ModelSequence` (the checkpoints of a training run), each a
+:class:`~boltzlab.sampling.path.ModelPath`; :func:`sample_work` runs it with
 :func:`~boltzlab.sampling.path.anneal`, whose log weights are -w.
 """
 
@@ -38,6 +30,7 @@ from ..random import Rng
 from ..sampling.gibbs import block_gibbs
 from ..sampling.kernels import Kernel, make_kernel
 from ..sampling.path import ModelPath, anneal
+from ..sampling.trajectory import check_rbms
 
 
 def _betas(values: Any) -> np.ndarray:
@@ -47,23 +40,6 @@ def _betas(values: Any) -> np.ndarray:
     if not np.all(np.isfinite(b)) or np.any(b < 0):
         raise ConfigError("the inverse temperatures of a protocol must be finite and >= 0")
     return b
-
-
-def _check_rbm(model, what: str = "model") -> None:
-    from ..models import RBM
-    if not isinstance(model, RBM):
-        raise ConfigError(f"work protocols are defined for RBMs; the {what} is a {type(model).__name__}")
-
-
-def _check_same_architecture(a, b, what: str) -> None:
-    _check_rbm(a, what)
-    _check_rbm(b, what)
-    if a.config() != b.config():
-        raise ConfigError(f"{what}: the models differ in architecture ({a.config()} vs {b.config()}); a protocol "
-                          "changes parameters, not units")
-    for (na, ta), (_, tb) in zip(a.state_dict().items(), b.state_dict().items()):
-        if ta.shape != tb.shape:
-            raise ConfigError(f"{what}: parameter {na} has shape {tuple(ta.shape)} vs {tuple(tb.shape)}")
 
 
 def _like(model, ref):
@@ -110,7 +86,7 @@ class BetaRamp(Protocol):
     kind = "beta-ramp"
 
     def __init__(self, model, betas: Sequence[float]) -> None:
-        _check_rbm(model)
+        check_rbms([model], "beta ramp")
         self.model = model
         self.betas = _betas(betas)
         super().__init__(ModelPath([model] * len(self.betas), self.betas), np.arange(len(self.betas)))
@@ -132,7 +108,7 @@ class Interpolation(Protocol):
     kind = "interpolate"
 
     def __init__(self, model_a, model_b, ts: Sequence[float] | int = 11, beta: float = 1.0) -> None:
-        _check_same_architecture(model_a, model_b, "interpolation")
+        check_rbms([model_a, model_b], "interpolation", ConfigError)
         if isinstance(ts, (int, np.integer)):
             if int(ts) < 2:
                 raise ConfigError(f"an interpolation needs at least 2 points; got {ts}")
@@ -159,8 +135,7 @@ class ModelSequence(Protocol):
         if len(models) < 2:
             raise ConfigError(f"a model sequence needs at least 2 models; got {len(models)}")
         loaded = [load_model(m, device=device) if isinstance(m, (str, Path)) else m for m in models]
-        for m in loaded[1:]:
-            _check_same_architecture(loaded[0], m, "model sequence")
+        check_rbms(loaded, "model sequence", ConfigError)
         self.models = [_like(m, loaded[0]) for m in loaded]
         self.beta = float(_betas([beta, beta])[0])
         self.labels = list(labels) if labels is not None else list(range(len(loaded)))

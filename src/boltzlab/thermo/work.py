@@ -57,6 +57,13 @@ def endpoint_log_z(model, beta: float, method: str = "auto", ais_runs: int | Non
     return r.log_z, r.stderr, "ais"
 
 
+def _checks(wf: Any, wr: Any, df: float, crooks: dict[str, Any]) -> dict[str, Any]:
+    """Jarzynski both ways, Crooks and the second-law gaps of forward works ``wf`` and reverse works ``wr``."""
+    fwd, rev = jarzynski(wf, df), jarzynski(wr, -df)
+    return {"forward": fwd, "reverse": rev, "crooks": crooks,
+            "second_law": {"forward_gap": fwd["mean_work"] - df, "reverse_gap": rev["mean_work"] + df}}
+
+
 def work_experiment(protocol: Protocol, chains: int = 10_000, kernel: str = "palindromic", fraction: float = 1.0,
                     sweeps: int = 1, init: str | None = None, equilibrate: int = 1000, delta_f: str = "auto",
                     ais_runs: int | None = None, ais_betas: int = 10_000, batch_size: int | None = None,
@@ -79,9 +86,7 @@ def work_experiment(protocol: Protocol, chains: int = 10_000, kernel: str = "pal
         "protocol": protocol.describe(), "kernel": describe_kernel(k), "sweeps_per_point": int(sweeps),
         "chains": int(chains), "init": init, "equilibrate": int(equilibrate) if init == "equilibrate" else None,
         "delta_f": df, "delta_f_stderr": df_se, "delta_f_method": z0[2] if z0[2] == zk[2] else f"{z0[2]}/{zk[2]}",
-        "forward": jarzynski(wf, df), "reverse": jarzynski(wr, -df), "crooks": fit_crooks(wf, wr, df)}
-    res["second_law"] = {"forward_gap": res["forward"]["mean_work"] - df,
-                         "reverse_gap": res["reverse"]["mean_work"] + df}
+        **_checks(wf, wr, df, fit_crooks(wf, wr, df))}
     if not k.reversible:
         res["warning"] = (f"the {k.name} kernel is not reversible on (v, h): Crooks is not expected to hold "
                           "(Jarzynski still is)")
@@ -125,9 +130,7 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
            "log_z": {"ais": a.log_z, "ais_stderr": a.stderr, "rais": r.log_z, "rais_stderr": r.stderr,
                      "bar": a.log_z_base - crooks["delta_f_bar"], "bar_stderr": crooks["delta_f_bar_stderr"],
                      "exact": exact},
-           "forward": jarzynski(wf, df), "reverse": jarzynski(wr, -df), "crooks": crooks}
-    res["second_law"] = {"forward_gap": res["forward"]["mean_work"] - df,
-                         "reverse_gap": res["reverse"]["mean_work"] + df}
+           **_checks(wf, wr, df, crooks)}
     res["seconds"] = round(time.perf_counter() - t0, 3)
     return res, wf, wr
 

@@ -1,32 +1,16 @@
 """The heat-exchange fluctuation theorem (XFT) measured on any RBM, in memory-bounded batches.
 
-Salazar, Phys. Rev. E 96, 022131 (2017): prepare an ensemble in
-equilibrium at T1 (Gibbs sweeps from random starts), put it in contact with a bath at T2 for K Gibbs steps,
-record Q = E(s') - E(s) on the joint state s = (v, h), and compare ln P(Q) / P(-Q) with
-(beta_1 - beta_2) Q (section 3.2).
+Salazar, Phys. Rev. E 96, 022131 (2017), section 3.2: prepare an ensemble in equilibrium at T1 (Gibbs sweeps
+from random starts), put it in contact with a bath at T2 for K steps of a kernel reversible on (v, h)
+(palindromic by default: the XFT needs detailed balance on the state whose energy defines Q), record
+Q = E(s') - E(s), and compare ln P(Q) / P(-Q) with (beta_1 - beta_2) Q.
 
-Choices made here, and why (numbers in docs/thermodynamics.md):
-
-* **The T2 process is reversible on (v, h)** (palindromic sweep by default): the XFT needs detailed balance
-  of the T2 kernel on the state whose energy defines Q, and the plain sweep h | v then v | h does not have
-  it (``boltzlab.thermo.exact``).
-* **The T2 process is gentle enough for P(Q) and P(-Q) to overlap.**  The XFT forces the mean heat to
-  grow with its spread: for a Gaussian P(Q) of width sigma, <Q> = (beta_1 - beta_2) sigma^2 / 2, and the
-  fraction of samples of the rarer sign is Phi(-|beta_1 - beta_2| sigma / 2).  One full palindromic step of
-  all 1,284 units of an MNIST-trained 784x500 RBM at T2 = 2 gives Q = 352 +- 43 (no negative value among
-  20,000), so P(-Q) is about 1e-26 of P(Q): no feasible ensemble (2x10^6 chains included) sees a single
-  negative Q and the ratio is unmeasurable.
-  The relation holds for *any* reversible T2 process, so by default (``fraction="auto"``) each move
-  redraws a random fraction f of its layer's units (an exact Gibbs move on those units, still reversible),
-  with f chosen on a pilot batch so that z = |beta_1 - beta_2| std(Q) is about 2, which minimises the
-  error of the fitted slope per sample (about 1.9 / sqrt(N) relative error for Gaussian heat); f = 1 when
-  the full sweep already overlaps.  ``fraction=1`` forces the paper's full sweep.
-* **Equilibrium at T1** is approximate for a trained model whose chains mix slowly.  The relation needs
-  p_1 only *locally*: if the ensemble's density is p_1(s) g(s) with g constant over the states one T2
-  process connects, the derivation goes through unchanged.  Block-Gibbs sweeps equilibrate the fast
-  directions quickly and a gentle T2 process moves only along them; what remains of the slow drift shows
-  up in the **control** run at T2 = T1, whose slope must be 0 (an ensemble still relaxing gives
-  <Q> != 0 and a nonzero slope).  The mean energy is traced against the sweeps as a second diagnostic.
+The XFT forces <Q> = (beta_1 - beta_2) sigma^2 / 2 for Gaussian heat, so a full sweep of a large model leaves
+no sample of the rarer sign.  The relation holds for any reversible T2 process, so by default
+(``fraction="auto"``) each move redraws a fraction f of its layer's units, chosen on a pilot batch so that
+z = |beta_1 - beta_2| std(Q) is about 2 (the smallest slope error per sample); ``fraction=1`` is the paper's
+full sweep.  A **control** run at T2 = T1, whose slope must be 0, and the mean energy traced against the
+sweeps diagnose an ensemble still relaxing at T1.
 """
 
 from __future__ import annotations
@@ -40,6 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..partition.ais import _chunks
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
 from ..sampling.kernels import Kernel, describe_kernel, hidden_draw, joint_energy, make_kernel
@@ -58,10 +43,6 @@ def _temperature(t: float, name: str) -> float:
     if not (math.isfinite(t) and t > 0):
         raise ConfigError(f"{name} must be a positive temperature; got {t}")
     return t
-
-
-def _chunks(n: int, size: int) -> list[int]:
-    return [min(size, n - i) for i in range(0, n, size)]
 
 
 def _trace_points(n: int, k: int = 16) -> list[int]:
@@ -202,7 +183,7 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
         init_label = f"data ({init_states.shape[0]} rows)"
     beta1 = 1.0 / t1
     targets = [(t, 1.0 / t) for t in t2s] + ([(t1, beta1)] if control else [])
-    fractions: list[float] = [base_kernel.fraction if hasattr(base_kernel, "fraction") else 1.0] * len(targets)
+    fractions: list[float] = [base_kernel.fraction] * len(targets)
     pilot_log: dict[str, Any] = {}
     points = _trace_points(int(equilibrate))
     sums = np.zeros(len(points))

@@ -1,46 +1,22 @@
 """Low-rank pretraining: a model of the data's top principal directions, solved exactly on a grid, as an RBM init.
 
-The "restricted Coulomb machine" of fastrbm (Béreux, Decelle, Furtlehner, Rosset & Seoane, ICLR 2025) fits,
-before any Gibbs sampling, a model that depends on a configuration only through its projection on the
-d <= 4 top principal directions of the data; its partition function is a d-dimensional integral, computed
-on a grid, so the fit is an exact (concave) maximum-likelihood problem; the model then converts into an
-RBM whose hidden units are the fitted features.  Here, in spin variables s = 2v - 1 in {-1, +1}^N:
+The "restricted Coulomb machine" of fastrbm (Béreux, Decelle, Furtlehner, Rosset & Seoane, ICLR 2025), in spin
+variables s = 2v - 1 in {-1, +1}^N:
 
     ln p(s) = b.s + N g(m(s)) - ln Z,      m(s) = U s / sqrt(N)  in R^d   (U: d x N, orthonormal rows),
     g(m) = a.m + sum_k q_k |n_k.m - c_k|,   q_k >= 0,
 
-with K hyperplanes (unit normals n_k, offsets c_k at quantiles of the projected data).
+with K hyperplanes (unit normals n_k, offsets c_k at quantiles of the projected data).  The b-weighted number
+of configurations with projection m is Omega_b(m) ≈ exp(N S_b(m)) / sqrt(det H(m)), S_b(m) = min_mu
+[(1/N) sum_i ln 2cosh(b_i + sqrt(N) (U^T mu)_i) - mu.m] (Newton at every grid point), H the Hessian at mu*;
+ln Z = ln Z_b + ln sum_grid Omega_b e^{N g} - ln sum_grid Omega_b, ln Z_b = sum_i ln 2cosh b_i.  The
+log-likelihood is concave in (a, q) and is maximised by L-BFGS-B with q >= 0.  Unlike fastrbm, the
+independent-site fields b are kept as the base measure and the 1/sqrt(det H) prefactor is not dropped.
 
-Partition function on a grid.  The number of configurations (weighted by the independent fields b) with
-projection m is, to leading order in N (Cramér / large deviations),
-
-    Omega_b(m) ≈ exp(N S_b(m)) / sqrt(det H(m)),
-    S_b(m) = min_mu phi(mu),  phi(mu) = (1/N) sum_i ln 2cosh(b_i + sqrt(N) (U^T mu)_i) - mu.m,
-    H(m) = U diag(1 - tanh^2(b + sqrt(N) U^T mu*)) U^T,
-
-where mu* (the Lagrange multiplier of m) is found by Newton's method at every grid point, and the
-determinant is the Gaussian-fluctuation (local central limit) correction.  Then
-ln Z = ln Z_b + ln sum_grid Omega_b(m) e^{N g(m)} - ln sum_grid Omega_b(m), with ln Z_b = sum_i ln 2cosh b_i:
-the normalisation by the g = 0 sum, whose exact value is known, removes the grid measure.
-
-Two corrections to fastrbm's form, measured in docs/trajectory-tempering.md:
-
-* fastrbm's model has no per-unit fields outside the d directions (its optional "bias" direction is the
-  data mean), so every pixel orthogonal to U is a fair coin: on MNIST (d = 1 or 2, 16 features) the converted
-  RBM then scores about -505 nats per held-out image, against -185 to -192 with the fields kept.  We keep the independent-site fields b (fitted to the data
-  means, as :meth:`~boltzlab.units.Layer.init_from_data` does) as the base measure: the Legendre transform
-  above is simply taken at shifted fields, and nothing else changes.
-* the 1/sqrt(det H(m)) prefactor, which fastrbm drops, varies across the grid; keeping it brings the grid
-  ln Z of a 16-unit model within a few hundredths of a nat of exact enumeration (tests/test_lowrank.py).
-
-Fit: the log-likelihood is concave in (a, q) (a log-sum-exp of linear functions minus a linear term), so
-L-BFGS-B (SciPy) with the bounds q >= 0 finds its maximum.
-
-Conversion to an RBM.  ln 2cosh(x) = |x| + ln(1 + e^{-2|x|}), so a spin hidden unit with input
-N q_k (n_k.m - c_k) = w_k.s + theta_k, w_k = sqrt(N) q_k U^T n_k, theta_k = -N q_k c_k, reproduces the
-feature q_k |n_k.m - c_k| up to ln 2 and a correction that vanishes away from the hyperplane; the fields are
-b + sqrt(N) U^T a.  The spin-spin RBM is then rewritten exactly for {0, 1} units: W -> 4W,
-visible bias -> 2 a_s - 2 W 1, hidden bias -> 2 theta - 2 W^T 1 (the same distribution of v = (s + 1) / 2).
+Conversion to an RBM: ln 2cosh x = |x| + ln(1 + e^{-2|x|}), so spin hidden units with weights
+w_k = sqrt(N) q_k U^T n_k and biases -N q_k c_k, visible fields b + sqrt(N) U^T a, reproduce g; the spin RBM
+is then rewritten exactly for {0, 1} units: W -> 4W, visible bias -> 2 a_s - 2 W 1, hidden bias ->
+2 theta - 2 W^T 1.
 """
 
 from __future__ import annotations

@@ -1,23 +1,19 @@
 """Negative phases whose persistent chains exchange states along a ladder of distributions.
 
 Persistent chains advanced by block Gibbs alone (PCD; Tieleman, ICML 2008) stop crossing between the modes
-of a multimodal model once its energy barriers grow; the chains then misreport the modes' relative weights
-and the learning rule distorts them (Decelle, Furtlehner & Seoane, NeurIPS 2021).  Replica exchange
-repairs this: chains at easier distributions cross the barriers and hand their states up the ladder.
+of a multimodal model once its energy barriers grow, and the learning rule distorts the modes' weights
+(Decelle, Furtlehner & Seoane, NeurIPS 2021); replica exchange repairs this.
 
 * :class:`TemperingChains` (``method="pt"``): parallel tempering over inverse temperatures
   beta_1 < ... < beta_R = 1 of the current model (Desjardins, Courville, Bengio, Vincent & Delalleau,
   AISTATS 2010), through :class:`boltzlab.sampling.ParallelTempering`.
 * :class:`TrajectoryChains` (``method="ptt"``): parallel trajectory tempering (Béreux, Decelle, Furtlehner,
-  Rosset & Seoane, ICLR 2025): the ladder is the independent model, models saved along this very training
-  run, and the current model, through :class:`boltzlab.sampling.TrajectoryTempering`.  A model is saved when
-  the exchange acceptance between the current model and the newest saved one falls below
-  ``ladder_acceptance``, and a saved model is dropped when its two neighbours exchange at that rate without
-  it, so the ladder follows the distance training has covered.
+  Rosset & Seoane, ICLR 2025) over the independent model, models saved along this run (one saved when the
+  exchange acceptance to the newest falls below ``ladder_acceptance``, one dropped when its neighbours
+  exchange that often without it) and the current model, through :class:`boltzlab.sampling.TrajectoryTempering`.
 
-Each update runs ``k`` ladder steps (one sweep per rung, then exchanges); the target rung's states are the
-model samples.  Per epoch both report the exchange acceptance of each pair and the number of rungs
-(:meth:`diagnostics`).
+Each update runs ``k`` ladder steps; the target rung's states are the model samples (:meth:`diagnostics`
+reports the exchange acceptances and rungs).
 """
 
 from __future__ import annotations

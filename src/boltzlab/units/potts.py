@@ -1,22 +1,15 @@
 """Potts (categorical) units: each unit takes one of q states 0..q-1 and couples through its one-hot code.
 
 A layer of n Potts units with fields a_i(x) (stored as ``bias``, shape (n, q)) has the self-energy
+E(x) = -sum_i a_i(x_i) and features phi(x) = one-hot(x) of length n q, so the coupling of an RBM is
+phi(v)^T W phi(h) with W of shape (n q, n_hidden): the Potts RBM of Tubiana, Cocco & Monasson, eLife 8,
+e39397 (2019), eq. 4.  Under an input I at inverse temperature beta, p(x_i = c | I) = softmax_c(beta (I_ic +
+a_i(c))) and ln Z(I) = sum_i logsumexp_c beta (I_ic + a_i(c)).
 
-    E(x) = -sum_i a_i(x_i),
-
-and features phi(x) = one-hot(x) of length n q (feature i q + x_i is on), so the coupling of an RBM is
-phi(v)^T W phi(h) with W of shape (n q, n_hidden): the Potts RBM used for protein families by Tubiana,
-Cocco & Monasson, eLife 8, e39397 (2019), eq. 4.  Under an input I (n q entries) at inverse temperature beta, units are independent
-categoricals, p(x_i = c | I) = softmax_c(beta (I_ic + a_i(c))), and
-
-    ln Z(I) = sum_i logsumexp_c beta (I_ic + a_i(c)).
-
-Gauge.  Adding a constant to the q fields of a site, or a vector c_i to the q coupling rows of a site, does
-not change p(v): the first shifts E by a constant, the second adds sum_i c_i . phi(h) to the coupling for
-every v, a term that the *other* layer's field absorbs.  The zero-sum gauge fixes both: sum_c a_i(c) = 0
-and sum_c W_{ic, mu} = 0.  Applying it to the weights without moving sum_i c_i into the hidden fields
-changes the model (the trap of `rbms` #27 and RestrictedBoltzmannMachines.jl #110/#111); the RBM's
-:meth:`~boltzlab.models.RBM.apply_gauge_` does both, using :meth:`PottsLayer.gauge_part` here.
+Gauge: a constant added to the q fields of a site, or a vector c_i to the q coupling rows of a site, leaves
+p(v) unchanged once the other layer's field absorbs sum_i c_i . phi(h).  The zero-sum gauge (sum_c a_i(c) = 0,
+sum_c W_{ic, mu} = 0) must move that term into the hidden fields: :meth:`~boltzlab.models.RBM.apply_gauge_`
+does both, using :meth:`PottsLayer.gauge_part` here.
 """
 
 from __future__ import annotations

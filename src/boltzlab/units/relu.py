@@ -5,33 +5,17 @@ Self-energies, with h_+ = max(h, 0) and h_- = min(h, 0):
     ReLU   E(h) = (gamma / 2) h^2 - theta h,                                h >= 0
     dReLU  E(h) = (gamma_+ / 2) h_+^2 + (gamma_- / 2) h_-^2 - theta_+ h_+ - theta_- h_-,   h real
 
-(``theta`` is the unit's *field*, with the sign of the ``bias`` of every other layer here, so an input I adds
-to it; Tubiana et al. write +theta.)  Under an input I at inverse temperature beta each half line contributes
-the one-dimensional Gaussian integral
+(``theta`` is the unit's *field*, with the sign of the ``bias`` of every other layer here.)  Each half line
+contributes G(b, a) = int_0^inf exp(-a h^2 / 2 + b h) dh = s sqrt(pi / 2) erfcx(-z / sqrt 2), s = a^(-1/2),
+z = b s, with a = beta gamma and b = beta (theta + I); ln erfcx is taken in the form that cannot overflow on
+either side of z = 0.  The half-line law is N(z, 1) truncated to y > 0, scaled by s; its moments
+M(z) = z + R(z), V(z) = 1 - R(z) M(z), R = phi / Phi, lose all precision for z << 0, so for t = -z >= 4 the
+Mills-ratio continued fraction x_k = k / (t + x_{k+1}) gives M = x_1 and V = x_1^2 (t + 2 x_2 - x_3) / (t + x_3)
+without cancellation.  Special functions run in float64.  Sampling is exact: the inverse CDF for a
+truncation point alpha = -z < 3, Marsaglia's (1964) Rayleigh-tail rejection beyond.
 
-    G(b, a) = int_0^inf exp(-a h^2 / 2 + b h) dh = s sqrt(pi / 2) erfcx(-z / sqrt 2),   s = a^(-1/2), z = b s,
-
-with a = beta gamma and b = beta (theta + I) (for the negative half line of dReLU, b = -beta (theta_- + I)).
-ln erfcx(-z / sqrt 2) is evaluated as such for z <= 0 (erfcx of a non-negative argument lies in (0, 1]) and as
-z^2 / 2 + ln erfc(-z / sqrt 2) for z > 0 (erfc(-x) in [1, 2]), so no branch overflows or underflows at
-fields of +-1e6.  The half-line law is N(z, 1) truncated to y > 0, scaled by s; its moments
-
-    M(z) = E[y] = z + R(z),   V(z) = Var[y] = 1 - R(z) M(z),   R(z) = phi(z) / Phi(z) = sqrt(2/pi) / erfcx(-z/sqrt 2),
-
-lose all precision for z << 0 when written this way (M ~ -1/z is the difference of two numbers ~ |z|; V ~
-1/z^2 of two numbers ~ 1: relative error eps z^4, 0.7 at z = -1e4 in float64).  For t = -z >= 4 we use the
-continued fraction of the Mills ratio, 1/R = 1/(t + x_1), x_k = k / (t + x_{k+1}), which gives M = x_1 and
-V = x_1^2 (t + 2 x_2 - x_3) / (t + x_3) with no cancellation (40 terms: 1e-16 relative at t >= 4).
-Everything special is computed in float64 and returned in the layer's dtype.
-
-Sampling is exact: y = z + x with x ~ N(0, 1) truncated to x > alpha = -z; for alpha < 3 by the inverse CDF,
-x = -ndtri(u Phi(z)), and in the tail alpha >= 3 by Marsaglia's (1964) rejection from the Rayleigh tail,
-x = sqrt(alpha^2 - 2 ln u_1) accepted when u_2 x <= alpha (acceptance > 0.9), returning
-y = x - alpha = -2 ln u_1 / (x + alpha) without cancellation.
-
-The precisions are stored as logarithms (positive by construction under any optimiser), so
-:meth:`interpolate_` is overridden: the annealing path interpolates gamma itself, which keeps the
-self-energy of the path linear in the parameters as AIS needs.
+The precisions are stored as logarithms, so :meth:`interpolate_` is overridden: the annealing path
+interpolates gamma itself, which keeps the self-energy of the path linear in the parameters as AIS needs.
 """
 
 from __future__ import annotations

@@ -17,12 +17,29 @@ from ...field.dynamics import (flow_jacobian_rates, integrate_flow, integrate_tw
                        two_node_fixed_point)
 from ...field.kl import data_averaged_nll, gaussian_kl, kl_aligned, kl_monte_carlo, kl_scalar_theory
 from ...field.lattice import action_density, free_field_samples, lattice_kernel, lattice_spectrum
-from ...field.fixed_points import data_spectrum, expected_spectrum, fixed_point_model, make_model
+from ...field.fixed_points import data_spectrum, expected_spectrum, fixed_point_model
 from ...field.model import ScalarFieldRBM, two_point
 from ...field.train import FieldHistory, FieldTrainConfig, target_from_kernel, train_field
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def make_model(n_visible: int, n_hidden: int, mu2: float, *, sigma_h2: float = 1.0, learn_mu2: bool = False,
+               init: str = "random", init_std: float = 0.1, seed: int = 0, target_kernel: Any = None,
+               dtype: torch.dtype = torch.float64, device: Any = None) -> ScalarFieldRBM:
+    """A ScalarFieldRBM initialised at random N(0, init_std^2), at the Cholesky or the symmetric solution."""
+    m = ScalarFieldRBM(n_visible, n_hidden, mu2=mu2, sigma_h2=sigma_h2, learn_mu2=learn_mu2, dtype=dtype,
+                       device=device)
+    if init == "random":
+        return m.init_random(init_std, seed)
+    if target_kernel is None:
+        raise ConfigError(f"--init {init} needs a known target kernel (a lattice), not a data set")
+    if init == "cholesky":
+        return m.init_cholesky(target_kernel)
+    if init == "symmetric":
+        return m.init_symmetric(target_kernel)
+    raise ConfigError(f"unknown initialisation {init!r}; use random, cholesky or symmetric")
+
+
 def _eigen_axes(ax: Any, hist: FieldHistory, kappa: np.ndarray | None, x: str = "epoch", title: str = "",
                 log: bool = False) -> None:
     xs = hist.array(x)

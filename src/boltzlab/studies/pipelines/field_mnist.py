@@ -25,12 +25,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from .fixed_points import data_spectrum, fixed_point_model
-from .dynamics import mode_flow
-from .kl import data_averaged_nll
-from .model import ScalarFieldRBM, two_point
-from .train import FieldHistory, FieldTrainConfig, stable_learning_rate, train_field
+from ...errors import ConfigError
+from ...field.fixed_points import data_spectrum, fixed_point_model
+from ...field.dynamics import mode_flow
+from ...field.kl import data_averaged_nll
+from ...field.model import ScalarFieldRBM, two_point
+from ...field.train import FieldHistory, FieldTrainConfig, stable_learning_rate, train_field
 
 
 def pool_images(data: Any, pool: int = 1, side: int = 28) -> np.ndarray:
@@ -96,7 +96,7 @@ def train_on_data(data: Any, n_hidden: int, mu2: float = 100.0, epochs: int = 20
 
 def spectrum_figure(run: dict[str, Any], title: str = "", last_fraction: float = 0.1):
     """Figs. 14-15: RBM eigenvalues against epochs with the target kappa (dashed, below mu^2); right: the last part."""
-    from ..plots import subplots
+    from ...plots import subplots
     hist: FieldHistory = run["history"]
     ep = hist.array("epoch")
     eig = hist.array("eigenvalues")
@@ -153,7 +153,7 @@ def hidden_scan(data: Any, hidden_values: Sequence[int], mu2: float = 100.0, epo
 
 def kl_figure(scan: dict[str, Any]):
     """Fig. 17: KL (eq. 86) minus its value at N_h = N_v's fixed point, trained and at the fixed point, vs N_h."""
-    from ..plots import subplots
+    from ...plots import subplots
     rows = scan["rows"]
     nh = [r["n_hidden"] for r in rows]
     fig, ax = subplots(figsize=(6, 4))
@@ -171,7 +171,7 @@ def kl_figure(scan: dict[str, Any]):
 
 def regenerated_figure(scan: dict[str, Any], side: int):
     """Fig. 16: data images and their regeneration through trained RBMs with each N_h."""
-    from ..plots import subplots
+    from ...plots import subplots
     rows = [("data", scan["data_images"])] + [(f"N_h={k}", v) for k, v in scan["images"].items()]
     n = scan["data_images"].shape[0]
     fig, axes = subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)

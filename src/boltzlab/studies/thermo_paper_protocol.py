@@ -33,12 +33,13 @@ import torch
 from scipy import stats as sstats
 
 from ..errors import ConfigError
+from ..partition.ais import _chunks
 from ..random import Rng
 from ..sampling.kernels import hidden_draw, joint_energy, make_kernel
 from ..sampling.tempering import ParallelTempering, geometric_ladder
 from ..stats import fit_xft
-from .protocols import scaled_copy
-from .xft import CPU_BATCH, CUDA_BATCH, heat_exchange
+from ..thermo.protocols import scaled_copy
+from ..thermo.xft import CPU_BATCH, CUDA_BATCH, heat_exchange
 
 #: Minority-sign samples needed for a usable slope (the fit refuses fewer than 10; 100 gives ~10-20%).
 MINORITY_TARGET = 100
@@ -81,10 +82,6 @@ def _mean_energy(model: Any, v: torch.Tensor, beta: float) -> torch.Tensor:
     return joint_energy(model, v, model.mean_hidden(v, beta).detach())
 
 
-def _batches(n: int, size: int) -> list[int]:
-    return [min(size, n - i) for i in range(0, n, size)]
-
-
 @torch.no_grad()
 def tempered_ensemble(model: Any, chains: int, t1: float = 1.0, *, replicas: int = 8, beta_min: float = 0.5,
                       sweeps: int = 300, batch_size: int | None = None, seed: int | None = None,
@@ -112,7 +109,7 @@ def tempered_ensemble(model: Any, chains: int, t1: float = 1.0, *, replicas: int
     trips = 0
     from tqdm.auto import tqdm
     bar = tqdm(total=int(chains) * s, disable=not progress, desc="tempering", unit="chain-sweep", leave=False)
-    for n in _batches(int(chains), size):
+    for n in _chunks(int(chains), size):
         pt = ParallelTempering(scaled, n, n_replicas=replicas, beta_min=beta_min, rng=rng)
         sum1 = torch.zeros(n, dtype=torch.float64, device=model.device)
         sum2 = torch.zeros_like(sum1)
@@ -192,7 +189,7 @@ def full_step_heat(model: Any, ensemble: Ensemble, t2: Sequence[float], kernels:
     size = int(batch_size or (CUDA_BATCH if model.device.type == "cuda" else CPU_BATCH))
     out: dict[str, dict[str, list[np.ndarray]]] = {k: {f"{t:g}": [] for t in t2} for k in kernels}
     start = 0
-    for n in _batches(ensemble.chains, size):
+    for n in _chunks(ensemble.chains, size):
         v = ensemble.v[start:start + n]
         start += n
         h = hidden_draw(model, v, beta1, rng)

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from ..partition.exact import visible_distribution
-from .fokker_planck import mode_dynamics, saddle_point
-from .transform import reciprocal_transform
+from ...errors import ConfigError
+from ...partition.exact import visible_distribution
+from ...reciprocal.fokker_planck import ModeDynamics, fokker_planck_spectrum, mode_dynamics, saddle_point
+from ...reciprocal.transform import reciprocal_transform
 
 MAX_EXACT_UNITS = 16
 
@@ -136,7 +136,7 @@ def relaxation_along_training(n_visible: int = 12, n_hidden: int = 4, epochs: in
                               beta: float = 1.0, every: int = 30, seed: int = 0, n_prototypes: int = 3,
                               flip: float = 0.05) -> list[dict[str, Any]]:
     """Train a small binary RBM exactly on :func:`prototype_data`; :func:`mode_record` every ``every`` epochs."""
-    from ..models.rbm import BinaryRBM
+    from ...models.rbm import BinaryRBM
 
     model = BinaryRBM.initialize(n_visible, n_hidden, weight_std=0.01, seed=seed, dtype=torch.float64)
     data = prototype_data(n_visible, n_prototypes=n_prototypes, flip=flip, seed=seed)
@@ -149,7 +149,7 @@ def relaxation_along_training(n_visible: int = 12, n_hidden: int = 4, epochs: in
 
 def training_figure(history: list[dict[str, Any]]):
     """lambda_1 / 4T, the exact Gibbs relaxation time and the covariance errors along exact training."""
-    from ..plots import subplots
+    from ...plots import subplots
 
     ep = np.array([r["epoch"] for r in history])
     fig, axes = subplots(1, 3, figsize=(13, 3.6))
@@ -165,5 +165,31 @@ def training_figure(history: list[dict[str, Any]]):
         ax.set_xlabel("epoch (exact gradient)")
         ax.legend(fontsize=8)
     fig.suptitle("Fokker-Planck mode dynamics against exact enumeration")
+    fig.tight_layout()
+    return fig
+
+
+def harmonic_rates_check(curvature: float, beta: float = 1.0, n_eigs: int = 5) -> dict[str, Any]:
+    """Numerical FP rates of U = c z^2 / 2 beside n c (corrected eq. 48) and beta^2 n c / 4 (as written)."""
+    width = 12.0 / math.sqrt(beta * curvature)
+    num = fokker_planck_spectrum(lambda z: 0.5 * curvature * z * z, -width, width, beta, 4001, n_eigs)
+    n = np.arange(n_eigs)
+    return {"numerical": num, "corrected": n * curvature, "as_written": 0.25 * beta ** 2 * n * curvature}
+
+
+def spectrum_figure(dyn: ModeDynamics, singular_values: Sequence[float] | None = None):
+    """Relaxation rates c_k of the quadratic U_eff against the threshold; negative ones are shaded."""
+    from ...plots import subplots
+
+    fig, ax = subplots(figsize=(6, 4))
+    c = dyn.curvatures.cpu().numpy()
+    ax.plot(np.arange(1, len(c) + 1), c, ".", ms=3)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.axhspan(min(c.min(), 0.0), 0.0, color="tab:red", alpha=0.15,
+               label=f"non-converging (Gaussian): {len(dyn.non_converging)}")
+    ax.set_xlabel("mode k (ascending rate)")
+    ax.set_ylabel("relaxation rate c_k (= curvature of U_eff)")
+    ax.set_title(f"Fokker-Planck spectrum, beta = {dyn.beta:g}, {dyn.expansion} expansion")
+    ax.legend(loc="best")
     fig.tight_layout()
     return fig
