@@ -55,3 +55,19 @@ def test_recommended_settings_recover_the_modes_where_pcd_with_the_same_sweeps_f
     pcd, _ = _train(train, test, method="pcd", k=sweeps)
     w_pcd, gap_pcd = _judge(pcd, L, beta, train, spins)
     assert abs(w_pcd - 0.5) > 0.1 or gap_pcd < 0.85, (w_pcd, gap_pcd)
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd", "rdm", "exact", "pt", "ptt"])
+def test_every_negative_phase_is_selectable_from_the_cli(tmp_path, method):
+    """`boltzlab train --method M` for every registered negative phase (the Python API's TrainConfig.method)."""
+    import json
+
+    from boltzlab.cli.main import main
+    from boltzlab.training.negative import NegativePhase
+    assert method in NegativePhase.registry
+    train, _, _ = _ising_bits(3, 0.8, seed=0)
+    np.save(tmp_path / "x.npy", train[:200])
+    code = main(["train", "--data", str(tmp_path / "x.npy"), "--hidden", "3", "--method", method, "--epochs", "2",
+                 "--save-every", "4", "--out", str(tmp_path / "run"), "--no-progress"])
+    assert code == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["method"] == method

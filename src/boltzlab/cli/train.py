@@ -18,6 +18,7 @@ from ..rundir import RunLock, clear_run, require_memory
 from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_data, load_run_data, write_report  # noqa: F401
 from ..training import TrainConfig, Trainer
 from ..training.config import MIN_UPDATES, recommended_options
+from ..training.negative import NegativePhase
 from ..training.trainer import CHECKPOINT, METRICS
 from .common import (apply_toml, emit_json, image_shape, integer, number, out_dir, positive_int, say, seed,
                      torch_device, check_image_shape)
@@ -69,7 +70,7 @@ HELP = {
     "monitor_exact_max_log2": "exact log-likelihood per epoch when the smaller layer has <= 2^N states",
     "monitor_samples": "samples of the per-epoch pseudo-log-likelihood and reconstruction error",
 }
-CHOICES = {"model": ("rbm", "bm"), "method": ("pcd", "cd", "rdm"), "optimizer": ("sgd", "adam"),
+CHOICES = {"model": ("rbm", "bm"), "method": tuple(NegativePhase.registry), "optimizer": ("sgd", "adam"),
            "lr_schedule": ("constant", "step", "linear"), "dtype": ("float32", "float64"), "gauge": ("zerosum", "none")}
 
 
