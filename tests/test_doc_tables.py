@@ -48,19 +48,8 @@ def test_an_edited_table_is_detected():
     json.dumps(results)
 
 
-# docs/training.md is being rewritten by the training work, which names its commands there; strict: this fails
-# as soon as the file passes, and the exemption goes.
-REWRITTEN_ELSEWHERE = "docs/training.md:"
-
-
 def test_every_figure_in_the_docs_names_its_command():
-    loose = [s for s in doc_tables.unattributed_figures() if not s.startswith(REWRITTEN_ELSEWHERE)]
-    assert loose == [], "name the command beside each figure (tools/doc_tables.py)"
-
-
-@pytest.mark.xfail(strict=True, reason="docs/training.md names its commands in the training work")
-def test_training_notes_name_their_commands():
-    assert [s for s in doc_tables.unattributed_figures() if s.startswith(REWRITTEN_ELSEWHERE)] == []
+    assert doc_tables.unattributed_figures() == [], "name the command beside each figure (tools/doc_tables.py)"
 
 
 def test_an_unattributed_table_or_paragraph_is_caught():
