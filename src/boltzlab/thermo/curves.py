@@ -158,26 +158,3 @@ def _weighted(log_w: np.ndarray, e1: np.ndarray, e2: np.ndarray, lz0: float):
     energy = (p * e1).sum(1)
     var = (p * (e2 + e1 * e1)).sum(1) - energy ** 2
     return log_z, energy, var
-
-
-def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], title: str = ""):
-    """F, <E>, S and C against T for one or more sets of curves (error bars where given)."""
-    from ..plots import finish_figure, subplots
-    fig, axes = subplots(1, 4, figsize=(16, 3.8))
-    names = {"free_energy": "free energy F = -ln Z / beta", "energy": "energy <E>",
-             "entropy": "entropy S = ln Z + beta <E>", "heat_capacity": "heat capacity C = beta^2 Var E"}
-    for c, label in zip(curves, labels):
-        t = np.asarray(c["temperature"])
-        for ax, key in zip(axes, names):
-            y = np.asarray(c[key])
-            err = c.get(key + "_stderr")
-            if err is not None:
-                ax.errorbar(t, y, err, marker="o", ms=3, capsize=2, label=label)
-            else:
-                ax.plot(t, y, marker=".", label=label)
-    for ax, key in zip(axes, names):
-        ax.set_xlabel("temperature T = 1 / beta")
-        ax.set_title(names[key], fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    return finish_figure(fig, title)
