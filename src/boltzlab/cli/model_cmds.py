@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import MAGIC, atomic_savez, atomic_write_json
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, require
 from ..io import load_model, load_model_file
 from ..partition import exact_log_z
 from ..random import Rng
@@ -146,12 +146,10 @@ def _sample_targets(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from ..plots import image_grid, save_figure
-    if args.shards is not None and not args.distributed:
-        raise ConfigError("--shards applies only with --distributed")
+    require(args.shards is None or args.distributed, "--shards applies only with --distributed")
     if args.distributed and args.tempering:
         raise ConfigError("--distributed samples by block Gibbs; it does not combine with --tempering")
-    if args.tempering and args.beta != 1.0:
-        raise ConfigError("--tempering samples the model at beta = 1; drop --beta")
+    require(not args.tempering or args.beta == 1.0, "--tempering samples the model at beta = 1; drop --beta")
     npz, png = _sample_targets(args)
     if args.distributed:
         from .. import distributed
@@ -225,8 +223,7 @@ def cmd_logz(args: argparse.Namespace) -> int:
     if args.method == "exact":
         result = {"log_z": exact_log_z(model, beta=args.beta), "method": "exact", "beta": args.beta, "stderr": 0.0}
     else:
-        if args.beta != 1.0:
-            raise ConfigError("--beta applies to --method exact; annealed estimates are of ln Z at beta = 1")
+        require(args.beta == 1.0, "--beta applies to --method exact; annealed estimates are of ln Z at beta = 1")
         res = _annealed(args.method, model, args, data)
         result = log_z_record(res)
     result["seconds"] = round(time.perf_counter() - t0, 4)
@@ -250,8 +247,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     t0 = time.perf_counter()
     if args.split:
-        if args.model.name != "checkpoint.pt":
-            raise ConfigError("--split needs a training run directory (or its checkpoint.pt)")
+        require(args.model.name == "checkpoint.pt", "--split needs a training run directory (or its checkpoint.pt)")
         data = run_split_data(args.model.parent, args.split)
     else:
         data = load_model_data(args.data, model, args.rows, args.binarize, args.seed)

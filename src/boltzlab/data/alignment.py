@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 
 ALPHABETS = {"protein": "-ACDEFGHIKLMNPQRSTVWY", "dna": "-ACGT", "rna": "-ACGU"}
 FORMATS = ("auto", "fasta", "a2m", "a3m", "stockholm")
@@ -138,8 +138,7 @@ def _match_columns(seqs: list[str], fmt: str, rf: str | None, path: Path) -> lis
 def encode(seqs: list[str], alphabet: str = "protein", unknown: str = "gap", path: Any = "sequences") -> np.ndarray:
     """Integer states (n_seq, length), uint8, of aligned strings over ``alphabet``."""
     symbols = alphabet_symbols(alphabet)
-    if unknown not in ("gap", "error"):
-        raise ConfigError(f"unknown= must be 'gap' or 'error'; got {unknown!r}")
+    require(unknown in ("gap", "error"), f"unknown= must be 'gap' or 'error'; got {unknown!r}")
     table = np.full(256, 255, dtype=np.uint8)
     for i, c in enumerate(symbols):
         table[ord(c)] = i
@@ -161,8 +160,7 @@ def encode(seqs: list[str], alphabet: str = "protein", unknown: str = "gap", pat
 def read_sequences(path: str | Path, *, format: str = "auto") -> tuple[list[str], list[str]]:
     """(names, match-column strings) of an alignment file (see the module docstring)."""
     path = Path(path)
-    if format not in FORMATS:
-        raise ConfigError(f"unknown alignment format {format!r}; expected one of {', '.join(FORMATS)}")
+    require(format in FORMATS, f"unknown alignment format {format!r}; expected one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise DataError(f"{path}: no such alignment file")
     try:
@@ -240,8 +238,7 @@ def sequence_weights(states: Any, threshold: float = 0.8, *, q: int | None = Non
     sequences.  Exact: the comparison is made on integer counts, count >= the smallest m with
     m / L >= threshold in float64 (the same decision as count / L >= threshold).
     """
-    if not 0 < float(threshold) <= 1:
-        raise ConfigError(f"the reweighting threshold must lie in (0, 1]; got {threshold}")
+    require(0 < float(threshold) <= 1, f"the reweighting threshold must lie in (0, 1]; got {threshold}")
     arr = np.asarray(states)
     x = torch.as_tensor(arr.astype(np.uint8) if int(arr.max(initial=0)) < 256 else arr.astype(np.int64))
     if device is not None:

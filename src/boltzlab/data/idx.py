@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 
 __all__ = ["read_idx", "load_mnist", "IDX_DTYPES", "is_idx_header"]
 
@@ -144,8 +144,7 @@ def _find(directory: Path, names: list[str]) -> Path | None:
 
 def mnist_files(directory: str | os.PathLike, split: str = "test") -> tuple[Path | None, Path | None]:
     """The (images, labels) files of one MNIST split in ``directory``; None for those not present."""
-    if split not in _PREFIX:
-        raise ConfigError(f"unknown MNIST split {split!r}; expected 'test' or 'train'")
+    require(split in _PREFIX, f"unknown MNIST split {split!r}; expected 'test' or 'train'")
     directory = Path(directory)
     prefix = _PREFIX[split]
     return (_find(directory, _candidates(prefix, "images", 3)),

@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from .._tensor import make_generator
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import DataError, ShapeError, require
 from .idx import IDX_DTYPES, is_idx_header, mnist_files
 
 __all__ = ["open_array", "open_idx", "ArrayDataset", "open_dataset", "minibatches", "StreamedRows",
@@ -207,14 +207,12 @@ def _dataset_of(data: Any) -> Dataset | None:
     """The map-style dataset behind ``data`` (a Dataset, a DataLoader, or a memory map), or None."""
     if isinstance(data, DataLoader):
         data = data.dataset
-        if isinstance(data, IterableDataset):
-            raise ConfigError("an IterableDataset cannot be indexed; pass a map-style Dataset "
-                              "(the trainer draws its own seeded minibatches)")
+        require(not isinstance(data, IterableDataset), "an IterableDataset cannot be indexed; pass a map-style Dataset "
+                                                       "(the trainer draws its own seeded minibatches)")
     if isinstance(data, np.memmap):
         return ArrayDataset(data)
     if isinstance(data, Dataset):
-        if isinstance(data, IterableDataset):
-            raise ConfigError("an IterableDataset cannot be indexed; pass a map-style Dataset")
+        require(not isinstance(data, IterableDataset), "an IterableDataset cannot be indexed; pass a map-style Dataset")
         return data
     return None
 
@@ -293,8 +291,7 @@ def minibatches(data: Any, batch_size: int, *, shuffle: bool = True, seed: int |
     With ``shuffle`` the order is a permutation drawn from ``seed``; each batch's rows are read in
     ascending order (fewer page faults in a memory map).
     """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    require(batch_size >= 1, f"batch_size must be >= 1; got {batch_size}")
     rows = streamed_rows(data) or StreamedRows(ArrayDataset(np.asarray(data)))
     n = len(rows)
     order = torch.randperm(n, generator=make_generator(seed)) if shuffle else torch.arange(n)

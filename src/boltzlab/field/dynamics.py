@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 
 
 def flow_rhs(w: np.ndarray, mu2: float, target: np.ndarray, sigma_h2: float = 1.0) -> tuple[np.ndarray, float]:
@@ -46,8 +46,7 @@ def integrate_flow(w0: Any, mu2: float, target: Any, times: Any, sigma_h2: float
     target = np.asarray(torch.as_tensor(target, dtype=torch.float64).cpu(), dtype=float)
     times = np.asarray(times, dtype=float)
     nv, nh = w0.shape
-    if target.shape != (nv, nv):
-        raise ConfigError(f"target has shape {target.shape}; expected ({nv}, {nv})")
+    require(target.shape == (nv, nv), f"target has shape {target.shape}; expected ({nv}, {nv})")
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
         w = y[:-1].reshape(nv, nh)
@@ -155,8 +154,7 @@ def flow_jacobian_rates(kappa: tuple[float, ...], mu2: float, sigma_h2: float = 
     kappa)/sigma_h^2)) for the diagonal target K_phi = diag(kappa) with all kappa < mu^2; exact (autograd)."""
     from torch.autograd.functional import jacobian
     kap = torch.as_tensor(kappa, dtype=torch.float64)
-    if bool((kap >= mu2).any()):
-        raise ConfigError("the fixed point of eq. (59) needs mu^2 above every kappa")
+    require(not bool((kap >= mu2).any()), "the fixed point of eq. (59) needs mu^2 above every kappa")
     n = len(kap)
     target = torch.diag(1 / kap)
 

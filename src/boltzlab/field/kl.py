@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import ConfigError, DomainError, ShapeError, require
 from ..random import as_rng
 from .model import ScalarFieldRBM, gaussian_samples
 
@@ -57,8 +57,7 @@ def kl_scalar_theory(kappa: Any, mu2: float, n_hidden: int) -> float:
     This is the trained model of eq. (B4): the N_h smallest target eigenvalues learnt, the rest at mu^2
     (it assumes mu^2 > kappa_i for i <= N_h, so that those modes can be learnt, Sec. V C)."""
     kappa = np.sort(np.asarray(kappa, dtype=float))
-    if not 1 <= int(n_hidden) <= len(kappa):
-        raise ConfigError(f"N_h must lie in 1..{len(kappa)}, got {n_hidden}")
+    require(1 <= int(n_hidden) <= len(kappa), f"N_h must lie in 1..{len(kappa)}, got {n_hidden}")
     if (kappa[: int(n_hidden)] >= mu2).any():
         raise ConfigError("eq. (B8) assumes mu^2 above the N_h smallest eigenvalues (otherwise use eq. B7 with "
                           "b_i = min(kappa_i, mu^2))")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 from .spectrum import MarchenkoPastur, weight_sigma
 
 
@@ -62,11 +62,9 @@ def analyze(model: Any, sigma: float | None = None, rotation: bool = False, seed
     """
     from ..models import EnergyModel
     w = model if isinstance(model, (torch.Tensor, np.ndarray)) else model.weights if isinstance(model, EnergyModel) else None
-    if w is None:
-        raise ConfigError(f"{type(model).__name__} has no weight matrix to analyse")
+    require(w is not None, f"{type(model).__name__} has no weight matrix to analyse")
     w = torch.as_tensor(w).detach()
-    if w.dim() != 2:
-        raise ConfigError(f"the weights must be a matrix; got shape {tuple(w.shape)}")
+    require(w.dim() == 2, f"the weights must be a matrix; got shape {tuple(w.shape)}")
     if not bool(torch.isfinite(w).all()):
         raise DomainError("the weight matrix contains NaN or infinite values")
     s = torch.linalg.svdvals(w).double().cpu().numpy()

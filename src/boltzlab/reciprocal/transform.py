@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, require
 from ..units.binary import LinearBiasLayer
 
 SQRT2 = math.sqrt(2.0)
@@ -36,9 +36,8 @@ SQRT2 = math.sqrt(2.0)
 
 def _require_linear_layers(model: Any) -> None:
     from ..models import RBM
-    if not isinstance(model, RBM):
-        raise ConfigError(f"reciprocal space is defined for RBMs (a weight matrix between two layers); "
-                          f"got {type(model).__name__}")
+    require(isinstance(model, RBM), f"reciprocal space is defined for RBMs (a weight matrix between two layers); "
+                                    f"got {type(model).__name__}")
     for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
         if not isinstance(layer, LinearBiasLayer):
             raise ConfigError(f"the reciprocal transform needs binary or spin units (energy linear in the "

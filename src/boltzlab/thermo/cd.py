@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError, require
 from ..sampling.kernels import Kernel, make_kernel
 from .exact import MAX_TABLE_LOG2, JointSpace
 
@@ -44,8 +44,7 @@ def exact_cd(model, data: Any, steps: Sequence[int] = (1, 2, 5, 10), kernel: str
     js = JointSpace(model, MAX_TABLE_LOG2)
     k = make_kernel(kernel, js.model, beta, fraction) if not isinstance(kernel, Kernel) else kernel.at(js.model, beta)
     steps = sorted({int(s) for s in steps})
-    if not steps or steps[0] < 0:
-        raise ConfigError("CD steps must be integers >= 0")
+    require(steps and steps[0] >= 0, "CD steps must be integers >= 0")
     idx = js.visible_index(data)
     if idx.numel() == 0:
         raise DataError("no data rows for the data distribution p_D")

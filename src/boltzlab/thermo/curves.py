@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..stats import log_mean_exp
 from ..partition.exact import _choose, _float64_copy
 from ..random import Rng
@@ -103,8 +103,7 @@ def ais_curves(model, betas: Sequence[float], n_runs: int = 500, n_steps: int = 
     """F, <E>, S, C with bootstrap error bars from one AIS pass along the inverse-temperature path."""
     t0 = time.perf_counter()
     b = _grid(betas)
-    if int(n_runs) < 2 or int(n_steps) < 1:
-        raise ConfigError(f"need n_runs >= 2 and n_steps >= 1; got {n_runs} and {n_steps}")
+    require(int(n_runs) >= 2 and int(n_steps) >= 1, f"need n_runs >= 2 and n_steps >= 1; got {n_runs} and {n_steps}")
     if not (model.visible.discrete and model.hidden.discrete):
         raise IntractableError("the inverse-temperature path starts from the uniform distribution, which "
                                "continuous units do not have; AIS curves need discrete units")

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..random import Rng
 from ..sampling.kernels import describe_kernel, make_kernel
 from .protocols import Protocol, default_init, sample_work, scaled_copy
@@ -41,8 +41,7 @@ def endpoint_log_z(model, beta: float, method: str = "auto", ais_runs: int | Non
                    seed: int | None = 0) -> tuple[float, float, str]:
     """ln Z(beta) of ``model``: (value, standard error, method), exact when enumerable or AIS."""
     from ..partition import ais_log_z, exact_log_z
-    if method not in ("auto", "exact", "ais"):
-        raise ConfigError(f"unknown Delta f method {method!r}; expected auto, exact or ais")
+    require(method in ("auto", "exact", "ais"), f"unknown Delta f method {method!r}; expected auto, exact or ais")
     if float(beta) == 0:
         if not (model.visible.discrete and model.hidden.discrete):
             raise ConfigError("beta = 0 is the uniform distribution, which continuous units do not have")
@@ -103,9 +102,8 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
     """The AIS path as a work protocol: forward works -ln w of ``ais_log_z``, reverse works -ln w_rev of
     ``rais_log_z`` from model chains (``burn_in`` sweeps), and the same checks as :func:`work_experiment`."""
     from ..partition import ais_log_z, exact_log_z, rais_log_z
-    if base == "samples":
-        raise ConfigError("the forward and reverse runs must share the path: use base model, uniform or data "
-                          "(the 'samples' base is refitted on every call)")
+    require(base != "samples", "the forward and reverse runs must share the path: use base model, uniform or data "
+                               "(the 'samples' base is refitted on every call)")
     t0 = time.perf_counter()
     rng = Rng(seed, model.device)
     a = ais_log_z(model, n_runs, n_betas, schedule=schedule, base=base, data=data, progress=progress, rng=rng)

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..partition.ais import _chunks
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
@@ -40,8 +40,7 @@ PILOT = 4096
 
 def _temperature(t: float, name: str) -> float:
     t = float(t)
-    if not (math.isfinite(t) and t > 0):
-        raise ConfigError(f"{name} must be a positive temperature; got {t}")
+    require(math.isfinite(t) and t > 0, f"{name} must be a positive temperature; got {t}")
     return t
 
 
@@ -150,19 +149,15 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
     """
     t1 = _temperature(t1, "T1")
     t2s = [_temperature(t, "T2") for t in ([t2] if np.isscalar(t2) else list(t2))]
-    if not t2s:
-        raise ConfigError("give at least one bath temperature T2")
-    if int(chains) < 2:
-        raise ConfigError(f"the experiment needs at least 2 chains; got {chains}")
+    require(t2s, "give at least one bath temperature T2")
+    require(int(chains) >= 2, f"the experiment needs at least 2 chains; got {chains}")
     if int(equilibrate) < 0 or int(steps) < 1:
         raise ConfigError(f"need equilibrate >= 0 and steps >= 1; got {equilibrate} and {steps}")
     kname = kernel.name if isinstance(kernel, Kernel) else kernel
-    if kname == "visible":
-        raise ConfigError("the heat-exchange relation needs one energy at both temperatures: use a kernel on "
-                          "the joint state (palindromic, random-scan or plain), not the visible chain")
+    require(kname != "visible", "the heat-exchange relation needs one energy at both temperatures: use a kernel on "
+                                "the joint state (palindromic, random-scan or plain), not the visible chain")
     auto = isinstance(fraction, str)
-    if auto and fraction != "auto":
-        raise ConfigError(f"fraction must be 'auto' or a number in (0, 1]; got {fraction!r}")
+    require(not auto or fraction == "auto", f"fraction must be 'auto' or a number in (0, 1]; got {fraction!r}")
     if kname == "plain" and auto:
         fraction = 1.0
         auto = False
@@ -171,14 +166,12 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
     rng = rng if rng is not None else Rng(seed, dev)
     if batch_size is None:
         batch_size = CUDA_BATCH if dev.type == "cuda" else CPU_BATCH
-    if int(batch_size) < 1:
-        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    require(int(batch_size) >= 1, f"batch_size must be >= 1; got {batch_size}")
     batch_size = min(int(batch_size), int(chains))
     init_label = "random"
     init_states = None
     if not (isinstance(init, str) and init == "random"):
-        if isinstance(init, str):
-            raise ConfigError(f"init must be 'random' or an array of visible states; got {init!r}")
+        require(not isinstance(init, str), f"init must be 'random' or an array of visible states; got {init!r}")
         init_states = model.visible_tensor(init, "init")
         init_label = f"data ({init_states.shape[0]} rows)"
     beta1 = 1.0 / t1

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 from ..random import Rng
 from .base import Layer
 from .binary import _param
@@ -35,8 +35,7 @@ class GaussianLayer(Layer):
         if precision is None:
             with torch.no_grad():
                 prec.fill_(1.0)
-        if not bool((prec > 0).all()):
-            raise ConfigError("Gaussian units need a positive precision (the model does not exist otherwise)")
+        require(bool((prec > 0).all()), "Gaussian units need a positive precision (the model does not exist otherwise)")
         self.precision = nn.Parameter(prec.data, requires_grad=learn_precision)
         self.learn_precision = learn_precision
 
