@@ -237,11 +237,13 @@ def apply_toml(parser: argparse.ArgumentParser, args: argparse.Namespace, path: 
     return given
 
 
-def reporting(fn: Callable[[argparse.Namespace], tuple[dict[str, Any], str | list[str]]]) -> Callable[..., int]:
+def reporting(fn: Callable[[argparse.Namespace], tuple[dict[str, Any], str | list[str]] | None]) -> Callable[..., int]:
     """A command from an analysis that returns (numbers, summary): the numbers as JSON with --json, else the
-    summary, on stdout."""
+    summary, on stdout (None: nothing to report, as on the processes other than rank 0)."""
     def run(args: argparse.Namespace) -> int:
-        res, summary = fn(args)
+        if (out := fn(args)) is None:
+            return 0
+        res, summary = out
         if args.json:
             emit_json(res)
         else:
