@@ -1,13 +1,18 @@
-"""Figures of the thermodynamics analyses (docs/thermodynamics.md): heat exchange, equilibration, work,
-equilibrium curves and contrastive divergence; importable from :mod:`boltzlab.thermo` as well."""
+"""Figures of the analyses (matplotlib), drawn by the studies and the commands: heat exchange, equilibration,
+work, equilibrium curves and contrastive divergence (docs/thermodynamics.md; importable from
+:mod:`boltzlab.thermo` as well), the energy of a lattice VMC run (also :mod:`boltzlab.quantum.lattice`), and
+sequence logos and site frequencies of Potts models (docs/units-and-sequences.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from ..plots import finish_figure, subplots
+from ..plots import finish_figure, save_figure, subplots
+from ..plots.logo import draw_logo
 
 
 def plot_xft(result: "XFTResult") -> Any:
@@ -172,4 +177,64 @@ def plot_cd(run: dict[str, Any], xlabel: str = "training step", title: str = "")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("nats")
+    return finish_figure(fig, title)
+
+
+def plot_history(history: list[dict[str, float]], path: str | Path, exact: float | None = None,
+                 title: str = "") -> Path:
+    """Energy against iteration with its per-iteration error band and the exact energy; relative error (log)."""
+    it = np.array([r["iteration"] for r in history])
+    e = np.array([r["energy"] for r in history])
+    se = np.array([r["stderr"] for r in history])
+    fig, axes = subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(it, e, lw=1, label="VMC <E_L> per iteration")
+    ax.fill_between(it, e - se, e + se, alpha=0.3)
+    if exact is not None:
+        ax.axhline(exact, color="k", ls="--", lw=1, label=f"reference {exact:.6f}")
+        lo = exact - 0.02 * abs(exact)
+        ax.set_ylim(lo, max(np.percentile(e, 95) if len(e) else exact, exact + 0.05 * abs(exact)))
+    ax.set_xlabel("iteration"); ax.set_ylabel("energy"); ax.legend(); ax.grid(alpha=0.3)
+    ax.set_title("energy")
+    if exact is not None:
+        ax = axes[0, 1]
+        rel = np.abs(e - exact) / abs(exact)
+        ax.semilogy(it, np.maximum(rel, 1e-12), lw=1)
+        ax.axhline(1e-3, color="r", ls=":", lw=1, label="1e-3")
+        ax.set_xlabel("iteration"); ax.set_ylabel("|E - E_exact| / |E_exact|"); ax.legend(); ax.grid(alpha=0.3)
+        ax.set_title("relative error")
+    return save_figure(fig, path, title)
+
+
+def weight_logos(weights: np.ndarray, symbols: str, n_units: int = 6, max_sites: int = 80,
+                 title: str = "") -> Figure:
+    """Logos of the ``n_units`` hidden units with the largest ||W_mu||, each over its ``max_sites`` most
+    weighted sites (in sequence order) when the sequence is longer."""
+    w = np.asarray(weights, dtype=float)  # (n_sites, q, n_hidden)
+    norms = np.sqrt((w ** 2).sum((0, 1)))
+    order = np.argsort(-norms)[:max(1, min(n_units, w.shape[2]))]
+    fig, axes = subplots(len(order), 1, figsize=(min(2 + 0.22 * min(w.shape[0], max_sites), 20),
+                                                      1.9 * len(order)), squeeze=False)
+    for ax, mu in zip(axes[:, 0], order):
+        wm = w[:, :, mu]
+        sites = np.arange(w.shape[0])
+        if w.shape[0] > max_sites:
+            sites = np.sort(np.argsort(-np.abs(wm).sum(1))[:max_sites])
+        draw_logo(ax, wm[sites], symbols, sites)
+        ax.set_ylabel(f"h{mu}\n|W|={norms[mu]:.2f}", fontsize=8)
+    axes[-1, 0].set_xlabel("site")
+    return finish_figure(fig, title or "hidden-unit weights W_{i a mu} as sequence logos")
+
+
+def frequency_comparison(f_data: np.ndarray, f_model: np.ndarray, title: str = "") -> Figure:
+    """Scatter of single-site frequencies f_i(a): (weighted) data against model samples."""
+    fig, ax = subplots(figsize=(4.5, 4.2))
+    ax.scatter(f_data.ravel(), f_model.ravel(), s=6, alpha=0.6)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    r = float(np.corrcoef(f_data.ravel(), f_model.ravel())[0, 1])
+    ax.set_xlabel("data f_i(a) (sequence-weighted)")
+    ax.set_ylabel("model samples f_i(a)")
+    ax.set_title(f"single-site frequencies, r = {r:.3f}")
+    ax.grid(alpha=0.3)
     return finish_figure(fig, title)

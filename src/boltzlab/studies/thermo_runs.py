@@ -43,7 +43,7 @@ def load_thermo_model(path: str, device: str):
 
 def xft(args: argparse.Namespace) -> int:
     from ..thermo.xft import heat_exchange
-    from .thermo_figures import plot_trace, plot_xft
+    from .report_plots import plot_trace, plot_xft
     model = load_thermo_model(args.model, args.device)
     init: Any = "random"
     if args.init == "data":
@@ -78,7 +78,7 @@ def xft(args: argparse.Namespace) -> int:
 
 def work(args: argparse.Namespace) -> int:
     from ..thermo import BetaRamp, Interpolation, ModelSequence, ais_work, work_experiment
-    from .thermo_figures import plot_work
+    from .report_plots import plot_work
     from ..thermo.protocols import run_checkpoints
     n_models = {"beta-ramp": 1, "interpolate": 2, "ais": 1}
     if args.protocol in n_models and len(args.models) != n_models[args.protocol]:
@@ -147,7 +147,7 @@ def work(args: argparse.Namespace) -> int:
 def curves(args: argparse.Namespace) -> int:
     from ..errors import IntractableError
     from ..thermo import ais_curves, exact_curves
-    from .thermo_figures import plot_curves
+    from .report_plots import plot_curves
     if args.t_min > args.t_max:
         raise ConfigError(f"--t-min {args.t_min} is above --t-max {args.t_max}")
     model = load_thermo_model(args.model, args.device)
@@ -184,7 +184,7 @@ def curves(args: argparse.Namespace) -> int:
 
 def cd(args: argparse.Namespace) -> int:
     from ..thermo import cd_along_run
-    from .thermo_figures import plot_cd
+    from .report_plots import plot_cd
     from ..thermo.protocols import run_checkpoints
     src = Path(args.model)
     if src.is_dir():

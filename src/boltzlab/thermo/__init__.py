@@ -30,6 +30,6 @@ _FIGURES = ("plot_xft", "plot_trace", "plot_work", "plot_curves", "plot_cd")
 
 def __getattr__(name: str):  # the figures live with the analyses that draw them (matplotlib loaded on use)
     if name in _FIGURES:
-        from ..studies import thermo_figures
-        return getattr(thermo_figures, name)
+        from ..studies import report_plots
+        return getattr(report_plots, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
