@@ -261,3 +261,19 @@ def test_parallel_tempering_rejects_bad_ladders():
         ParallelTempering(rbm, 10, betas=[0.5, 0.9])
     with pytest.raises(ConfigError):
         ParallelTempering(rbm, 10, n_replicas=1)
+
+
+def test_count_distribution_matches_the_listed_visible_distribution():
+    """P(number of visible units on) from the Poisson-binomial recursion over hidden states equals the sum of
+    the listed visible distribution (a dropped unit or a wrong weight p(h) moves it by far more than 1e-12)."""
+    from boltzlab.models import BinaryRBM
+    from boltzlab.partition import count_distribution, visible_distribution
+    m = BinaryRBM.initialize(12, 5, weight_std=1.0, seed=3)
+    states, p = visible_distribution(m)
+    listed = torch.zeros(13, dtype=torch.float64).index_add_(0, states.sum(1).long(), p)
+    assert torch.allclose(count_distribution(m), listed, atol=1e-12, rtol=0)
+    assert torch.allclose(count_distribution(m, beta=0.5),
+                          torch.zeros(13, dtype=torch.float64).index_add_(
+                              0, states.sum(1).long(), visible_distribution(m, beta=0.5)[1]), atol=1e-12, rtol=0)
+    with pytest.raises(IntractableError):
+        count_distribution(bl.models.make_rbm(4, 2, "gaussian", "binary"))

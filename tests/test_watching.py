@@ -51,6 +51,26 @@ def test_the_monitor_falls_back_to_pseudo_likelihood():
     assert TrainingMonitor().diagnose(hist) == "oscillation"
 
 
+def test_swings_within_the_noise_of_a_sampled_quality_are_not_oscillation():
+    values = (-9.0, -8.0, -10.0, -7.5, -10.5, -7.8, -10.2)
+    noisy = [{"pseudo_log_likelihood": v, "pseudo_log_likelihood_stderr": 1.5, "weight_norm": 1.0} for v in values]
+    assert TrainingMonitor().diagnose(noisy) is None
+    precise = [dict(r, pseudo_log_likelihood_stderr=0.1) for r in noisy]  # the same swings, now far above the noise
+    assert TrainingMonitor().diagnose(precise) == "oscillation"
+
+
+def test_the_recorded_pseudo_likelihood_error_matches_its_spread_over_seeds():
+    from boltzlab.training.metrics import epoch_metrics
+    model = random_rbm(20, 6, seed=1, scale=0.5)
+    x = torch.bernoulli(torch.full((400, 20), 0.4), generator=torch.Generator().manual_seed(0))
+    recs = [epoch_metrics(model, x, None, max_log2=0, n_monitor=400, seed=s) for s in range(40)]
+    values = torch.tensor([r["pseudo_log_likelihood"] for r in recs])
+    reported = float(torch.tensor([r["pseudo_log_likelihood_stderr"] for r in recs]).mean())
+    # the spread over seeds is the site-choice part of the error only (the rows are fixed), so it is at most
+    # the reported error and a sizeable part of it
+    assert 0.3 * reported < float(values.std()) < 1.3 * reported
+
+
 def _track(series):
     tr = MixingTracker()
     for x in series:

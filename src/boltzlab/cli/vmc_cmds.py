@@ -38,10 +38,11 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--ansatz", default="auto",
                    choices=["auto", "rbm", "rbm-jastrow", "slater", "slater-jastrow", "slater-rbm", "slater-rbm-jastrow",
                             "backflow-jastrow"],
-                   help="wave function; auto: rbm(-jastrow) for N <= 2, slater-rbm(-jastrow) for N > 2 (default); "
-                        "backflow-jastrow: feed-forward backflow and Jastrow networks (width --hidden)")
-    q.add_argument("--hidden", type=non_negative_int, default=2,
-                   help="RBM hidden units, or the network width of backflow-jastrow (default 2)")
+                   help="wave function; auto (default): rbm(-jastrow) for N <= 2, backflow-jastrow for interacting "
+                        "closed shells N > 2 in D >= 2, slater-rbm otherwise; backflow-jastrow: feed-forward "
+                        "backflow and Jastrow networks (width --hidden)")
+    q.add_argument("--hidden", type=non_negative_int, default=None,
+                   help="RBM hidden units, or the network width of backflow-jastrow (default 2 and 16)")
     q.add_argument("--power", type=float, choices=[1.0, 0.5], default=1.0,
                    help="1: Psi = F (default); 0.5: Psi = sqrt(F), i.e. |Psi|^2 = P_rbm")
     q.add_argument("--sigma", type=positive_float, default=None,
@@ -52,7 +53,8 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
     q.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (default 0.05)")
     q.add_argument("--lr-decay", type=finite_float, default=0.0, help="inverse-time decay lr / (1 + d t)")
     q.add_argument("--diag-shift", type=finite_float, default=1e-3, help="SR diagonal shift (default 1e-3)")
-    q.add_argument("--iterations", type=non_negative_int, default=300, help="optimisation iterations (default 300)")
+    q.add_argument("--iterations", type=non_negative_int, default=None,
+                   help="optimisation iterations (default 300; 600 for backflow-jastrow)")
     q.add_argument("--walkers", type=positive_int, default=256, help="parallel walkers (default 256)")
     q.add_argument("--steps", type=positive_int, default=10, help="sweeps per iteration (default 10)")
     q.add_argument("--burn-in", type=non_negative_int, default=100, help="burn-in sweeps, step adapts (default 100)")
@@ -76,7 +78,7 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
 def auto_ansatz(particles: int, interaction: bool) -> str:
     if particles <= 2:
         return "rbm-jastrow" if interaction and particles == 2 else "rbm"
-    return "slater-rbm-jastrow" if interaction else "slater-rbm"
+    return "backflow-jastrow" if interaction and particles % 2 == 0 else "slater-rbm"
 
 
 def cmd_qdot(args: argparse.Namespace) -> int:
@@ -92,10 +94,13 @@ def cmd_qdot(args: argparse.Namespace) -> int:
         raise ConfigError("Coulomb repulsion in 1D is not integrable at contact; use --no-interaction in 1D")
     if not math.isfinite(args.init_scale) or args.init_scale < 0:
         raise ConfigError(f"--init-scale must be >= 0, got {args.init_scale}")
+    network = ansatz == "backflow-jastrow"
+    hidden = args.hidden if args.hidden is not None else (16 if network else 2)
+    iterations = args.iterations if args.iterations is not None else (600 if network else 300)
     cfg = QDotConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=interaction,
-                     ansatz=ansatz, hidden=args.hidden, power=args.power, sigma=args.sigma,
+                     ansatz=ansatz, hidden=hidden, power=args.power, sigma=args.sigma,
                      train_sigma=args.train_sigma, init_scale=args.init_scale, optimizer=args.optimizer, lr=args.lr,
-                     lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=args.iterations,
+                     lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=iterations,
                      walkers=args.walkers, steps=args.steps, burn_in=args.burn_in, eval_steps=args.eval_steps,
                      eval_burn_in=args.eval_burn_in, method=args.method, moves=args.moves, step=args.step,
                      tol=args.tol, seed=args.seed, device=args.device)

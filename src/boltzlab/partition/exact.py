@@ -91,3 +91,36 @@ def visible_distribution(model: EnergyModel, beta: float = 1.0, max_log2_states:
     states = m.visible.enumerate_states(0, total)
     return states, torch.softmax(-m.visible_free_energy(states, beta), 0)
 
+
+
+@torch.no_grad()
+def count_distribution(model: EnergyModel, beta: float = 1.0, *, max_log2_states: float = MAX_LOG2_STATES,
+                       ) -> torch.Tensor:
+    """P(U) for U = 0..n_visible, U the number of visible units in state 1, exact, float64.
+
+    For an RBM with binary visible units and an enumerable hidden layer: given h the visible units are
+    independent Bernoulli variables with means p_i(h) (Smolensky 1986; Hinton, Neural Computation 14, 1771
+    (2002), eq. 6), so P(U | h) is a Poisson-binomial distribution, built unit by unit by the recursion
+    P_i(u) = P_{i-1}(u) (1 - p_i) + P_{i-1}(u - 1) p_i (Chen & Liu, Statistica Sinica 7, 875 (1997)), and
+    P(U) = sum_h p(h) P(U | h), p(h) = exp(-F(h)) / Z.  The cost is 2^n_hidden n_visible^2, so it serves
+    visible layers far too large to list (the magnetisation distribution of a 5x5 Ising RBM).
+    """
+    m = _float64_copy(model)
+    if m.visible.type_name != "binary" or not m.hidden.discrete:
+        raise IntractableError("the count distribution needs binary visible units and a discrete hidden layer")
+    if m.hidden.n_states_log2 > max_log2_states + 1e-9:
+        raise IntractableError(f"the hidden layer has 2^{m.hidden.n_states_log2:.0f} states, above the limit "
+                               f"2^{max_log2_states:.0f}")
+    log_z = exact_log_z(m, beta, max_log2_states=max_log2_states)
+    n = m.n_visible
+    total = torch.zeros(n + 1, dtype=torch.float64, device=m.device)
+    for h in m.hidden.iterate_states(max(1, (1 << 22) // (n * n + 1))):
+        weight = torch.exp(-m.free_energy_hidden(h, beta) - log_z)
+        p = m.mean_visible(h, beta)
+        dist = torch.zeros(h.shape[0], n + 1, dtype=torch.float64, device=m.device)
+        dist[:, 0] = 1.0
+        for i in range(n):
+            dist[:, 1:i + 2] = dist[:, 1:i + 2] * (1 - p[:, i:i + 1]) + dist[:, :i + 1] * p[:, i:i + 1]
+            dist[:, 0] *= 1 - p[:, i]
+        total += weight @ dist
+    return total

@@ -53,6 +53,7 @@ def learning_curves(history: Sequence[dict[str, Any]], title: str = "") -> Figur
     fig, axes = subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
     for key, label in (("train_log_likelihood", "train (exact)"), ("test_log_likelihood", "held out (exact)"),
+                       ("test_log_likelihood_averaged", "held out, parameter average (exact)"),
                        ("pseudo_log_likelihood", "pseudo-LL (train)")):
         ys = [r.get(key) for r in history]
         if any(y is not None for y in ys):

@@ -196,43 +196,55 @@ def vmc_blocking_honesty(study: Study) -> dict[str, Any]:
     return {"rows": rows}
 
 
-@entry("vmc-qdot-omega-scan", "closed-shell dots N = 2, 6, 12, 20 at omega = 0.1, 0.28, 0.5, 1 against Hogberget's "
-                              "DMC table (within 0.1% at omega >= 0.28 and 0.5% at omega = 0.1 for N = 2, 6), "
-                              "one-body density at omega = 0.1 (issue 24)")
+def scan_config(n: int, omega: float, quick: bool):
+    """The run of the scan at (N, omega): the defaults of ``boltzlab vmc qdot --particles N --omega OMEGA`` (RBM x
+    Pade-Jastrow, 300 SR steps for N = 2; the backflow network, 600 SR steps for N > 2); ``quick`` shortens it."""
+    from ..quantum.qdot import QDotConfig
+    ansatz, hidden = ("rbm-jastrow", 2) if n == 2 else ("backflow-jastrow", 16)
+    return QDotConfig(particles=n, dim=2, omega=omega, ansatz=ansatz, hidden=hidden, optimizer="sr", lr=0.05,
+                      iterations=20 if quick else (300 if n == 2 else 600), walkers=64 if quick else 256, steps=5 if quick else 10,
+                      eval_steps=100 if quick else 2000, eval_burn_in=200)
+
+
+@entry("vmc-qdot-omega-scan", "closed-shell dots N = 2 and 6 at omega = 0.1, 0.28, 0.5, 1 against the DMC table of "
+                              "Hogberget (2013) / Pedersen Lohne et al. (PRB 84, 115302 (2011)): within 0.1% at "
+                              "omega >= 0.28 and 0.5% at omega = 0.1; one-body density at omega = 0.1 (issue 24)")
 def vmc_qdot_omega_scan(study: Study) -> dict[str, Any]:
-    """RBM x Pade-Jastrow (N = 2) and Slater x RBM x Pade-Jastrow (N >= 6), SR; the tolerance of N = 12 and 20 is
-    0.5% at every omega.  ``quick``: N = 2 at omega = 0.5 and N = 6 at omega = 1, short runs, tolerance 5%."""
+    """RBM x Pade-Jastrow (N = 2) and the backflow network (N = 6), SR, the ``vmc qdot`` defaults
+    (:func:`scan_config`).  The references are the DMC energies of Pedersen Lohne, Hagen, Hjorth-Jensen, Kvaal and
+    Pederiva, Phys. Rev. B 84, 115302 (2011), as tabulated by Hogberget (MSc thesis, Univ. Oslo 2013).
+    ``quick``: N = 2 at omega = 0.5 and N = 6 at omega = 1, short runs, tolerance 5%."""
     from ..plots import subplots
-    from ..quantum.qdot import DMC_REFERENCE, QDotConfig
-    cases = study.size([(2, 0.5), (6, 1.0)], sorted(DMC_REFERENCE))
+    from ..quantum.qdot import DMC_REFERENCE, run_qdot
+    cases = study.size([(2, 0.5), (6, 1.0)], [(n, w) for (n, w) in sorted(DMC_REFERENCE) if n <= 6])
+    source = "DMC: Pedersen Lohne et al., PRB 84, 115302 (2011); Hogberget, MSc thesis, Univ. Oslo (2013)"
     rows, densities = [], {}
     for n, w in cases:
-        cfg = replace(_fermions(n, study.quick, 600 if n <= 6 else 300, 4000 if n <= 6 else 1500), omega=w)
-        if n == 2:
-            cfg = QDotConfig(particles=2, dim=2, omega=w, ansatz="rbm-jastrow", hidden=4, train_sigma=True,
-                             optimizer="sr", lr=0.05, iterations=study.size(60, 500), walkers=256, steps=10,
-                             eval_steps=study.size(300, 10000), eval_burn_in=200)
-        from ..quantum.qdot import run_qdot
-        res = run_qdot(cfg, out=study.out / f"N{n}_omega{w:g}", progress=False)
+        res = run_qdot(scan_config(n, w, study.quick), out=study.out / f"N{n}_omega{w:g}", progress=False)
         dmc = DMC_REFERENCE[(n, w)]
-        tol = study.size(0.05, 5e-3 if (w < 0.2 or n > 6) else 1e-3)
+        tol = study.size(0.05, 5e-3 if w < 0.2 else 1e-3)
         label = f"N = {n}, omega = {w:g}"
-        study.figure(f"{label}: (E - DMC) / DMC", (res["energy"] - dmc) / dmc, 0.0, tol, "upper",
-                     f"Hogberget, MSc thesis, Univ. Oslo (2013): DMC {dmc}")
+        study.figure(f"{label}: (E - DMC) / DMC", (res["energy"] - dmc) / dmc, 0.0, tol, "upper", f"{source}: {dmc}")
         study.figure(f"{label}: not below DMC by 3 stderr", res["energy"], dmc, 3 * max(res["stderr"], 1e-12),
-                     "lower", f"Hogberget (2013): DMC {dmc} (fixed-node DMC is the lower reference)")
+                     "lower", f"{source}: {dmc} (fixed-node DMC lies below the variational energy)")
         rows.append({"particles": n, "omega": w, "energy": res["energy"], "stderr": res["stderr"], "dmc": dmc,
-                     "relative_error": (res["energy"] - dmc) / dmc})
+                     "relative_error": (res["energy"] - dmc) / dmc, "seconds": res["seconds"]})
         densities[(n, w)] = res["densities"]["_radial"]
+    shown = study.size((6, 1.0), (6, 0.1))
+    rad = densities[shown]
+    study.figure(f"N = {shown[0]}, omega = {shown[1]:g}: one-body density integrates to N",
+                 float((rad["rho"] * 2 * math.pi * rad["r"] * (rad["r"][1] - rad["r"][0])).sum()), shown[0], 0.02,
+                 "relative", "normalisation of the radial one-body density (histogram range 3.2 oscillator lengths "
+                 "x N^(1/4))")
     fig, axes = subplots(1, 2, figsize=(11, 4))
     for n in sorted({r["particles"] for r in rows}):
         sel = [r for r in rows if r["particles"] == n]
         axes[0].plot([r["omega"] for r in sel], [r["relative_error"] for r in sel], "o-", label=f"N = {n}")
     axes[0].set_xlabel("omega"); axes[0].set_ylabel("(E_VMC - E_DMC) / E_DMC"); axes[0].legend()
     axes[0].grid(alpha=0.3)
-    for (n, w), rad in densities.items():
-        if w in (0.1, study.size(1.0, 0.1)):
-            axes[1].plot(rad["r"], rad["rho"], label=f"N = {n}, omega = {w:g}")
+    for (n, w), r in densities.items():
+        if w == shown[1]:
+            axes[1].plot(r["r"], r["rho"], label=f"N = {n}, omega = {w:g}")
     axes[1].set_xlabel("r"); axes[1].set_ylabel("one-body density rho(r)"); axes[1].legend(); axes[1].grid(alpha=0.3)
     study.save(fig, "omega_scan.png", "VMC against DMC across omega; radial one-body densities")
     return {"rows": rows}

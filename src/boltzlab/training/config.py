@@ -27,11 +27,13 @@ def recommended_options(options: dict[str, Any], n_samples: int | None = None,
     a multimodal model and the learned mode weights drift (on ordered 2D Ising data they end all in one
     mode).  A fully visible machine or a data-parallel run keeps PCD.  Momentum 0.5 rather than 0.9: the
     chains follow the model with a delay of a few updates and momentum adds a delay of 1 / (1 - momentum)
-    updates, and the delayed feedback makes the learned mode weights swing (docs/training.md); the step
-    decays linearly to a tenth, so the last iterates settle.  The run lasts at least ``MIN_UPDATES``
-    updates (and 10 epochs).  Only options absent from ``options`` are returned.
+    updates, and the delayed feedback makes the learned mode weights swing (docs/training.md).  The step
+    decays linearly to a hundredth: a stochastic-approximation iterate settles only as its step goes to
+    zero (Robbins & Monro, Ann. Math. Stat. 22, 400 (1951)), and with a larger final step the last iterate
+    jitters around the optimum.  The run lasts at least ``MIN_UPDATES`` updates (and 10 epochs).  Only
+    options absent from ``options`` are returned.
     """
-    rec: dict[str, Any] = {"centered": True, "momentum": 0.5, "lr": 0.02, "lr_schedule": "linear", "lr_decay": 0.1}
+    rec: dict[str, Any] = {"centered": True, "momentum": 0.5, "lr": 0.02, "lr_schedule": "linear", "lr_decay": 0.01}
     if options.get("model", "rbm") == "rbm" and not distributed:
         rec["method"] = "pt"
     if n_samples:

@@ -25,6 +25,17 @@ def _mean(x: torch.Tensor, weights: torch.Tensor | None) -> float:
     return float((w * x).sum() / w.sum())
 
 
+def _stderr(x: torch.Tensor, weights: torch.Tensor | None) -> float:
+    """Standard error of :func:`_mean` (weighted: with Kish's effective sample size (sum w)^2 / sum w^2)."""
+    if x.numel() < 2:
+        return float("nan")
+    w = torch.ones_like(x) if weights is None else weights.to(x)
+    mean = (w * x).sum() / w.sum()
+    var = (w * (x - mean) ** 2).sum() / w.sum()
+    n_eff = w.sum() ** 2 / (w ** 2).sum()
+    return float((var / (n_eff - 1).clamp(min=1)).sqrt())
+
+
 @torch.no_grad()
 def reconstruction_error(model, v: torch.Tensor, rng: Rng) -> float:
     """Mean squared difference per unit between v and E[phi(v) | h], h ~ p(h | v)."""
@@ -72,8 +83,9 @@ def epoch_metrics(model, train: torch.Tensor, test: torch.Tensor | None, max_log
     except IntractableError:
         pass
     if model.visible.discrete and sub.shape[0]:  # one random site per sample, rescaled by n_visible
-        out["pseudo_log_likelihood"] = _mean(pseudo_log_likelihood(model, sub, sites=1, seed=seed,
-                                                                    reduction="none"), sub_w)
+        per = pseudo_log_likelihood(model, sub, sites=1, seed=seed, reduction="none")
+        out["pseudo_log_likelihood"] = _mean(per, sub_w)
+        out["pseudo_log_likelihood_stderr"] = _stderr(per, sub_w)
     if model.n_hidden:  # a fully visible model has nothing to reconstruct through
         out["reconstruction_error"] = reconstruction_error(model, sub, Rng(seed, sub.device))
     out.update(weight_norms(model))

@@ -14,8 +14,16 @@ networks' last layers start at zero, so the initial state is the Slater-Jastrow 
 pair distances only, so the function is symmetric under rotations and antisymmetric under the exchange of two
 electrons of the same spin.
 
-There are no closed forms: the driver gets grad, Laplacian and log-derivatives by autograd (the base class), and
-the samplers move all particles at once.
+Gradient and Laplacian of ln Psi are computed in closed form in one batched pass (no nested autograd).  With
+J = dQ/dX (an ND x ND matrix), G = grad_Q ln det and H its Hessian in Q,
+
+    grad_X ln det = J^T G,      lap_X ln det = tr(H J J^T) + G . lap_X Q,
+    H_(pa)(qb) = delta_pq sum_k d_a d_b phi_k(Q_p) Dinv_kp - B_paq B_qbp,   B_paq = sum_k d_a phi_k(Q_p) Dinv_kq
+
+(p, q electrons of one spin, Dinv the inverse of the orbital matrix), and lap_X Q_i = 2 sum_j (r_i - r_j)
+(eta'' + (D + 1) eta' / r_ij); the networks' first and second derivatives in r come from a forward pass of
+(value, d/dr, d^2/dr^2) through their layers.  The log-derivatives come from per-sample autograd (the base
+class), and the samplers move all particles at once.
 """
 
 from __future__ import annotations
@@ -45,6 +53,20 @@ def _mlp(inputs: int, width: int, generator: torch.Generator, dtype: torch.dtype
     return net.to(dtype=dtype, device=device)
 
 
+def _mlp_radial(net: nn.Sequential, inp: torch.Tensor, direction: torch.Tensor):
+    """net(inp) and its first and second derivatives in r, where inp = inp(r) is linear in r with
+    d inp / dr = ``direction``; each of shape inp.shape[:-1]."""
+    z, dz, d2z = inp, direction.expand_as(inp), torch.zeros_like(inp)
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            z, dz, d2z = layer(z), dz @ layer.weight.T, d2z @ layer.weight.T
+        else:  # tanh: t' = (1 - t^2) z', t'' = (1 - t^2) z'' - 2 t (1 - t^2) z'^2
+            t = torch.tanh(z)
+            s = 1 - t * t
+            z, dz, d2z = t, s * dz, s * d2z - 2 * t * s * dz * dz
+    return z.squeeze(-1), dz.squeeze(-1), d2z.squeeze(-1)
+
+
 class BackflowJastrowNet(Ansatz):
     """See the module docstring.  ``width``: hidden units of each network layer."""
 
@@ -63,20 +85,74 @@ class BackflowJastrowNet(Ansatz):
         self.pair = _mlp(2, width, g, dtype, device)
         self.omega = float(omega)
 
+    def _pairs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """r_i - r_j (W, N, N, D), r_ij with 1 on the diagonal (no 0 sqrt), the diagonal mask (N, N)."""
+        d = x.unsqueeze(2) - x.unsqueeze(1)
+        eye = torch.eye(x.shape[1], dtype=torch.bool, device=x.device)
+        return d, torch.sqrt((d * d).sum(-1) + eye.to(x.dtype)), eye
+
+    def _pair_inputs(self, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(r_ij, parallel spins) for i < j, shape (W, P, 2), and the pair indices."""
+        iu = torch.triu_indices(self.n_particles, self.n_particles, 1, device=r.device)
+        rij = r[:, iu[0], iu[1]]
+        return torch.stack([rij, self.jastrow.par.to(r.dtype).expand_as(rij)], -1), iu
+
+    def _gaussian(self) -> torch.Tensor:
+        return torch.exp(self.log_alpha) * self.omega
+
     def log_psi(self, x: torch.Tensor) -> torch.Tensor:
-        W, N, _ = x.shape
-        d = x.unsqueeze(2) - x.unsqueeze(1)                                    # (W, N, N, D): r_i - r_j
-        eye = torch.eye(N, dtype=torch.bool, device=x.device)
-        r2 = (d * d).sum(-1) + eye.to(x.dtype)                                 # 1 on the diagonal (no 0 sqrt)
-        r = torch.sqrt(r2)
+        d, r, eye = self._pairs(x)
         eta = self.backflow(r.unsqueeze(-1)).squeeze(-1).masked_fill(eye, 0.0)
         q = x + (eta.unsqueeze(-1) * d).sum(2)
-        out = -0.5 * torch.exp(self.log_alpha) * self.omega * (x * x).sum((1, 2))
-        half = N // 2
-        for blk in (slice(0, half), slice(half, N)):                          # spin up, spin down
+        out = -0.5 * self._gaussian() * (x * x).sum((1, 2))
+        for blk in self.slater._blocks():                                    # spin up, spin down
             out = out + torch.linalg.slogdet(self.slater.orbitals(q[:, blk]))[1]
-        iu = torch.triu_indices(N, N, 1, device=x.device)
-        rij = r[:, iu[0], iu[1]]
-        same = self.jastrow.par.to(x.dtype).expand_as(rij)
-        u = self.pair(torch.stack([rij, same], -1)).squeeze(-1)
-        return out + self.jastrow.log_psi(x) + u.sum(1)
+        inp, _ = self._pair_inputs(r)
+        return out + self.jastrow.log_psi(x) + self.pair(inp).squeeze(-1).sum(1)
+
+    @torch.no_grad()
+    def grad_lap(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """ln|Psi|, grad ln Psi (W, N, D) and lap ln Psi (W,) in closed form (see the module docstring)."""
+        W, N, D = x.shape
+        d, r, eye = self._pairs(x)
+        one = torch.ones(1, dtype=x.dtype, device=x.device)
+        eta, e1, e2 = (t.masked_fill(eye, 0.0) for t in _mlp_radial(self.backflow, r.unsqueeze(-1), one))
+        q = x + (eta.unsqueeze(-1) * d).sum(2)
+        # J[i, a, k, b] = dQ_ia / dx_kb = delta_ik (delta_ab + sum_j A_ij,ab) - A_ik,ab,
+        # A_ij,ab = eta_ij delta_ab + eta'_ij d_ij,a d_ij,b / r_ij
+        eye_d = torch.eye(D, dtype=x.dtype, device=x.device)
+        A = eta[..., None, None] * eye_d + (e1 / r)[..., None, None] * d.unsqueeze(-1) * d.unsqueeze(-2)
+        diag = eye_d + A.sum(2)                                                # (W, N, D, D)
+        J = eye.to(x.dtype)[None, :, None, :, None] * diag.unsqueeze(3) - A.transpose(2, 3)
+        Jm = J.reshape(W, N * D, N * D)
+        K = (Jm @ Jm.transpose(1, 2)).reshape(W, N, D, N, D)
+        lap_q = 2 * (d * (e2 + (D + 1) * e1 / r).unsqueeze(-1)).sum(2)       # (W, N, D)
+        lp = torch.zeros(W, dtype=x.dtype, device=x.device)
+        lap = torch.zeros_like(lp)
+        G = torch.zeros_like(x)
+        c = self.slater.c.detach()
+        for blk in self.slater._blocks():
+            val, g, h = self.slater.orbitals(q[:, blk], derivs=True, c=c, hessian=True)
+            lp = lp + torch.linalg.slogdet(val)[1]
+            dinv = torch.linalg.inv(val)                                       # (W, orbitals, particles)
+            B = torch.einsum("wpkd,wkq->wpdq", g, dinv)
+            Kb = K[:, blk][:, :, :, blk]
+            lap = lap + torch.einsum("wpkab,wkp,wpapb->w", h, dinv, Kb) \
+                - torch.einsum("wpaq,wqbp,wpaqb->w", B, B, Kb)
+            G[:, blk] = torch.diagonal(B, dim1=1, dim2=3).transpose(1, 2)
+        lap = lap + (G * lap_q).sum((1, 2))
+        grad = torch.einsum("wpa,wpakb->wkb", G, J)
+        ao = self._gaussian()
+        lp = lp - 0.5 * ao * (x * x).sum((1, 2))
+        grad = grad - ao * x
+        lap = lap - ao * N * D
+        lpj, gj, lj = self.jastrow.grad_lap(x)
+        inp, iu = self._pair_inputs(r)
+        u, u1, u2 = _mlp_radial(self.pair, inp, torch.tensor([1.0, 0.0], dtype=x.dtype, device=x.device))
+        rij = inp[..., 0]
+        vec = (u1 / rij).unsqueeze(-1) * d[:, iu[0], iu[1]]
+        gu = torch.zeros_like(x)
+        gu.index_add_(1, iu[0], vec)
+        gu.index_add_(1, iu[1], -vec)
+        lu = 2 * (u2 + (D - 1) * u1 / rij).sum(1)
+        return lp + lpj + u.sum(1), grad + gj + gu, lap + lj + lu

@@ -107,8 +107,9 @@ class SlaterHermite(_Factor):
         return torch.sqrt(self.alpha * self.omega)
 
     # ---------------------------------------------------------------- orbitals
-    def orbitals(self, r: torch.Tensor, derivs: bool = False, c: torch.Tensor | None = None):
-        """phi_k(r) for r (..., D): values (..., n); with derivs also gradients (..., n, D), Laplacians (..., n)."""
+    def orbitals(self, r: torch.Tensor, derivs: bool = False, c: torch.Tensor | None = None, hessian: bool = False):
+        """phi_k(r) for r (..., D): values (..., n); with derivs also gradients (..., n, D) and Laplacians (..., n),
+        or with ``hessian`` the Hessians (..., n, D, D) in place of the Laplacians."""
         c = self.c if c is None else c
         y = c * r
         h = hermite_table(y, self.n_max)  # (..., D, n_max+1)
@@ -125,15 +126,19 @@ class SlaterHermite(_Factor):
         hm2 = torch.gather(h, -1, (idx - 2).clamp(min=0).expand(*lead, *idx.shape))
         d1 = c * 2 * nq * hm1
         d2 = c * c * 4 * nq * (nq - 1) * hm2
-        grads, laps = [], 0.0
-        for d in range(self.dim):
-            others = torch.ones_like(val)
+        def product(skip: tuple[int, ...]) -> torch.Tensor:
+            out = torch.ones_like(val)
             for e in range(self.dim):
-                if e != d:
-                    others = others * hd[..., e, :]
-            grads.append(d1[..., d, :] * others)
-            laps = laps + d2[..., d, :] * others
-        return val, torch.stack(grads, dim=-1), laps
+                if e not in skip:
+                    out = out * hd[..., e, :]
+            return out
+
+        grads = torch.stack([d1[..., d, :] * product((d,)) for d in range(self.dim)], dim=-1)
+        if hessian:
+            rows = [torch.stack([d2[..., a, :] * product((a,)) if a == b else d1[..., a, :] * d1[..., b, :] * product((a, b))
+                                 for b in range(self.dim)], dim=-1) for a in range(self.dim)]
+            return val, grads, torch.stack(rows, dim=-2)
+        return val, grads, sum(d2[..., d, :] * product((d,)) for d in range(self.dim))
 
     def _blocks(self):
         return (slice(0, self.n_half), slice(self.n_half, self.n_particles))

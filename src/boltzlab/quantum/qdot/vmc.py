@@ -33,7 +33,8 @@ __all__ = ["QDotConfig", "build_ansatz", "build_vmc", "Densities", "run_qdot", "
 
 # Diffusion Monte Carlo ground-state energies of closed-shell 2D dots, (N, omega) -> E, from the DMC table of
 # J. Hogberget, "Quantum Monte-Carlo Studies of Generalized Many-body Systems", MSc thesis, University of Oslo
-# (2013); N = 2 at omega = 1 is Taut's exact 3 (Phys. Rev. A 48, 3561 (1993)).
+# (2013), which equal the DMC energies of Pedersen Lohne, Hagen, Hjorth-Jensen, Kvaal and Pederiva, Phys. Rev. B 84,
+# 115302 (2011); N = 2 at omega = 1 is Taut's exact 3 (Phys. Rev. A 48, 3561 (1993)).
 DMC_REFERENCE = {(2, 0.1): 0.44079, (2, 0.28): 1.02164, (2, 0.5): 1.65977, (2, 1.0): 3.0,
                  (6, 0.1): 3.55385, (6, 0.28): 7.60019, (6, 0.5): 11.78484, (6, 1.0): 20.15932,
                  (12, 0.1): 12.26984, (12, 0.28): 25.63577, (12, 0.5): 39.1596, (12, 1.0): 65.7001,
