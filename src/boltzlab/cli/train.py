@@ -167,8 +167,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs/train")
     ckpt = out / CHECKPOINT
     if args.resume:
-        if not ckpt.is_file():
-            raise CheckpointError(f"{ckpt}: nothing to resume (no checkpoint in {out})")
+        require(ckpt.is_file(), f"{ckpt}: nothing to resume (no checkpoint in {out})", CheckpointError)
         saved = _saved_run(out)
         changed = _changes(saved["config"], opts) + _changes(saved["data"], data_opts)
         require(not changed, f"--resume continues the run with its own options; changed: {'; '.join(changed)} "

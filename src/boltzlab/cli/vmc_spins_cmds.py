@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, require
 from .common import add_run_options, finite_float, non_negative_int, positive_float, positive_int
 
 SPINS_JSON = "vmc_spins.json"
@@ -98,10 +98,8 @@ def check_vmc_checkpoint(ckpt: Path, kind: str, args: argparse.Namespace) -> Non
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in the checkpoint and --overwrite replaces it; give one")
     if args.resume:
-        if not ckpt.is_file():
-            raise CheckpointError(f"{ckpt}: no such checkpoint file (run without --resume first)")
+        require(ckpt.is_file(), f"{ckpt}: no such checkpoint file (run without --resume first)", CheckpointError)
         found = load_payload(ckpt).get("kind")
-        if found != kind:
-            raise CheckpointError(f"{ckpt}: holds a {found or 'non-VMC'} state, not a {kind} checkpoint")
+        require(found == kind, f"{ckpt}: holds a {found or 'non-VMC'} state, not a {kind} checkpoint", CheckpointError)
     elif ckpt.exists() and not args.overwrite:
         raise CheckpointError(f"{ckpt} exists; pass --resume to continue that run or --overwrite to start over")

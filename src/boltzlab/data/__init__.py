@@ -112,8 +112,7 @@ def load_dataset(spec: str | os.PathLike, *, binarize: str | None = None, seed: 
         x = _ising_flat(opts, seed)
     else:
         path = Path(text)
-        if not path.exists():
-            raise DataError(f"{text}: no such file or directory ({_SPEC_HELP})")
+        require(path.exists(), f"{text}: no such file or directory ({_SPEC_HELP})", DataError)
         arr = read_array(path, key=key)
         if arr.ndim < 2:
             raise ShapeError(f"{text}: expected data of shape (n, d) or images (n, h, w), got shape {arr.shape}")

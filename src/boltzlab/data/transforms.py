@@ -23,8 +23,7 @@ def _as_numpy(x: Any, name: str = "x") -> np.ndarray:
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise ShapeError(f"{name} could not be read as a numeric array: {' '.join(str(exc).split())}") from None
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{name} is not a real numeric array (dtype {arr.dtype})")
+    require(arr.dtype.kind in "biuf", f"{name} is not a real numeric array (dtype {arr.dtype})", ShapeError)
     return arr
 
 
@@ -38,9 +37,8 @@ def _check_unit_interval(arr: np.ndarray, name: str) -> None:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise DomainError(f"{name} contains NaN or infinite values")
     lo, hi = arr.min(), arr.max()
-    if lo < 0 or hi > 1:
-        raise DomainError(f"{name} has values outside [0, 1] (min {lo:g}, max {hi:g}); "
-                          "scale it first, e.g. with scale_to_unit")
+    require(lo >= 0 and hi <= 1, f"{name} has values outside [0, 1] (min {lo:g}, max {hi:g}); "
+                                    "scale it first, e.g. with scale_to_unit", DomainError)
 
 
 def flatten_images(x: Any, dtype: np.dtype | type | None = None) -> np.ndarray:
@@ -107,9 +105,8 @@ def scale_to_unit(x: Any) -> np.ndarray:
         raise DomainError("data contains NaN or infinite values")
     lo, hi = arr.min(), arr.max()
     if arr.dtype.kind in "iu":
-        if lo < 0 or hi > 255:
-            raise DomainError(f"integer data has values outside 0..255 (min {lo}, max {hi}); "
-                              "cannot scale it as pixel intensities")
+        require(lo >= 0 and hi <= 255, f"integer data has values outside 0..255 (min {lo}, max {hi}); "
+                                          "cannot scale it as pixel intensities", DomainError)
         return arr.astype(np.float32) / np.float32(255)
     if lo >= 0 and hi <= 1:
         return arr
@@ -194,8 +191,7 @@ def train_test_split(x: Any, y: Any = None, *, test_fraction: float | None = Non
     """
     def n_of(a: Any, name: str) -> int:
         shape = a.shape if hasattr(a, "shape") else np.shape(a)
-        if len(shape) == 0:
-            raise ShapeError(f"{name} must have a sample axis, got a scalar")
+        require(len(shape) != 0, f"{name} must have a sample axis, got a scalar", ShapeError)
         return int(shape[0])
 
     if not isinstance(x, (np.ndarray, torch.Tensor)):

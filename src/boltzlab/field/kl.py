@@ -17,8 +17,7 @@ from .model import ScalarFieldRBM, gaussian_samples
 
 def _chol(k: torch.Tensor, name: str) -> torch.Tensor:
     chol, info = torch.linalg.cholesky_ex(k)
-    if int(info) != 0:
-        raise DomainError(f"{name} is not positive definite")
+    require(int(info) == 0, f"{name} is not positive definite", DomainError)
     return chol
 
 
@@ -43,10 +42,8 @@ def kl_aligned(a: Any, b: Any) -> float:
     (model) in a common eigenbasis."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ShapeError(f"eigenvalue lists differ in length: {a.shape} vs {b.shape}")
-    if (a <= 0).any() or (b <= 0).any():
-        raise DomainError("eq. (B7) needs positive eigenvalues a_i, b_i")
+    require(a.shape == b.shape, f"eigenvalue lists differ in length: {a.shape} vs {b.shape}", ShapeError)
+    require(bool((a > 0).all() and (b > 0).all()), "eq. (B7) needs positive eigenvalues a_i, b_i", DomainError)
     r = b / a
     return float(0.5 * np.sum(-1 + r - np.log(r)))
 

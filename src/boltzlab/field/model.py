@@ -294,8 +294,7 @@ class ScalarFieldRBM(RBM):
     def _target_square(self, target_kernel: Any) -> torch.Tensor:
         k = as_tensor(target_kernel, dtype=torch.float64, name="target kernel")
         n = self.n_visible
-        if tuple(k.shape) != (n, n):
-            raise ShapeError(f"target kernel has shape {tuple(k.shape)}; expected ({n}, {n})")
+        require(tuple(k.shape) == (n, n), f"target kernel has shape {tuple(k.shape)}; expected ({n}, {n})", ShapeError)
         require(self.n_hidden == n, f"the exact solutions of eq. (13)-(16) need N_h = N_v; got N_h = {self.n_hidden}, "
                                     f"N_v = {n}")
         mu2 = self.mu2.detach().double()

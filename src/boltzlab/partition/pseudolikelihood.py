@@ -24,9 +24,8 @@ from ..random import Rng
 
 
 def _check_discrete(model) -> None:
-    if not model.visible.discrete:
-        raise IntractableError(f"pseudo-likelihood needs a discrete visible layer; this model has "
-                               f"{model.visible.type_name} visible units")
+    require(model.visible.discrete, f"pseudo-likelihood needs a discrete visible layer; this model has "
+                                    f"{model.visible.type_name} visible units", IntractableError)
 
 
 def _values_index(layer, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -65,8 +65,7 @@ def analyze(model: Any, sigma: float | None = None, rotation: bool = False, seed
     require(w is not None, f"{type(model).__name__} has no weight matrix to analyse")
     w = torch.as_tensor(w).detach()
     require(w.dim() == 2, f"the weights must be a matrix; got shape {tuple(w.shape)}")
-    if not bool(torch.isfinite(w).all()):
-        raise DomainError("the weight matrix contains NaN or infinite values")
+    require(bool(torch.isfinite(w).all()), "the weight matrix contains NaN or infinite values", DomainError)
     s = torch.linalg.svdvals(w).double().cpu().numpy()
     sig = weight_sigma(w.double().cpu().numpy()) if sigma is None else float(sigma)
     if not (math.isfinite(sig) and sig > 0):

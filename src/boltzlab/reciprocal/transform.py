@@ -76,8 +76,7 @@ class ReciprocalTransform:
     def __init__(self, weights: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
                  constant: float = 0.0, visible_values: tuple[float, float] = (0.0, 1.0),
                  hidden_values: tuple[float, float] = (0.0, 1.0)) -> None:
-        if weights.dim() != 2:
-            raise ShapeError(f"weights must be a matrix; got shape {tuple(weights.shape)}")
+        require(weights.dim() == 2, f"weights must be a matrix; got shape {tuple(weights.shape)}", ShapeError)
         self.weights = weights
         self.visible_bias, self.hidden_bias = visible_bias, hidden_bias
         self.U, self.singular_values, self.V = svd_full(weights)

@@ -49,16 +49,14 @@ def load_trajectory(path: str | Path, device: Any = None) -> tuple[list, list[in
     p = Path(path)
     if p.is_dir():
         p = p / "checkpoint.pt"
-    if not p.is_file():
-        raise CheckpointError(f"{p}: no such checkpoint")
+    require(p.is_file(), f"{p}: no such checkpoint", CheckpointError)
     payload = load_payload(p)
     if payload.get("kind") != "checkpoint":
         raise CheckpointError(f"{p}: holds a model only; a trajectory is stored in the checkpoint of a "
                               "training run started with --save-every N")
     entries = payload["trainer"].get("trajectory") or []
-    if len(entries) < 2:
-        raise CheckpointError(f"{p}: the run saved {len(entries)} model(s) along training; trajectory "
-                              "tempering needs at least 2 (train with --save-every N)")
+    require(len(entries) >= 2, f"{p}: the run saved {len(entries)} model(s) along training; trajectory "
+                               "tempering needs at least 2 (train with --save-every N)", CheckpointError)
     cfg = payload["model"]["config"]
     models = [model_from_payload({"config": cfg, "state": e["state"]}, device=device) for e in entries]
     return models, [int(e["step"]) for e in entries]

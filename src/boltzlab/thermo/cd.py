@@ -46,8 +46,7 @@ def exact_cd(model, data: Any, steps: Sequence[int] = (1, 2, 5, 10), kernel: str
     steps = sorted({int(s) for s in steps})
     require(steps and steps[0] >= 0, "CD steps must be integers >= 0")
     idx = js.visible_index(data)
-    if idx.numel() == 0:
-        raise DataError("no data rows for the data distribution p_D")
+    require(idx.numel() != 0, "no data rows for the data distribution p_D", DataError)
     p_d_v = torch.bincount(idx, minlength=js.n_visible_states).double() / idx.numel()
     log_p = js.log_prob(beta)
     log_pv = torch.logsumexp(log_p, 1)

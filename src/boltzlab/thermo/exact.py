@@ -40,9 +40,8 @@ class JointSpace:
         from ..models import RBM
         require(isinstance(model, RBM), f"exact joint enumeration is defined for RBMs; got {type(model).__name__}")
         for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
-            if not layer.discrete:
-                raise IntractableError(f"the {name} units are continuous; their joint states cannot be "
-                                       "enumerated (use the sampled experiments)")
+            require(layer.discrete, f"the {name} units are continuous; their joint states cannot be "
+                                    "enumerated (use the sampled experiments)", IntractableError)
         log2 = model.visible.n_states_log2 + model.hidden.n_states_log2
         if log2 > max_log2 + 1e-9:
             raise IntractableError(f"exact enumeration of the joint state (v, h) needs 2^{log2:.0f} states, "
@@ -131,9 +130,8 @@ class JointSpace:
 
     def _check_matrix_size(self) -> None:
         log2 = math.log2(self.n_states)
-        if log2 > MAX_MATRIX_LOG2 + 1e-9:
-            raise IntractableError(f"a transition matrix over 2^{log2:.0f} joint states is too large "
-                                   f"(limit 2^{MAX_MATRIX_LOG2}); use a smaller model")
+        require(log2 <= MAX_MATRIX_LOG2 + 1e-9, f"a transition matrix over 2^{log2:.0f} joint states is too large "
+                                                f"(limit 2^{MAX_MATRIX_LOG2}); use a smaller model", IntractableError)
 
     # ------------------------------------------------------------------ propagating distributions
     def apply(self, p: torch.Tensor, kernel: Kernel, steps: int = 1) -> torch.Tensor:

@@ -151,12 +151,10 @@ class ModelSequence(Protocol):
 def run_checkpoints(run: str | Path) -> list[Path]:
     """The kept checkpoints of a training run directory, in step order."""
     run = Path(run)
-    if not run.is_dir():
-        raise CheckpointError(f"{run}: not a training-run directory")
+    require(run.is_dir(), f"{run}: not a training-run directory", CheckpointError)
     paths = sorted((run / "checkpoints").glob("step_*.pt"))
-    if len(paths) < 2:
-        raise CheckpointError(f"{run}: needs at least 2 kept checkpoints in {run}/checkpoints/step_*.pt "
-                              "(train with keep_checkpoints = true / --keep-checkpoints)")
+    require(len(paths) >= 2, f"{run}: needs at least 2 kept checkpoints in {run}/checkpoints/step_*.pt "
+                             "(train with keep_checkpoints = true / --keep-checkpoints)", CheckpointError)
     return paths
 
 

@@ -89,9 +89,8 @@ class DistributedTrainer(Trainer):
         return st
 
     def _load_state(self, st: dict[str, Any]) -> None:
-        if "shards" not in st:
-            raise CheckpointError("this checkpoint comes from a single-process run without chain shards; "
-                                  "resume it without --distributed")
+        require("shards" in st, "this checkpoint comes from a single-process run without chain shards; "
+                                "resume it without --distributed", CheckpointError)
         if st["shards"] != self.n_shards:
             self.n_shards = int(st["shards"])
             self.shards = shard_range(self.n_shards, self.world)

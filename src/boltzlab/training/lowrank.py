@@ -199,8 +199,7 @@ def _to_spins(data: Any) -> torch.Tensor:
     x = as_tensor(data, dtype=torch.float64, device="cpu", name="data")
     if x.dim() != 2 or x.shape[0] < 2:
         raise ConfigError(f"low-rank pretraining needs a data matrix (n >= 2, N); got shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise DomainError("data contain NaN or infinite values")
+    require(bool(torch.isfinite(x).all()), "data contain NaN or infinite values", DomainError)
     if bool(((x == 0) | (x == 1)).all()):
         return 2 * x - 1
     if bool(((x == -1) | (x == 1)).all()):

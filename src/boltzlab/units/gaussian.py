@@ -75,8 +75,7 @@ class GaussianLayer(Layer):
 
     def validate(self, x: torch.Tensor, name: str = "data") -> None:
         self._check_shape(x, name)
-        if not bool(torch.isfinite(x).all()):
-            raise DomainError(f"{name} contains NaN or infinite values")
+        require(bool(torch.isfinite(x).all()), f"{name} contains NaN or infinite values", DomainError)
 
     @torch.no_grad()
     def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:

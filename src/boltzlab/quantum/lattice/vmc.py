@@ -101,8 +101,7 @@ class SpinVMC(VMC):
         defined in a notebook is passed again; its parameters, the sampler and the optimiser come from the file).
         ``config`` defaults to the stored one; a different ``iterations`` is allowed (to extend a run)."""
         state = load_payload(path)
-        if "config" not in state:
-            raise CheckpointError(f"{path}: not a lattice-VMC checkpoint")
+        require("config" in state, f"{path}: not a lattice-VMC checkpoint", CheckpointError)
         stored = SpinVMCConfig(**state["config"])
         if config is not None:
             for k in ("n_chains", "move", "optimizer"):
