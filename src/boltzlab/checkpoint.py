@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, require
 
 MAGIC = b"BOLTZLB1"
 FORMAT_VERSION = 1
@@ -67,11 +67,9 @@ def save_payload(path: str | os.PathLike, payload: dict[str, Any],
 
 def load_payload(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+    require(path.is_file(), f"{path}: no such checkpoint file", CheckpointError)
     raw = path.read_bytes()
-    if not raw.startswith(MAGIC):
-        raise CheckpointError(f"{path}: not a boltzlab checkpoint (unknown header)")
+    require(raw.startswith(MAGIC), f"{path}: not a boltzlab checkpoint (unknown header)", CheckpointError)
     digest, body = raw[len(MAGIC):len(MAGIC) + 32], raw[len(MAGIC) + 32:]
     if len(digest) < 32 or hashlib.sha256(body).digest() != digest:
         raise CheckpointError(f"{path}: checkpoint is truncated or corrupt (checksum mismatch)")
@@ -80,7 +78,6 @@ def load_payload(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str
     except Exception as exc:  # the digest matched, so this is a format problem
         raise CheckpointError(f"{path}: checkpoint could not be read: {exc}".splitlines()[0]) from None
     version = payload.get("format_version") if isinstance(payload, dict) else None
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
-                              f"(this boltzlab reads version {FORMAT_VERSION})")
+    require(version == FORMAT_VERSION, f"{path}: checkpoint format version {version!r} is not supported "
+                                       f"(this boltzlab reads version {FORMAT_VERSION})", CheckpointError)
     return payload

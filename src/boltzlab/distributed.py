@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .errors import ConfigError, require
+from .errors import require
 from .random import Rng, SplitRng
 
 
@@ -107,9 +107,8 @@ def local_device(device: str) -> str:
 def shard_range(n_shards: int, w: World) -> range:
     """The global indices of the shards rank ``w.rank`` holds."""
     require(n_shards >= 1, f"the number of shards must be >= 1; got {n_shards}")
-    if n_shards % w.size:
-        raise ConfigError(f"{w.size} processes cannot share {n_shards} shards evenly; use a world size that "
-                          f"divides {n_shards}")
+    require(not n_shards % w.size, f"{w.size} processes cannot share {n_shards} shards evenly; use a world size that "
+                                   f"divides {n_shards}")
     per = n_shards // w.size
     return range(w.rank * per, (w.rank + 1) * per)
 
@@ -153,8 +152,7 @@ def sample(model, n_samples: int, steps: int = 100, beta: float = 1.0, seed: int
     w = world()
     n_shards = int(shards) if shards is not None else w.size
     rng = ShardedRng(seed, n_shards, shard_range(n_shards, w), model.device)
-    if int(n_samples) % n_shards:
-        raise ConfigError(f"{n_samples} samples cannot be split over {n_shards} shards")
+    require(not int(n_samples) % n_shards, f"{n_samples} samples cannot be split over {n_shards} shards")
     v0 = model.visible.random_state(int(n_samples) * len(rng.shards) // n_shards, rng)
     v, h = model.sample(0, steps, beta, init=v0, rng=rng)
     if not w.active:

@@ -5,6 +5,8 @@ The CLI turns every :class:`BoltzlabError` into ``boltzlab: error: <message>`` o
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BoltzlabError(Exception):
     """Base class for errors caused by user input (files, shapes, values, hyperparameters)."""
@@ -34,7 +36,7 @@ class IntractableError(BoltzlabError):
     """An exact computation would need more states than allowed; the message names the estimator to use."""
 
 
-def require(condition: bool, message: str) -> None:
-    """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds (hyperparameter validation)."""
+def require(condition: Any, message: str, error: type[BoltzlabError] = ConfigError) -> None:
+    """Raise ``error`` (by default :class:`ConfigError`) with ``message`` unless ``condition`` holds."""
     if not condition:
-        raise ConfigError(message)
+        raise error(message)

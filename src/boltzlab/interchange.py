@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, require
 from .models import BinaryRBM, PottsRBM, RBM
 
 __all__ = ["from_sklearn", "load_rbms", "rbms_updates"]
@@ -76,8 +76,7 @@ def _h5py():
 
 def _open(path: str | os.PathLike):
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such rbms archive")
+    require(path.is_file(), f"{path}: no such rbms archive", CheckpointError)
     h5py = _h5py()
     try:
         return h5py.File(path, "r")
@@ -112,13 +111,11 @@ def load_rbms(path: str | os.PathLike, update: int | None = None, *, dtype: torc
         If h5py is not installed.
     """
     with _open(path) as f:
-        if "model_type" not in f:
-            raise CheckpointError(f"{path}: not an rbms archive (no model_type dataset)")
+        require("model_type" in f, f"{path}: not an rbms archive (no model_type dataset)", CheckpointError)
         kind = f["model_type"][()]
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
         saved = _updates(f)
-        if not saved:
-            raise CheckpointError(f"{path}: the rbms archive holds no saved update")
+        require(saved, f"{path}: the rbms archive holds no saved update", CheckpointError)
         index = saved[-1] if update is None else int(update)
         if index not in saved:
             raise CheckpointError(f"{path}: no update {index} (saved: {saved[0]}..{saved[-1]}, {len(saved)} of them)")
@@ -130,8 +127,7 @@ def load_rbms(path: str | os.PathLike, update: int | None = None, *, dtype: torc
             raise CheckpointError(f"{path}: update {index} lacks {exc}") from None
     w, a, b = arrays["weight_matrix"], arrays["vbias"], arrays["hbias"]
     expected = {"BBRBM": (2, (w.shape[:1]), (w.shape[-1:])), "PBRBM": (3, w.shape[:2], w.shape[-1:])}
-    if kind not in expected:
-        raise CheckpointError(f"{path}: model_type {kind!r} is not supported (BBRBM, PBRBM)")
+    require(kind in expected, f"{path}: model_type {kind!r} is not supported (BBRBM, PBRBM)", CheckpointError)
     ndim, a_shape, b_shape = expected[kind]
     if w.ndim != ndim or a.shape != tuple(a_shape) or b.shape != tuple(b_shape):
         raise CheckpointError(f"{path}: {kind} arrays of inconsistent shapes: weight_matrix {w.shape}, "

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, require
 from .models import BinaryRBM, EnergyModel
 from .models.base import model_from_config
 from .checkpoint import atomic_savez, atomic_write_bytes, load_payload, save_payload
@@ -123,8 +123,7 @@ def load_model_file(path: str | os.PathLike, *, device: Any = None, dtype: torch
                     ) -> tuple[EnergyModel, dict[str, Any] | None]:
     """The model and, for a boltzlab checkpoint, the whole payload (None otherwise), from one read."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such model file")
+    require(path.is_file(), f"{path}: no such model file", CheckpointError)
     if path.suffix == ".safetensors":
         return _load_safetensors(path, device, dtype), None
     if zipfile.is_zipfile(path) and path.suffix != ".pt":
@@ -140,9 +139,8 @@ def _load_npz(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in NPZ_KEYS if k not in f.files]
-            if missing:
-                raise CheckpointError(f"{path}: the .npz lacks {', '.join(missing)} "
-                                      f"(it needs arrays {', '.join(NPZ_KEYS)})")
+            require(not missing, f"{path}: the .npz lacks {', '.join(missing)} "
+                                 f"(it needs arrays {', '.join(NPZ_KEYS)})", CheckpointError)
             arrays = {k: np.asarray(f[k]) for k in NPZ_KEYS}
     except CheckpointError:
         raise
@@ -152,9 +150,8 @@ def _load_npz(path: Path, device: Any, dtype: torch.dtype | None) -> EnergyModel
     if w.ndim != 2:
         raise CheckpointError(f"{path}: weights must be a matrix (n_visible, n_hidden), got shape {w.shape}")
     for key, n in (("visible_bias", w.shape[0]), ("hidden_bias", w.shape[1])):
-        if arrays[key].size != n:
-            raise CheckpointError(f"{path}: {key} has {arrays[key].size} entries; the weights "
-                                  f"{w.shape} need {n}")
+        require(arrays[key].size == n, f"{path}: {key} has {arrays[key].size} entries; the weights "
+                                       f"{w.shape} need {n}", CheckpointError)
     if dtype is None:
         dtype = torch.float64 if w.dtype == np.float64 else torch.float32
     try:

@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, require
 
 LOCK = ".lock"
 
@@ -24,8 +24,7 @@ class RunLock:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise ConfigError(f"{self.path} is a file; --out names a directory")
+        require(not self.path.exists() or self.path.is_dir(), f"{self.path} is a file; --out names a directory")
         self.path.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -81,6 +80,5 @@ def available_memory() -> int:
 def require_memory(n_bytes: float, what: str) -> None:
     """Refuse (ConfigError) an allocation of ``n_bytes`` that exceeds the memory available."""
     free = available_memory()
-    if n_bytes > free:
-        raise ConfigError(f"{what} needs {n_bytes / 2**30:.3g} GiB; only {free / 2**30:.3g} GiB of memory are "
-                          "available")
+    require(n_bytes <= free, f"{what} needs {n_bytes / 2**30:.3g} GiB; only {free / 2**30:.3g} GiB of memory are "
+                             "available")

@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 
 MAX_SEED = 2**63 - 1
 
@@ -202,8 +202,7 @@ def read_toml(path: str, table: str) -> dict[str, Any]:
     from ..io import read_toml as read
     raw = read(path)
     section = raw.get(table, raw)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [{table}] must be a table")
+    require(isinstance(section, dict), f"{path}: [{table}] must be a table")
     return {k.replace("-", "_"): v for k, v in section.items()}
 
 
@@ -222,8 +221,7 @@ def apply_toml(parser: argparse.ArgumentParser, args: argparse.Namespace, path: 
         if getattr(args, act.dest) is not None:
             continue  # a flag overrides the file
         if act.nargs == 0 or isinstance(act, argparse.BooleanOptionalAction):
-            if not isinstance(val, bool):
-                raise ConfigError(f"{path}: option {key!r} must be true or false, got {val!r}")
+            require(isinstance(val, bool), f"{path}: option {key!r} must be true or false, got {val!r}")
         elif isinstance(val, (bool, list, dict)):
             raise ConfigError(f"{path}: option {key!r} takes one value, got {val!r}")
         else:
@@ -239,11 +237,13 @@ def apply_toml(parser: argparse.ArgumentParser, args: argparse.Namespace, path: 
     return given
 
 
-def reporting(fn: Callable[[argparse.Namespace], tuple[dict[str, Any], str | list[str]]]) -> Callable[..., int]:
+def reporting(fn: Callable[[argparse.Namespace], tuple[dict[str, Any], str | list[str]] | None]) -> Callable[..., int]:
     """A command from an analysis that returns (numbers, summary): the numbers as JSON with --json, else the
-    summary, on stdout."""
+    summary, on stdout (None: nothing to report, as on the processes other than rank 0)."""
     def run(args: argparse.Namespace) -> int:
-        res, summary = fn(args)
+        if (out := fn(args)) is None:
+            return 0
+        res, summary = out
         if args.json:
             emit_json(res)
         else:

@@ -9,8 +9,8 @@ import argparse
 
 from ..errors import ShapeError
 from ..studies import field_runs as study
-from .common import (Parser, add_output_options, add_seed_option, finite_float, float_list, int_list, integer,
-                     positive_float, positive_int, reporting, torch_device)
+from .common import (Parser, add_device_options, add_output_options, add_seed_option, finite_float, float_list,
+                     int_list, integer, positive_float, positive_int, reporting)
 
 def lattice_arg(text: str) -> tuple[int, ...]:
     from ..field.lattice import parse_lattice
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--init-std", type=positive_float, default=0.1, help="std of the random W(0) (default 0.1)")
     q.add_argument("--data", default=None, help="train on the two-point function of these configurations instead "
                                                 "(.npy/.npz/.csv, one configuration per row, N_v columns)")
-    q.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    add_device_options(q)
     q.set_defaults(func=reporting(study.train))
 
     q = fs.add_parser("action", help="action-density histograms: RBM samples vs exact samples (Fig. 5)")

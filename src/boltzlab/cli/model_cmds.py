@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import MAGIC, atomic_savez, atomic_write_json
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, require
 from ..io import load_model, load_model_file
 from ..partition import exact_log_z
 from ..random import Rng
@@ -17,8 +17,8 @@ from ..rundir import RunLock, require_memory
 from ..studies.model_reports import (bracket_text, log_likelihood_figure, log_z_record, model_info,
                                      weights_figure, weights_record)
 from ..studies.train_run import model_data as load_model_data, run_split_data
-from .common import (add_device_options, add_seed_option, check_image_shape, emit_json, file_with_suffix, image_shape,
-                     out_dir, positive_float, positive_int, row_range)
+from .common import (add_device_options, add_seed_option, check_image_shape, file_with_suffix, image_shape,
+                     out_dir, positive_float, positive_int, reporting, row_range)
 
 MODEL_HELP = "a boltzlab checkpoint (.pt), an .npz with weights, visible_bias, hidden_bias, or a run directory"
 
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-shape", type=image_shape, default=None, help="HxW for the grid, e.g. 28x28")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_device_options(p)
-    p.set_defaults(func=cmd_sample)
+    p.set_defaults(func=reporting(cmd_sample))
 
     p = sub.add_parser("logz", help="log partition function of a model (exact, AIS or reverse AIS)",
                        description="Compute ln Z of a model. --method exact enumerates the smaller layer in "
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=out_dir, help="directory for logz.json and a histogram of the log weights (PNG)")
     p.add_argument("--json", action="store_true", help="print one JSON object with log_z, stderr and method")
     add_device_options(p)
-    p.set_defaults(func=cmd_logz)
+    p.set_defaults(func=reporting(cmd_logz))
 
     p = sub.add_parser("evaluate", help="mean log-likelihood per sample of data under a model, with its error",
                        description="Mean ln p(v) over the data, with a standard error that combines the spread of "
@@ -93,13 +93,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=out_dir, help="directory for evaluate.json and a histogram of ln p(v) (PNG)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_device_options(p)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=reporting(cmd_evaluate))
 
     p = sub.add_parser("info", help="describe a model or checkpoint",
                        description="Print the structure, parameter statistics and training state of a model.")
     p.add_argument("model", type=model_path, help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_info)
+    p.set_defaults(func=reporting(cmd_info))
 
 
 def add_annealing_options(p: argparse.ArgumentParser) -> None:
@@ -144,14 +144,12 @@ def _sample_targets(args: argparse.Namespace) -> tuple[Path, Path]:
     return npz, png
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
+def cmd_sample(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]] | None:
     from ..plots import image_grid, save_figure
-    if args.shards is not None and not args.distributed:
-        raise ConfigError("--shards applies only with --distributed")
+    require(args.shards is None or args.distributed, "--shards applies only with --distributed")
     if args.distributed and args.tempering:
         raise ConfigError("--distributed samples by block Gibbs; it does not combine with --tempering")
-    if args.tempering and args.beta != 1.0:
-        raise ConfigError("--tempering samples the model at beta = 1; drop --beta")
+    require(not args.tempering or args.beta == 1.0, "--tempering samples the model at beta = 1; drop --beta")
     npz, png = _sample_targets(args)
     if args.distributed:
         from .. import distributed
@@ -166,8 +164,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     tempering = None
     if args.distributed:
         drawn = distributed.sample(model, args.n, args.steps, args.beta, args.seed, args.shards)
-        if drawn is None:  # not rank 0: rank 0 writes
-            return 0
+        if drawn is None:  # not rank 0: rank 0 writes and reports
+            return None
         v, h = drawn
     elif args.tempering:
         from ..sampling import ParallelTempering
@@ -184,13 +182,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
                                title=f"{args.n} chains, {args.steps} sweeps, beta={args.beta:g}"), png)
     summary = {"samples": str(npz), "png": str(png), "n": args.n, "steps": args.steps, "beta": args.beta,
                "seconds": round(seconds, 4), "visible_mean": float(v.float().mean()), "tempering": tempering}
-    if args.json:
-        emit_json(summary)
-    else:
-        print(f"wrote {npz} and {png} ({args.n} samples, {args.steps} sweeps, {seconds:.2f} s)")
-        if tempering is not None:
-            print("exchange acceptance per pair: " + " ".join(f"{a:.2f}" for a in tempering["acceptance"]))
-    return 0
+    text = [f"wrote {npz} and {png} ({args.n} samples, {args.steps} sweeps, {seconds:.2f} s)"]
+    if tempering is not None:
+        text.append("exchange acceptance per pair: " + " ".join(f"{a:.2f}" for a in tempering["acceptance"]))
+    return summary, text
 
 
 def _annealed(method: str, model, args: argparse.Namespace, data) -> Any:
@@ -217,7 +212,7 @@ def _write(out: Path | None, name: str, record: dict[str, Any], figure: Any, png
             save_figure(figure, out / png)
 
 
-def cmd_logz(args: argparse.Namespace) -> int:
+def cmd_logz(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     model = load_model(args.model, device=args.device)
     t0 = time.perf_counter()
     data = None if not args.data else load_model_data(args.data, model, args.rows, args.binarize, args.seed)
@@ -225,23 +220,19 @@ def cmd_logz(args: argparse.Namespace) -> int:
     if args.method == "exact":
         result = {"log_z": exact_log_z(model, beta=args.beta), "method": "exact", "beta": args.beta, "stderr": 0.0}
     else:
-        if args.beta != 1.0:
-            raise ConfigError("--beta applies to --method exact; annealed estimates are of ln Z at beta = 1")
+        require(args.beta == 1.0, "--beta applies to --method exact; annealed estimates are of ln Z at beta = 1")
         res = _annealed(args.method, model, args, data)
         result = log_z_record(res)
     result["seconds"] = round(time.perf_counter() - t0, 4)
     _write(args.out, "logz.json", result if res is None else {**result, **weights_record(res)},
            None if res is None else weights_figure(res), "log_weights.png")
-    if args.json:
-        emit_json(result)
-    else:
-        print(f"ln Z = {result['log_z']:.10g} ± {result['stderr']:.3g}  (method {result['method']})")
-        if args.method == "bracket":
-            print(bracket_text(result["lower"], result["lower_stderr"], result["upper"], result["upper_stderr"]))
-    return 0
+    text = [f"ln Z = {result['log_z']:.10g} ± {result['stderr']:.3g}  (method {result['method']})"]
+    if args.method == "bracket":
+        text.append(bracket_text(result["lower"], result["lower_stderr"], result["upper"], result["upper_stderr"]))
+    return result, text
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     from ..partition import log_likelihood
     if (args.split is None) == (args.data is None):
         raise ConfigError("give --data (with --rows) or --split test|train with a run directory, one of them")
@@ -250,8 +241,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     t0 = time.perf_counter()
     if args.split:
-        if args.model.name != "checkpoint.pt":
-            raise ConfigError("--split needs a training run directory (or its checkpoint.pt)")
+        require(args.model.name == "checkpoint.pt", "--split needs a training run directory (or its checkpoint.pt)")
         data = run_split_data(args.model.parent, args.split)
     else:
         data = load_model_data(args.data, model, args.rows, args.binarize, args.seed)
@@ -271,28 +261,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result["annealing"] = {k: v for k, v in z.items() if k not in ("log_z", "stderr", "method")}
     _write(args.out, "evaluate.json", result,
            None if args.out is None else log_likelihood_figure(model, data, z["log_z"], ll, err), "log_likelihood.png")
-    if args.json:
-        emit_json(result)
-    else:
-        print(f"mean log-likelihood {ll:.4f} ± {err:.4f} nats per sample  ({result['n_samples']} samples, "
-              f"ln Z = {z['log_z']:.4f} ± {z['stderr']:.4f} by {z['method']})")
-        if args.logz == "bracket":
-            print(bracket_text(result["log_likelihood_lower"], result["log_likelihood_lower_stderr"],
-                               result["log_likelihood_upper"], result["log_likelihood_upper_stderr"], "mean ln p"))
-    return 0
+    text = [f"mean log-likelihood {ll:.4f} ± {err:.4f} nats per sample  ({result['n_samples']} samples, "
+            f"ln Z = {z['log_z']:.4f} ± {z['stderr']:.4f} by {z['method']})"]
+    if args.logz == "bracket":
+        text.append(bracket_text(result["log_likelihood_lower"], result["log_likelihood_lower_stderr"],
+                                 result["log_likelihood_upper"], result["log_likelihood_upper_stderr"], "mean ln p"))
+    return result, text
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def cmd_info(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     info = model_info(*load_model_file(args.model), str(args.model))
-    if args.json:
-        emit_json(info)
-        return 0
-    for k, v in info.items():
-        if k not in ("config", "last_metrics"):
-            print(f"{k:24s} {v}")
-    for k, v in info.get("last_metrics", {}).items():
-        print(f"  last epoch {k:22s} {v}")
-    return 0
+    return info, ([f"{k:24s} {v}" for k, v in info.items() if k not in ("config", "last_metrics")]
+                  + [f"  last epoch {k:22s} {v}" for k, v in info.get("last_metrics", {}).items()])
 
 
 def _head(path: Path) -> bytes:

@@ -14,8 +14,9 @@ import torch
 
 from ..errors import CheckpointError
 from ..studies import reciprocal_figures as study
-from .common import (Parser, add_device_options, add_output_options, add_seed_option, emit_json, image_shape, int_list,
-                     non_negative_int, out_dir, positive_float, positive_int, row_range, say)
+from .common import (Parser, add_run_options, emit_json, image_shape, int_list, non_negative_int, out_dir,
+                     positive_float, positive_int, reporting, say)
+from .model_cmds import add_data_options
 
 MODELS_HELP = ("model files (boltzlab checkpoints or .npz) or run directories (their checkpoints/step_*.pt, "
                "else checkpoint.pt); several form a series, ordered by training step")
@@ -32,17 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     def common(q: argparse.ArgumentParser, name: str, models: bool = True) -> None:
         if models:
             q.add_argument("models", nargs="+", metavar="MODEL", help=MODELS_HELP)
-        add_output_options(q, f"runs/reciprocal/{name}")
-        add_seed_option(q)
+        add_run_options(q, f"runs/reciprocal/{name}")
         q.add_argument("--threads", type=positive_int, default=None,
                        help="torch CPU threads (default: torch's; 1 is fastest on busy shared cores)")
-        add_device_options(q)
 
     def data_opts(q: argparse.ArgumentParser, required: bool) -> None:
         q.add_argument("--data", required=required, help="data to project (a file, an MNIST directory, 'ising:...')")
-        q.add_argument("--rows", type=row_range, default=None, help="rows START:STOP of --data, e.g. 8000:")
-        q.add_argument("--binarize", choices=["threshold", "stochastic"], default=None,
-                       help="binarise the data (default: threshold at 0.5 when needed)")
+        add_data_options(q)
 
     q = rs.add_parser("spectrum", help="singular values against Marchenko-Pastur (eq. 20), tracked over checkpoints")
     common(q, "spectrum")
@@ -118,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------------- helpers
 def _threaded(fn):
     """Run an analysis with ``--threads`` torch threads (restored afterwards) and report its numbers."""
-    def run(args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> tuple[dict, str]:
         old = torch.get_num_threads()
         if args.threads:
             torch.set_num_threads(args.threads)
@@ -126,13 +123,8 @@ def _threaded(fn):
             res = fn(args)
         finally:
             torch.set_num_threads(old)
-        path = res.pop("json")
-        if args.json:
-            emit_json(res)
-        else:
-            print(f"wrote {path} and " + ", ".join(Path(p).name for p in res.get("plots", [])))
-        return 0
-    return run
+        return res, f"wrote {res.pop('json')} and " + ", ".join(Path(p).name for p in res.get("plots", []))
+    return reporting(run)
 
 
 def cmd_replicas(args: argparse.Namespace) -> int:

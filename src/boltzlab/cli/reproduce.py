@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from .common import emit_json, say
 
 
@@ -42,12 +42,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             for name, e in sorted(entries.items()):
                 print(f"{name:28s} {e.summary}")
         return 0
-    if args.all == bool(args.name):
-        raise ConfigError("give an entry NAME, --all or --list (see 'boltzlab reproduce --list')")
+    require(args.all != bool(args.name), "give an entry NAME, --all or --list (see 'boltzlab reproduce --list')")
     if args.name and args.name not in entries:
         raise ConfigError(f"no reproduction named {args.name!r}; see 'boltzlab reproduce --list'")
-    if args.mnist is not None and not Path(args.mnist).is_dir():
-        raise ConfigError(f"--mnist {args.mnist}: no such directory")
+    require(args.mnist is None or Path(args.mnist).is_dir(), f"--mnist {args.mnist}: no such directory")
     cache = Path(args.cache) if args.cache else None
     data = {"mnist": args.mnist}
     table_out = sys.stderr if args.json else sys.stdout

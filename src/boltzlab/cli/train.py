@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..checkpoint import atomic_write_json
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, require
 from ..rundir import RunLock, clear_run, require_memory
 from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_data, load_run_data, write_report  # noqa: F401
 from ..training import TrainConfig, Trainer
@@ -140,8 +140,7 @@ def resolve_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
         data["image_shape"] = list(data["image_shape"])
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in --out and --overwrite deletes it; give one of them")
-    if args.shards is not None and not args.distributed:
-        raise ConfigError("--shards applies only with --distributed")
+    require(args.shards is None or args.distributed, "--shards applies only with --distributed")
     return opts, data, given
 
 
@@ -169,13 +168,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs/train")
     ckpt = out / CHECKPOINT
     if args.resume:
-        if not ckpt.is_file():
-            raise CheckpointError(f"{ckpt}: nothing to resume (no checkpoint in {out})")
+        require(ckpt.is_file(), f"{ckpt}: nothing to resume (no checkpoint in {out})", CheckpointError)
         saved = _saved_run(out)
         changed = _changes(saved["config"], opts) + _changes(saved["data"], data_opts)
-        if changed:
-            raise ConfigError(f"--resume continues the run with its own options; changed: {'; '.join(changed)} "
-                              "(only --epochs, --max-updates and --device may change; start a new run instead)")
+        require(not changed, f"--resume continues the run with its own options; changed: {'; '.join(changed)} "
+                             "(only --epochs, --max-updates and --device may change; start a new run instead)")
         data_opts, opts = {**saved["data"], **data_opts}, {**saved["config"], **opts}
     elif ckpt.exists() and not args.overwrite:
         raise CheckpointError(f"{out} already holds a checkpoint; pass --resume to continue it or --overwrite to "

@@ -82,10 +82,9 @@ def auto_ansatz(particles: int, interaction: bool) -> str:
 
 
 def cmd_qdot(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, require
     from ..quantum.qdot import QDotConfig, run_qdot
-    if args.resume and not args.checkpoint:
-        raise ConfigError("--resume needs --checkpoint FILE")
+    require(not args.resume or args.checkpoint, "--resume needs --checkpoint FILE")
     if args.checkpoint and (Path(args.checkpoint).exists() or args.overwrite):
         from .vmc_spins_cmds import check_vmc_checkpoint
         check_vmc_checkpoint(Path(args.checkpoint), "vmc", args)

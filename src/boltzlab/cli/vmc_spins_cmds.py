@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import CheckpointError, ConfigError
-from .common import add_device_options, add_output_options, add_seed_option, finite_float, non_negative_int, positive_float, positive_int
+from ..errors import CheckpointError, ConfigError, require
+from .common import add_run_options, finite_float, non_negative_int, positive_float, positive_int
 
 SPINS_JSON = "vmc_spins.json"
 
@@ -71,12 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start over even if the checkpoint exists")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="real dtype (default float64)")
-    add_device_options(p)
     p.add_argument("--threads", type=positive_int, default=1,
                    help="CPU threads of torch and BLAS (default 1: the tensors are small, more threads mostly add "
                         "overhead)")
-    add_seed_option(p, "seed of the parameters and the chains (default 0)")
-    add_output_options(p, "runs/vmc/spins")
+    add_run_options(p, "runs/vmc/spins")
     p.set_defaults(func=cmd_spins)
 
 
@@ -100,10 +98,8 @@ def check_vmc_checkpoint(ckpt: Path, kind: str, args: argparse.Namespace) -> Non
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in the checkpoint and --overwrite replaces it; give one")
     if args.resume:
-        if not ckpt.is_file():
-            raise CheckpointError(f"{ckpt}: no such checkpoint file (run without --resume first)")
+        require(ckpt.is_file(), f"{ckpt}: no such checkpoint file (run without --resume first)", CheckpointError)
         found = load_payload(ckpt).get("kind")
-        if found != kind:
-            raise CheckpointError(f"{ckpt}: holds a {found or 'non-VMC'} state, not a {kind} checkpoint")
+        require(found == kind, f"{ckpt}: holds a {found or 'non-VMC'} state, not a {kind} checkpoint", CheckpointError)
     elif ckpt.exists() and not args.overwrite:
         raise CheckpointError(f"{ckpt} exists; pass --resume to continue that run or --overwrite to start over")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, DataError, ShapeError, require
 from . import transforms as _transforms
 from .arrays import read_array
 from .idx import load_mnist, read_idx
@@ -47,9 +47,8 @@ def _parse_ising(spec: str) -> dict:
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = (s.strip() for s in item.partition("="))
         name = names.get(key.lower())
-        if not eq or name is None:
-            raise ConfigError(f"bad option {item!r} in data spec {spec!r}; "
-                              "expected L=<int>, beta=<float>, n=<int>, J=<float>, spins=<0|1>")
+        require(eq and name is not None, f"bad option {item!r} in data spec {spec!r}; "
+                                              "expected L=<int>, beta=<float>, n=<int>, J=<float>, spins=<0|1>")
         try:
             if name in ("L", "n_samples"):
                 options[name] = int(value)
@@ -62,8 +61,7 @@ def _parse_ising(spec: str) -> dict:
         except ValueError:
             kind = {"L": "an integer", "n_samples": "an integer", "spins": "0 or 1"}.get(name, "a number")
             raise ConfigError(f"option {key}={value!r} in data spec {spec!r} must be {kind}") from None
-    if options["n_samples"] < 1:
-        raise ConfigError(f"option n in data spec {spec!r} must be at least 1")
+    require(options["n_samples"] >= 1, f"option n in data spec {spec!r} must be at least 1")
     return options
 
 
@@ -107,16 +105,14 @@ def load_dataset(spec: str | os.PathLike, *, binarize: str | None = None, seed: 
     if binarize not in (None, "threshold", "stochastic"):
         raise ConfigError(f"unknown binarize method {binarize!r}; expected None, 'threshold' or 'stochastic'")
     text = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
-    if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"empty or invalid data spec {spec!r}; {_SPEC_HELP}")
+    require(isinstance(text, str) and text.strip(), f"empty or invalid data spec {spec!r}; {_SPEC_HELP}")
     text = text.strip()
     if not isinstance(spec, os.PathLike) and (text.lower() == "ising" or text.lower().startswith("ising:")):
         opts = _parse_ising(text)
         x = _ising_flat(opts, seed)
     else:
         path = Path(text)
-        if not path.exists():
-            raise DataError(f"{text}: no such file or directory ({_SPEC_HELP})")
+        require(path.exists(), f"{text}: no such file or directory ({_SPEC_HELP})", DataError)
         arr = read_array(path, key=key)
         if arr.ndim < 2:
             raise ShapeError(f"{text}: expected data of shape (n, d) or images (n, h, w), got shape {arr.shape}")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 
 ALPHABETS = {"protein": "-ACDEFGHIKLMNPQRSTVWY", "dna": "-ACGT", "rna": "-ACGU"}
 FORMATS = ("auto", "fasta", "a2m", "a3m", "stockholm")
@@ -68,8 +68,7 @@ def _read_fasta(lines: list[str], path: Path) -> tuple[list[str], list[str]]:
             names.append(line[1:].strip())
             cur = []
         else:
-            if not names:
-                raise DataError(f"{path}: sequence data before the first '>' header")
+            require(names, f"{path}: sequence data before the first '>' header", DataError)
             cur.append("".join(line.split()).rstrip("*"))  # '*' ends a sequence in some FASTA files
     if names:
         seqs.append("".join(cur))
@@ -94,8 +93,7 @@ def _read_stockholm(lines: list[str], path: Path) -> tuple[list[str], list[str],
         if s.startswith("#"):
             continue
         f = s.split()
-        if len(f) != 2:
-            raise DataError(f"{path}: malformed Stockholm line {s[:60]!r}")
+        require(len(f) == 2, f"{path}: malformed Stockholm line {s[:60]!r}", DataError)
         if f[0] not in parts:
             order.append(f[0])
             parts[f[0]] = []
@@ -114,9 +112,8 @@ def _match_columns(seqs: list[str], fmt: str, rf: str | None, path: Path) -> lis
             raise DataError(f"{path}: the aligned sequences have different lengths {sorted(lengths)[:5]}")
         if fmt == "stockholm":
             if rf is not None:
-                if len(rf) != len(seqs[0]):
-                    raise DataError(f"{path}: the #=GC RF line has {len(rf)} columns, the sequences "
-                                    f"{len(seqs[0])}")
+                require(len(rf) == len(seqs[0]), f"{path}: the #=GC RF line has {len(rf)} columns, the sequences "
+                                                 f"{len(seqs[0])}", DataError)
                 keep = [c not in _GAPS for c in rf]
             else:
                 cols = zip(*seqs)
@@ -127,19 +124,16 @@ def _match_columns(seqs: list[str], fmt: str, rf: str | None, path: Path) -> lis
         out = [s.upper() for s in out]
     out = [s.replace(".", "-").replace("~", "-") for s in out]
     lengths = {len(s) for s in out}
-    if len(lengths) != 1:
-        raise DataError(f"{path}: after dropping insertions the sequences have different lengths "
-                        f"{sorted(lengths)[:5]} (not an a2m/a3m alignment?)")
-    if not lengths or 0 in lengths:
-        raise DataError(f"{path}: the alignment has no match columns")
+    require(len(lengths) == 1, f"{path}: after dropping insertions the sequences have different lengths "
+                               f"{sorted(lengths)[:5]} (not an a2m/a3m alignment?)", DataError)
+    require(lengths and 0 not in lengths, f"{path}: the alignment has no match columns", DataError)
     return out
 
 
 def encode(seqs: list[str], alphabet: str = "protein", unknown: str = "gap", path: Any = "sequences") -> np.ndarray:
     """Integer states (n_seq, length), uint8, of aligned strings over ``alphabet``."""
     symbols = alphabet_symbols(alphabet)
-    if unknown not in ("gap", "error"):
-        raise ConfigError(f"unknown= must be 'gap' or 'error'; got {unknown!r}")
+    require(unknown in ("gap", "error"), f"unknown= must be 'gap' or 'error'; got {unknown!r}")
     table = np.full(256, 255, dtype=np.uint8)
     for i, c in enumerate(symbols):
         table[ord(c)] = i
@@ -161,10 +155,8 @@ def encode(seqs: list[str], alphabet: str = "protein", unknown: str = "gap", pat
 def read_sequences(path: str | Path, *, format: str = "auto") -> tuple[list[str], list[str]]:
     """(names, match-column strings) of an alignment file (see the module docstring)."""
     path = Path(path)
-    if format not in FORMATS:
-        raise ConfigError(f"unknown alignment format {format!r}; expected one of {', '.join(FORMATS)}")
-    if not path.is_file():
-        raise DataError(f"{path}: no such alignment file")
+    require(format in FORMATS, f"unknown alignment format {format!r}; expected one of {', '.join(FORMATS)}")
+    require(path.is_file(), f"{path}: no such alignment file", DataError)
     try:
         with _open_text(path) as f:
             lines = f.read().splitlines()
@@ -177,8 +169,7 @@ def read_sequences(path: str | Path, *, format: str = "auto") -> tuple[list[str]
         names, seqs, rf = _read_stockholm(lines, path)
     else:
         names, seqs = _read_fasta(lines, path)
-    if not seqs:
-        raise DataError(f"{path}: no sequences found")
+    require(seqs, f"{path}: no sequences found", DataError)
     return names, _match_columns(seqs, fmt, rf, path)
 
 
@@ -240,8 +231,7 @@ def sequence_weights(states: Any, threshold: float = 0.8, *, q: int | None = Non
     sequences.  Exact: the comparison is made on integer counts, count >= the smallest m with
     m / L >= threshold in float64 (the same decision as count / L >= threshold).
     """
-    if not 0 < float(threshold) <= 1:
-        raise ConfigError(f"the reweighting threshold must lie in (0, 1]; got {threshold}")
+    require(0 < float(threshold) <= 1, f"the reweighting threshold must lie in (0, 1]; got {threshold}")
     arr = np.asarray(states)
     x = torch.as_tensor(arr.astype(np.uint8) if int(arr.max(initial=0)) < 256 else arr.astype(np.int64))
     if device is not None:

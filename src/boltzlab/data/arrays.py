@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 from .idx import is_idx_header, load_mnist, mnist_files, read_idx
 
 __all__ = ["read_array"]
@@ -42,10 +42,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _check_numeric(arr: np.ndarray, path: Path, what: str = "") -> np.ndarray:
     where = f"{path}{what}"
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{where}: not a real numeric array (dtype {arr.dtype})")
-    if arr.size == 0:
-        raise DataError(f"{where}: empty array (shape {arr.shape})")
+    require(arr.dtype.kind in "biuf", f"{where}: not a real numeric array (dtype {arr.dtype})", DataError)
+    require(arr.size != 0, f"{where}: empty array (shape {arr.shape})", DataError)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise DataError(f"{where}: contains NaN or infinite values")
     return arr
@@ -69,8 +67,7 @@ def _read_npy(path: Path) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npy file ({_one_line(exc)})") from None
-    if not isinstance(arr, np.ndarray):
-        raise DataError(f"{path}: not a .npy file")
+    require(isinstance(arr, np.ndarray), f"{path}: not a .npy file", DataError)
     return _check_numeric(arr, path)
 
 
@@ -79,8 +76,7 @@ def _read_npz(path: Path, key: str | None) -> np.ndarray:
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.files)
             if key is not None:
-                if key not in keys:
-                    raise DataError(f"{path}: no array named {key!r} (arrays: {', '.join(keys) or 'none'})")
+                require(key in keys, f"{path}: no array named {key!r} (arrays: {', '.join(keys) or 'none'})", DataError)
                 chosen = key
             elif len(keys) == 1:
                 chosen = keys[0]
@@ -116,8 +112,7 @@ def _parse_text(text: str, path: Path) -> np.ndarray:
         if stripped:
             first = (i, stripped)
             break
-    if first is None:
-        raise DataError(f"{path}: contains no data")
+    require(first is not None, f"{path}: contains no data", DataError)
     index, line = first
     delimiter = "," if "," in line else None
     tokens = [t.strip() for t in line.split(delimiter)]
@@ -129,8 +124,7 @@ def _parse_text(text: str, path: Path) -> np.ndarray:
                              dtype=np.float64, ndmin=2)
     except ValueError as exc:
         raise DataError(f"{path}: {_locate_text_error(lines, skip, delimiter) or _one_line(exc)}") from None
-    if arr.size == 0:
-        raise DataError(f"{path}: contains no data" + (" after the header line" if skip else ""))
+    require(arr.size != 0, f"{path}: contains no data" + (" after the header line" if skip else ""), DataError)
     if skip:
         warnings.warn(f"{path}: the first line {line[:60]!r} is not numeric; it is read as a header and skipped")
     return _check_numeric(arr, path)
@@ -195,8 +189,7 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     path = Path(path)
     if path.is_dir():
         return _read_mnist_dir(path, key)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
+    require(path.exists(), f"{path}: no such file or directory", DataError)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -207,10 +200,8 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
         return _read_npy(path)
     if head.startswith(_ZIP_MAGICS):
         return _read_npz(path, key)
-    if suffix == ".npy":
-        raise DataError(f"{path}: not a .npy file (bad magic number)")
-    if suffix == ".npz":
-        raise DataError(f"{path}: not an .npz file (not a zip archive)")
+    require(suffix != ".npy", f"{path}: not a .npy file (bad magic number)", DataError)
+    require(suffix != ".npz", f"{path}: not an .npz file (not a zip archive)", DataError)
     if is_idx_header(head):
         return _check_numeric(read_idx(path), path)
     if head.startswith(_GZIP_MAGIC):

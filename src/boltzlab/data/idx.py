@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, require
 
 __all__ = ["read_idx", "load_mnist", "IDX_DTYPES", "is_idx_header"]
 
@@ -53,10 +53,8 @@ def is_idx_header(head: bytes) -> bool:
 
 def _read_bytes(path: Path) -> bytes:
     """The file's content, gunzipped when it starts with the gzip magic; DataError on any failure."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected an IDX file")
+    require(path.exists(), f"{path}: no such file", DataError)
+    require(not path.is_dir(), f"{path}: is a directory, expected an IDX file", DataError)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -94,8 +92,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(f"{path}: not an IDX file (only {len(data)} bytes, the magic number needs 4)")
+    require(len(data) >= 4, f"{path}: not an IDX file (only {len(data)} bytes, the magic number needs 4)", DataError)
     if data[0] != 0 or data[1] != 0:
         raise DataError(f"{path}: not an IDX file (magic number {data[:4].hex()} does not start with "
                         "two zero bytes)")
@@ -103,12 +100,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise DataError(f"{path}: not an IDX file (unknown type code 0x{code:02X}; expected one of {known})")
-    if ndim == 0:
-        raise DataError(f"{path}: not an IDX file (header declares 0 dimensions)")
+    require(ndim != 0, f"{path}: not an IDX file (header declares 0 dimensions)", DataError)
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: truncated IDX header (needs {header} bytes for {ndim} dimensions, "
-                        f"file has {len(data)})")
+    require(len(data) >= header, f"{path}: truncated IDX header (needs {header} bytes for {ndim} dimensions, "
+                                 f"file has {len(data)})", DataError)
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
@@ -144,8 +139,7 @@ def _find(directory: Path, names: list[str]) -> Path | None:
 
 def mnist_files(directory: str | os.PathLike, split: str = "test") -> tuple[Path | None, Path | None]:
     """The (images, labels) files of one MNIST split in ``directory``; None for those not present."""
-    if split not in _PREFIX:
-        raise ConfigError(f"unknown MNIST split {split!r}; expected 'test' or 'train'")
+    require(split in _PREFIX, f"unknown MNIST split {split!r}; expected 'test' or 'train'")
     directory = Path(directory)
     prefix = _PREFIX[split]
     return (_find(directory, _candidates(prefix, "images", 3)),

@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from .._tensor import make_generator
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import DataError, ShapeError, require
 from .idx import IDX_DTYPES, is_idx_header, mnist_files
 
 __all__ = ["open_array", "open_idx", "ArrayDataset", "open_dataset", "minibatches", "StreamedRows",
@@ -82,8 +82,7 @@ def open_idx(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = N
         If the file is missing, not IDX, or its size disagrees with its header.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    require(path.is_file(), f"{path}: no such file", DataError)
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     mapped = _gunzip_to_cache(path, cache_dir) if gz else path
@@ -111,11 +110,9 @@ def open_array(path: str | os.PathLike, key: str | None = None, *,
     if path.is_dir():
         split = key or ("train" if mnist_files(path, "train")[0] is not None else "test")
         images, _ = mnist_files(path, split)
-        if images is None:
-            raise DataError(f"{path}: no MNIST {split} images file")
+        require(images is not None, f"{path}: no MNIST {split} images file", DataError)
         return open_idx(images, cache_dir=cache_dir)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file or directory")
+    require(path.is_file(), f"{path}: no such file or directory", DataError)
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"\x93NUMPY"):
@@ -207,14 +204,12 @@ def _dataset_of(data: Any) -> Dataset | None:
     """The map-style dataset behind ``data`` (a Dataset, a DataLoader, or a memory map), or None."""
     if isinstance(data, DataLoader):
         data = data.dataset
-        if isinstance(data, IterableDataset):
-            raise ConfigError("an IterableDataset cannot be indexed; pass a map-style Dataset "
-                              "(the trainer draws its own seeded minibatches)")
+        require(not isinstance(data, IterableDataset), "an IterableDataset cannot be indexed; pass a map-style Dataset "
+                                                       "(the trainer draws its own seeded minibatches)")
     if isinstance(data, np.memmap):
         return ArrayDataset(data)
     if isinstance(data, Dataset):
-        if isinstance(data, IterableDataset):
-            raise ConfigError("an IterableDataset cannot be indexed; pass a map-style Dataset")
+        require(not isinstance(data, IterableDataset), "an IterableDataset cannot be indexed; pass a map-style Dataset")
         return data
     return None
 
@@ -239,8 +234,7 @@ class StreamedRows:
                  validate: Any = None) -> None:
         self.dataset = dataset
         n = len(dataset)  # type: ignore[arg-type]
-        if n < 1:
-            raise DataError("the dataset is empty")
+        require(n >= 1, "the dataset is empty", DataError)
         first = _fetch(dataset, [0])
         self.dtype = dtype or (first.dtype if first.is_floating_point() else torch.get_default_dtype())
         self.device = torch.device(device) if device is not None else torch.device("cpu")
@@ -293,8 +287,7 @@ def minibatches(data: Any, batch_size: int, *, shuffle: bool = True, seed: int |
     With ``shuffle`` the order is a permutation drawn from ``seed``; each batch's rows are read in
     ascending order (fewer page faults in a memory map).
     """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    require(batch_size >= 1, f"batch_size must be >= 1; got {batch_size}")
     rows = streamed_rows(data) or StreamedRows(ArrayDataset(np.asarray(data)))
     n = len(rows)
     order = torch.randperm(n, generator=make_generator(seed)) if shuffle else torch.arange(n)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import ConfigError, DomainError, ShapeError, require
 
 __all__ = ["flatten_images", "scale_to_unit", "binarize", "train_test_split", "to_spins"]
 
@@ -23,8 +23,7 @@ def _as_numpy(x: Any, name: str = "x") -> np.ndarray:
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise ShapeError(f"{name} could not be read as a numeric array: {' '.join(str(exc).split())}") from None
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{name} is not a real numeric array (dtype {arr.dtype})")
+    require(arr.dtype.kind in "biuf", f"{name} is not a real numeric array (dtype {arr.dtype})", ShapeError)
     return arr
 
 
@@ -38,9 +37,8 @@ def _check_unit_interval(arr: np.ndarray, name: str) -> None:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise DomainError(f"{name} contains NaN or infinite values")
     lo, hi = arr.min(), arr.max()
-    if lo < 0 or hi > 1:
-        raise DomainError(f"{name} has values outside [0, 1] (min {lo:g}, max {hi:g}); "
-                          "scale it first, e.g. with scale_to_unit")
+    require(lo >= 0 and hi <= 1, f"{name} has values outside [0, 1] (min {lo:g}, max {hi:g}); "
+                                    "scale it first, e.g. with scale_to_unit", DomainError)
 
 
 def flatten_images(x: Any, dtype: np.dtype | type | None = None) -> np.ndarray:
@@ -69,8 +67,7 @@ def flatten_images(x: Any, dtype: np.dtype | type | None = None) -> np.ndarray:
     if arr.ndim < 2:
         raise ShapeError(f"expected images of shape (n, h, w) or data of shape (n, d), got shape {arr.shape}")
     out_dtype = np.dtype(dtype) if dtype is not None else _float_dtype(arr)
-    if out_dtype.kind != "f":
-        raise ConfigError(f"flatten_images: dtype must be a floating type, got {out_dtype}")
+    require(out_dtype.kind == "f", f"flatten_images: dtype must be a floating type, got {out_dtype}")
     return np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=out_dtype)
 
 
@@ -108,9 +105,8 @@ def scale_to_unit(x: Any) -> np.ndarray:
         raise DomainError("data contains NaN or infinite values")
     lo, hi = arr.min(), arr.max()
     if arr.dtype.kind in "iu":
-        if lo < 0 or hi > 255:
-            raise DomainError(f"integer data has values outside 0..255 (min {lo}, max {hi}); "
-                              "cannot scale it as pixel intensities")
+        require(lo >= 0 and hi <= 255, f"integer data has values outside 0..255 (min {lo}, max {hi}); "
+                                          "cannot scale it as pixel intensities", DomainError)
         return arr.astype(np.float32) / np.float32(255)
     if lo >= 0 and hi <= 1:
         return arr
@@ -156,8 +152,7 @@ def binarize(x: Any, method: str = "threshold", threshold: float = 0.5, seed: in
     out_dtype = _float_dtype(arr)
     if method == "threshold":
         threshold = float(threshold)
-        if not 0.0 <= threshold <= 1.0:
-            raise ConfigError(f"binarization threshold must lie in [0, 1], got {threshold:g}")
+        require(0.0 <= threshold <= 1.0, f"binarization threshold must lie in [0, 1], got {threshold:g}")
         return (arr > threshold).astype(out_dtype)
     rng = np.random.default_rng(seed)
     return (rng.random(arr.shape) < arr).astype(out_dtype)
@@ -196,8 +191,7 @@ def train_test_split(x: Any, y: Any = None, *, test_fraction: float | None = Non
     """
     def n_of(a: Any, name: str) -> int:
         shape = a.shape if hasattr(a, "shape") else np.shape(a)
-        if len(shape) == 0:
-            raise ShapeError(f"{name} must have a sample axis, got a scalar")
+        require(len(shape) != 0, f"{name} must have a sample axis, got a scalar", ShapeError)
         return int(shape[0])
 
     if not isinstance(x, (np.ndarray, torch.Tensor)):
@@ -208,14 +202,11 @@ def train_test_split(x: Any, y: Any = None, *, test_fraction: float | None = Non
             y = np.asarray(y)
         if n_of(y, "y") != n:
             raise ShapeError(f"x has {n} samples but y has {n_of(y, 'y')} entries")
-    if n < 2:
-        raise ConfigError(f"cannot split {n} sample(s) into a training and a test part")
-    if test_fraction is not None and n_test is not None:
-        raise ConfigError("give either test_fraction or n_test, not both")
+    require(n >= 2, f"cannot split {n} sample(s) into a training and a test part")
+    require(test_fraction is None or n_test is None, "give either test_fraction or n_test, not both")
     if n_test is None:
         frac = 0.2 if test_fraction is None else float(test_fraction)
-        if not 0.0 < frac < 1.0:
-            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {frac:g}")
+        require(0.0 < frac < 1.0, f"test_fraction must lie strictly between 0 and 1, got {frac:g}")
         n_test = min(max(int(round(frac * n)), 1), n - 1)
     else:
         if int(n_test) != n_test or not 1 <= int(n_test) <= n - 1:

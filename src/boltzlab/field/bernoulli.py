@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, IntractableError, ShapeError
+from ..errors import IntractableError, ShapeError, require
 from ..models.rbm import RBM
 from ..units import SpinLayer
 from .model import MassLayer
@@ -163,8 +163,7 @@ class GaussianBernoulliRBM(RBM):
 def series_coefficients(n_max: int) -> list[float]:
     """c_1..c_{n_max} of eq. (92): |2^{2n} (2^{2n} - 1) B_{2n} / (2n)| (1, 2, 16, 272, ...)."""
     from scipy.special import bernoulli
-    if int(n_max) < 1:
-        raise ConfigError(f"n_max must be >= 1, got {n_max}")
+    require(int(n_max) >= 1, f"n_max must be >= 1, got {n_max}")
     b = bernoulli(2 * int(n_max))
     # the c_n are integers (tangent numbers); SciPy's float Bernoulli numbers are off in the last digits
     return [float(round(abs(2 ** (2 * n) * (2 ** (2 * n) - 1) * b[2 * n] / (2 * n)))) for n in range(1, int(n_max) + 1)]
@@ -193,8 +192,7 @@ def train_gaussian_bernoulli(model: GaussianBernoulliRBM, data: Any, epochs: int
 def moments_by_quadrature(model: GaussianBernoulliRBM, powers: tuple[int, ...] = (2, 4)) -> dict[int, float]:
     """<phi_1^p> of a model with N_v = 1 by numerical integration of exp(-S(phi)) (eq. 91), SciPy quad."""
     from scipy.integrate import quad
-    if model.n_visible != 1:
-        raise ConfigError("quadrature moments are implemented for N_v = 1")
+    require(model.n_visible == 1, "quadrature moments are implemented for N_v = 1")
     m = model.double()
 
     def weight(x: float) -> float:

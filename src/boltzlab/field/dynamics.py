@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 
 
 def flow_rhs(w: np.ndarray, mu2: float, target: np.ndarray, sigma_h2: float = 1.0) -> tuple[np.ndarray, float]:
@@ -46,8 +46,7 @@ def integrate_flow(w0: Any, mu2: float, target: Any, times: Any, sigma_h2: float
     target = np.asarray(torch.as_tensor(target, dtype=torch.float64).cpu(), dtype=float)
     times = np.asarray(times, dtype=float)
     nv, nh = w0.shape
-    if target.shape != (nv, nv):
-        raise ConfigError(f"target has shape {target.shape}; expected ({nv}, {nv})")
+    require(target.shape == (nv, nv), f"target has shape {target.shape}; expected ({nv}, {nv})")
 
     def rhs(_t: float, y: np.ndarray) -> np.ndarray:
         w = y[:-1].reshape(nv, nh)
@@ -56,8 +55,7 @@ def integrate_flow(w0: Any, mu2: float, target: Any, times: Any, sigma_h2: float
 
     sol = solve_ivp(rhs, (0.0, float(times[-1])), np.concatenate([w0.reshape(-1), [float(mu2)]]),
                     t_eval=times, rtol=rtol, atol=atol, method="RK45")
-    if not sol.success:
-        raise DomainError(f"the learning flow could not be integrated: {sol.message}")
+    require(sol.success, f"the learning flow could not be integrated: {sol.message}", DomainError)
     eig, sv, m = [], [], []
     for y in sol.y.T:
         w = y[:-1].reshape(nv, nh)
@@ -82,8 +80,7 @@ def mode_flow(xi2_0: Any, kappa: Any, mu2: float, times: Any, sigma_h2: float = 
 
     times = np.asarray(times, dtype=float)
     sol = solve_ivp(rhs, (0.0, float(times[-1])), xi2_0, t_eval=times, rtol=1e-9, atol=1e-12)
-    if not sol.success:
-        raise DomainError(f"eq. (81) could not be integrated: {sol.message}")
+    require(sol.success, f"eq. (81) could not be integrated: {sol.message}", DomainError)
     return sol.y.T
 
 
@@ -120,8 +117,7 @@ def integrate_two_node(xi0: tuple[float, float], theta_u0: float, theta_v0: floa
     y0 = np.array([xi0[0], xi0[1] if n_hidden == 2 else 0.0, theta_u0, theta_v0, mu2], dtype=float)
     sol = solve_ivp(lambda t, y: two_node_rhs(y, kappa, theta0, sigma_h2, learn_mu2, n_hidden),
                     (0.0, float(times[-1])), y0, t_eval=times, rtol=rtol, atol=atol, method="DOP853")
-    if not sol.success:
-        raise DomainError(f"the N_v = 2 equations could not be integrated: {sol.message}")
+    require(sol.success, f"the N_v = 2 equations could not be integrated: {sol.message}", DomainError)
     xi = sol.y[:2].T
     lam = sol.y[4][:, None] - sigma_h2 * xi ** 2
     return {"time": sol.t, "xi": xi, "theta_u": sol.y[2], "theta_v": sol.y[3], "mu2": sol.y[4],
@@ -155,8 +151,7 @@ def flow_jacobian_rates(kappa: tuple[float, ...], mu2: float, sigma_h2: float = 
     kappa)/sigma_h^2)) for the diagonal target K_phi = diag(kappa) with all kappa < mu^2; exact (autograd)."""
     from torch.autograd.functional import jacobian
     kap = torch.as_tensor(kappa, dtype=torch.float64)
-    if bool((kap >= mu2).any()):
-        raise ConfigError("the fixed point of eq. (59) needs mu^2 above every kappa")
+    require(not bool((kap >= mu2).any()), "the fixed point of eq. (59) needs mu^2 above every kappa")
     n = len(kap)
     target = torch.diag(1 / kap)
 

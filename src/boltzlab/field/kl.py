@@ -10,15 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import ConfigError, DomainError, ShapeError, require
 from ..random import as_rng
 from .model import ScalarFieldRBM, gaussian_samples
 
 
 def _chol(k: torch.Tensor, name: str) -> torch.Tensor:
     chol, info = torch.linalg.cholesky_ex(k)
-    if int(info) != 0:
-        raise DomainError(f"{name} is not positive definite")
+    require(int(info) == 0, f"{name} is not positive definite", DomainError)
     return chol
 
 
@@ -43,10 +42,8 @@ def kl_aligned(a: Any, b: Any) -> float:
     (model) in a common eigenbasis."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ShapeError(f"eigenvalue lists differ in length: {a.shape} vs {b.shape}")
-    if (a <= 0).any() or (b <= 0).any():
-        raise DomainError("eq. (B7) needs positive eigenvalues a_i, b_i")
+    require(a.shape == b.shape, f"eigenvalue lists differ in length: {a.shape} vs {b.shape}", ShapeError)
+    require(bool((a > 0).all() and (b > 0).all()), "eq. (B7) needs positive eigenvalues a_i, b_i", DomainError)
     r = b / a
     return float(0.5 * np.sum(-1 + r - np.log(r)))
 
@@ -57,8 +54,7 @@ def kl_scalar_theory(kappa: Any, mu2: float, n_hidden: int) -> float:
     This is the trained model of eq. (B4): the N_h smallest target eigenvalues learnt, the rest at mu^2
     (it assumes mu^2 > kappa_i for i <= N_h, so that those modes can be learnt, Sec. V C)."""
     kappa = np.sort(np.asarray(kappa, dtype=float))
-    if not 1 <= int(n_hidden) <= len(kappa):
-        raise ConfigError(f"N_h must lie in 1..{len(kappa)}, got {n_hidden}")
+    require(1 <= int(n_hidden) <= len(kappa), f"N_h must lie in 1..{len(kappa)}, got {n_hidden}")
     if (kappa[: int(n_hidden)] >= mu2).any():
         raise ConfigError("eq. (B8) assumes mu^2 above the N_h smallest eigenvalues (otherwise use eq. B7 with "
                           "b_i = min(kappa_i, mu^2))")

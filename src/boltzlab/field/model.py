@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import ConfigError, DomainError, ShapeError, require
 from ..models.rbm import RBM
 from ..random import Rng, as_rng
 from ..units import GaussianLayer
@@ -294,11 +294,9 @@ class ScalarFieldRBM(RBM):
     def _target_square(self, target_kernel: Any) -> torch.Tensor:
         k = as_tensor(target_kernel, dtype=torch.float64, name="target kernel")
         n = self.n_visible
-        if tuple(k.shape) != (n, n):
-            raise ShapeError(f"target kernel has shape {tuple(k.shape)}; expected ({n}, {n})")
-        if self.n_hidden != n:
-            raise ConfigError(f"the exact solutions of eq. (13)-(16) need N_h = N_v; got N_h = {self.n_hidden}, "
-                              f"N_v = {n}")
+        require(tuple(k.shape) == (n, n), f"target kernel has shape {tuple(k.shape)}; expected ({n}, {n})", ShapeError)
+        require(self.n_hidden == n, f"the exact solutions of eq. (13)-(16) need N_h = N_v; got N_h = {self.n_hidden}, "
+                                    f"N_v = {n}")
         mu2 = self.mu2.detach().double()
         curly = (self.mass_matrix().detach().double() - k) / self.sigma_h2  # eq. (13)
         kmax = float(torch.linalg.eigvalsh(0.5 * (k + k.t()))[-1])

@@ -105,8 +105,7 @@ def target_from_kernel(kernel: Any) -> torch.Tensor:
     """C^target = (K^phi)^{-1} of a known Gaussian target (eq. 21), float64."""
     k = torch.as_tensor(kernel, dtype=torch.float64)
     chol, info = torch.linalg.cholesky_ex(k)
-    if int(info) != 0:
-        raise DomainError("the target kernel is not positive definite: the target theory does not exist")
+    require(int(info) == 0, "the target kernel is not positive definite: the target theory does not exist", DomainError)
     return torch.cholesky_inverse(chol)
 
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, require
 from ..random import Rng, as_rng
 from ..units import BinaryLayer, Layer
 from ..units.base import weighted_moments
@@ -55,8 +55,7 @@ class BoltzmannMachine(EnergyModel):
         super().__init__()
         dtype = dtype or torch.get_default_dtype()
         if weights is None:
-            if n_units is None:
-                raise ShapeError("give the weights (n x n) or n_units")
+            require(n_units is not None, "give the weights (n x n) or n_units", ShapeError)
             w = torch.zeros(int(n_units), int(n_units), dtype=dtype, device=device)
         else:
             w = as_tensor(weights, dtype=dtype, device=device, name="weights")
@@ -189,8 +188,7 @@ class BoltzmannMachine(EnergyModel):
         and symmetric W ~ N(0, weight_std^2) (zero diagonal unless ``self_interaction``)."""
         dtype = dtype or torch.get_default_dtype()
         x = as_tensor(data, dtype=dtype, device=device, name="data")
-        if x.dim() != 2:
-            raise ShapeError(f"data must be a matrix (samples, units); got shape {tuple(x.shape)}")
+        require(x.dim() == 2, f"data must be a matrix (samples, units); got shape {tuple(x.shape)}", ShapeError)
         n = x.shape[1]
         g = torch.Generator().manual_seed(0 if seed is None else int(seed))
         a = torch.randn(n, n, generator=g, dtype=torch.float64) * weight_std

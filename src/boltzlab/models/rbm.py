@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .._tensor import as_tensor
-from ..errors import ShapeError
+from ..errors import ShapeError, require
 from ..random import Rng, as_rng
 from ..sampling.gibbs import block_gibbs
 from ..units import BinaryLayer, Layer, SpinLayer, layer_from_config
@@ -256,8 +256,7 @@ def _gaussian_weights(n_visible: int, n_hidden: int, std: float, seed: int | Non
 def _layer_pair(cls: type[Layer], weights: Any, visible_bias: Any, hidden_bias: Any,
                 dtype: torch.dtype | None, device: Any) -> tuple[Layer, Layer, torch.Tensor]:
     w = as_tensor(weights, dtype=dtype or torch.get_default_dtype(), device=device, name="weights")
-    if w.dim() != 2:
-        raise ShapeError(f"weights must be a matrix (n_visible, n_hidden); got shape {tuple(w.shape)}")
+    require(w.dim() == 2, f"weights must be a matrix (n_visible, n_hidden); got shape {tuple(w.shape)}", ShapeError)
     nv, nh = w.shape
     return (cls(nv, visible_bias, dtype=w.dtype, device=w.device),
             cls(nh, hidden_bias, dtype=w.dtype, device=w.device), w)

@@ -57,7 +57,7 @@ import torch
 
 from .._tensor import as_tensor
 from ..data.stream import streamed_rows
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..random import Rng
 from ..sampling.path import RBMPath, anneal
 from ..stats import log_mean_exp
@@ -136,18 +136,14 @@ def _resolve(model, n_runs: int, n_betas: int, schedule: str, base: str | None, 
     pseudocount = None
     betas = None
     if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"unknown AIS preset {preset!r}; expected one of {', '.join(PRESETS)}")
-        if data is None:
-            raise ConfigError("the salakhutdinov-murray preset fits its base-rate model to data; pass data")
+        require(preset in PRESETS, f"unknown AIS preset {preset!r}; expected one of {', '.join(PRESETS)}")
+        require(data is not None, "the salakhutdinov-murray preset fits its base-rate model to data; pass data")
         base, pseudocount, schedule = "data", 5.0, "sm08"
         betas = salakhutdinov_murray()
     if base is None:
         base = "data" if data is not None else "samples"
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"unknown schedule {schedule!r}; expected one of {', '.join(SCHEDULES)}")
-    if int(n_runs) < 2:
-        raise ConfigError(f"AIS needs at least 2 runs for an error bar, got n_runs={n_runs}")
+    require(schedule in SCHEDULES, f"unknown schedule {schedule!r}; expected one of {', '.join(SCHEDULES)}")
+    require(int(n_runs) >= 2, f"AIS needs at least 2 runs for an error bar, got n_runs={n_runs}")
     if betas is None and schedule != "adaptive":
         betas = make_schedule(schedule, n_betas)
     elif betas is None and int(n_betas) < 2:
@@ -296,12 +292,10 @@ def rais_log_z(model, data: Any = None, n_runs: int = 100, n_betas: int = 10_000
     path, n_runs, betas, extra = _resolve(model, n_runs, n_betas, schedule, base, fit, preset, rng)
     if burn_in is None:
         burn_in = 0 if data is not None else 1000
-    if int(burn_in) < 0:
-        raise ConfigError(f"burn_in must be >= 0, got {burn_in}")
+    require(int(burn_in) >= 0, f"burn_in must be >= 0, got {burn_in}")
     if estimator is None:
         estimator = "raise" if data is not None and not burn_in else "lme"
-    if estimator not in ("raise", "lme"):
-        raise ConfigError(f"unknown reverse-AIS estimator {estimator!r}; expected 'raise' or 'lme'")
+    require(estimator in ("raise", "lme"), f"unknown reverse-AIS estimator {estimator!r}; expected 'raise' or 'lme'")
     extra.update(burn_in=int(burn_in), init="data" if data is not None else "random", estimator=estimator)
     parts = []
     reverse = betas[::-1].copy()

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..errors import IntractableError
+from ..errors import IntractableError, require
 from ..models.base import EnergyModel
 
 #: Default ceiling on the number of enumerated states (2^24).
@@ -35,9 +35,8 @@ def _choose(model: EnergyModel, max_log2_states: float) -> int:
                   for i, (name, (layer, _)) in enumerate(zip(("visible", "hidden", "layer"),
                                                              model.enumerable_marginals()))
                   if layer.discrete]
-    if not candidates:
-        raise IntractableError("no layer of this model is discrete, so log Z cannot be enumerated; "
-                               "use an annealed estimate (AIS) instead")
+    require(candidates, "no layer of this model is discrete, so log Z cannot be enumerated; "
+                        "use an annealed estimate (AIS) instead", IntractableError)
     log2_states, name, index = min(candidates, key=lambda c: c[0])
     if log2_states > max_log2_states + 1e-9:
         raise IntractableError(

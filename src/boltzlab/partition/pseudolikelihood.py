@@ -19,14 +19,13 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import ConfigError, IntractableError, ShapeError
+from ..errors import ConfigError, IntractableError, ShapeError, require
 from ..random import Rng
 
 
 def _check_discrete(model) -> None:
-    if not model.visible.discrete:
-        raise IntractableError(f"pseudo-likelihood needs a discrete visible layer; this model has "
-                               f"{model.visible.type_name} visible units")
+    require(model.visible.discrete, f"pseudo-likelihood needs a discrete visible layer; this model has "
+                                    f"{model.visible.type_name} visible units", IntractableError)
 
 
 def _values_index(layer, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,8 +140,7 @@ def pseudo_log_likelihood(model, v: Any, *, sites: str | int = "all", seed: int 
         per = lp.gather(2, idx.unsqueeze(2)).squeeze(2).sum(1)
     else:
         s = int(sites)
-        if not 1 <= s <= n:
-            raise ConfigError(f"sites must be 'all' or an integer in [1, {n}]; got {sites}")
+        require(1 <= s <= n, f"sites must be 'all' or an integer in [1, {n}]; got {sites}")
         g = torch.Generator().manual_seed(int(seed))
         chosen = torch.stack([torch.randperm(n, generator=g)[:s] for _ in range(x.shape[0])]).to(x.device)
         per = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
@@ -154,8 +152,7 @@ def pseudo_log_likelihood(model, v: Any, *, sites: str | int = "all", seed: int 
         per = per * (n / s)
     if reduction == "none":
         return per
-    if reduction != "mean":
-        raise ConfigError(f"reduction must be 'mean' or 'none'; got {reduction!r}")
+    require(reduction == "mean", f"reduction must be 'mean' or 'none'; got {reduction!r}")
     return per.mean()
 
 
@@ -197,15 +194,13 @@ def fit_pseudolikelihood(model, data: Any, *, epochs: int = 100, lr: float = 0.0
     """
     from tqdm.auto import tqdm
     _check_discrete(model)
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    require(objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if int(epochs) < 1 or not (lr > 0 and math.isfinite(lr)):
         raise ConfigError(f"need epochs >= 1 and a positive finite lr; got epochs={epochs}, lr={lr}")
     x = model.visible_tensor(data, "data")
     n = x.shape[0]
     bs = n if batch_size is None else int(batch_size)
-    if bs < 1:
-        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    require(bs >= 1, f"batch_size must be >= 1; got {batch_size}")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     rng = Rng(seed, x.device)

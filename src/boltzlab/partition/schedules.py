@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 
 SCHEDULES = ("linear", "geometric", "sm08", "adaptive")
 
@@ -31,8 +31,7 @@ def salakhutdinov_murray() -> np.ndarray:
 def make_schedule(kind: str, n_betas: int) -> np.ndarray:
     """``n_betas`` values from 0 to 1 (inclusive) of a fixed-shape schedule (not ``adaptive``)."""
     n = int(n_betas)
-    if n < 2:
-        raise ConfigError(f"an annealing schedule needs at least 2 intermediate distributions, got {n_betas}")
+    require(n >= 2, f"an annealing schedule needs at least 2 intermediate distributions, got {n_betas}")
     if kind == "linear":
         return np.linspace(0.0, 1.0, n)
     if kind == "geometric":

@@ -254,8 +254,7 @@ class VMC:
                 "burnt_in": self._burnt_in, "exact_energy": self.exact_energy}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("kind") != "vmc":
-            raise CheckpointError("not a VMC checkpoint")
+        require(state.get("kind") == "vmc", "not a VMC checkpoint", CheckpointError)
         if state["hamiltonian"] != self.ham.describe():
             raise CheckpointError(f"the checkpoint is for {state['hamiltonian']}, not {self.ham.describe()}")
         if state["ansatz_class"] != type(self.ansatz).__name__:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 from .spectrum import MarchenkoPastur, weight_sigma
 
 
@@ -62,13 +62,10 @@ def analyze(model: Any, sigma: float | None = None, rotation: bool = False, seed
     """
     from ..models import EnergyModel
     w = model if isinstance(model, (torch.Tensor, np.ndarray)) else model.weights if isinstance(model, EnergyModel) else None
-    if w is None:
-        raise ConfigError(f"{type(model).__name__} has no weight matrix to analyse")
+    require(w is not None, f"{type(model).__name__} has no weight matrix to analyse")
     w = torch.as_tensor(w).detach()
-    if w.dim() != 2:
-        raise ConfigError(f"the weights must be a matrix; got shape {tuple(w.shape)}")
-    if not bool(torch.isfinite(w).all()):
-        raise DomainError("the weight matrix contains NaN or infinite values")
+    require(w.dim() == 2, f"the weights must be a matrix; got shape {tuple(w.shape)}")
+    require(bool(torch.isfinite(w).all()), "the weight matrix contains NaN or infinite values", DomainError)
     s = torch.linalg.svdvals(w).double().cpu().numpy()
     sig = weight_sigma(w.double().cpu().numpy()) if sigma is None else float(sigma)
     if not (math.isfinite(sig) and sig > 0):

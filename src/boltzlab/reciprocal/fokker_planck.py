@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from .transform import _require_linear_layers, svd_full, uncentred_parameters
 
 EXPANSIONS = ("uniform", "saddle")
@@ -89,8 +89,7 @@ def saddle_point(model: Any, beta: float = 1.0, tol: float = 1e-12, max_iter: in
     layer given the other, so the iteration increases ln Z_sp monotonically and stops at a local maximum.
     """
     _require_linear_layers(model)
-    if not beta > 0:
-        raise ConfigError(f"beta must be positive; got {beta}")
+    require(beta > 0, f"beta must be positive; got {beta}")
     w, a, b, c0 = (t.double() if torch.is_tensor(t) else t for t in uncentred_parameters(model))
     vv, hv = _two_values(model.visible), _two_values(model.hidden)
     m_v = torch.full_like(a, 0.5 * sum(vv))
@@ -175,8 +174,7 @@ class ModeDynamics:
 
 def reference_variances(model: Any, beta: float, expansion: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit variances D_v, D_h of the reference measure: uniform random states (eq. 46, 51c) or the saddle point."""
-    if expansion not in EXPANSIONS:
-        raise ConfigError(f"expansion must be one of {EXPANSIONS}; got {expansion!r}")
+    require(expansion in EXPANSIONS, f"expansion must be one of {EXPANSIONS}; got {expansion!r}")
     vv, hv = _two_values(model.visible), _two_values(model.hidden)
     if expansion == "saddle":
         sp = saddle_point(model, beta)
@@ -191,8 +189,7 @@ def reference_variances(model: Any, beta: float, expansion: str) -> tuple[torch.
 def mode_dynamics(model: Any, beta: float = 1.0, expansion: str = "uniform") -> ModeDynamics:
     """The quadratic U_eff of the RBM at inverse temperature beta and its Fokker-Planck spectrum (eq. 39-48)."""
     _require_linear_layers(model)
-    if not beta > 0:
-        raise ConfigError(f"beta must be positive; got {beta}")
+    require(beta > 0, f"beta must be positive; got {beta}")
     d_v, d_h = reference_variances(model, beta, expansion)
     w = uncentred_parameters(model)[0].double().cpu()
     t = 1.0 / beta

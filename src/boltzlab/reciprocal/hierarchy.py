@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import require
 from ..random import Rng
 from .symmetry import rotate_modes
 from .transform import reciprocal_transform
@@ -29,8 +29,7 @@ from .transform import reciprocal_transform
 
 def top_planes(k: int) -> list[tuple[int, int]]:
     """Coordinate planes (0, 1), (2, 3), ... that together rotate the ``k`` leading modes (k even)."""
-    if k < 2 or k % 2:
-        raise ConfigError(f"the number of leading modes to rotate must be even and >= 2; got {k}")
+    require(k >= 2 and k % 2 == 0, f"the number of leading modes to rotate must be even and >= 2; got {k}")
     return [(i, i + 1) for i in range(0, k, 2)]
 
 
@@ -51,9 +50,8 @@ def random_planes_outside(rank: int, protect: int, n_rotations: int, gen: torch.
     ``rank`` is the rank of W (:func:`range_rank`), so every plane lies in the range of W and every
     rotation changes W: the "outside" rotations of Fig. 6 mix learned directions, never null ones.
     """
-    if rank - protect < 2:
-        raise ConfigError(f"cannot rotate outside the first {protect} modes: W has rank {rank}, so fewer than "
-                          f"two modes of its range are left")
+    require(rank - protect >= 2, f"cannot rotate outside the first {protect} modes: W has rank {rank}, so fewer than "
+                                 f"two modes of its range are left")
     planes = []
     for _ in range(int(n_rotations)):
         i, j = (int(k) + protect for k in torch.randperm(rank - protect, generator=gen)[:2])

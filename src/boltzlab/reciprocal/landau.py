@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from .transform import SQRT2, ReciprocalTransform
 
 VARIABLES = ("u", "w")
@@ -200,8 +200,7 @@ class ModeFreeEnergy:
 
 def mode_coefficients(t: ReciprocalTransform, mode: int, variable: str) -> tuple[np.ndarray, np.ndarray, float]:
     """(c_v, c_h, shift) with z = c_v . v + c_h . h + shift for z = u_i or w_i of coupled mode i."""
-    if variable not in VARIABLES:
-        raise ConfigError(f"variable must be one of {', '.join(VARIABLES)}; got {variable!r}")
+    require(variable in VARIABLES, f"variable must be one of {', '.join(VARIABLES)}; got {variable!r}")
     if not 0 <= mode < t.n_modes:
         raise ConfigError(f"mode {mode + 1} does not exist: the model has {t.n_modes} coupled modes (1..{t.n_modes})")
     u = t.U[:, mode].double().cpu().numpy()
@@ -216,8 +215,7 @@ def mode_coefficients(t: ReciprocalTransform, mode: int, variable: str) -> tuple
 
 def mode_free_energy(t: ReciprocalTransform, mode: int, variable: str = "u", beta: float = 1.0) -> ModeFreeEnergy:
     """:class:`ModeFreeEnergy` of ``variable`` ('u' or 'w') of coupled mode ``mode`` (0-based)."""
-    if not (math.isfinite(beta) and beta > 0):
-        raise ConfigError(f"beta must be a positive number; got {beta}")
+    require(math.isfinite(beta) and beta > 0, f"beta must be a positive number; got {beta}")
     cv, ch, shift = mode_coefficients(t, mode, variable)
     (vl, vh), (hl, hh) = t.visible_values, t.hidden_values
     mu = 0.5 * (vl + vh) * cv.sum() + 0.5 * (hl + hh) * ch.sum() + shift

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ..errors import ConfigError
+from ..errors import require
 from ..random import Rng
 from .transform import ReciprocalTransform
 
@@ -115,10 +115,8 @@ def kurtosis_vs_hidden(n_visible: int, hidden_sizes: Sequence[int], sigma: float
     from tqdm.auto import tqdm
 
     from ..models import make_rbm
-    if not hidden_sizes or min(hidden_sizes) < 2:
-        raise ConfigError("kurtosis_vs_hidden needs hidden sizes >= 2")
-    if n_samples < 10:
-        raise ConfigError(f"n_samples must be >= 10; got {n_samples}")
+    require(hidden_sizes and min(hidden_sizes) >= 2, "kurtosis_vs_hidden needs hidden sizes >= 2")
+    require(n_samples >= 10, f"n_samples must be >= 10; got {n_samples}")
     rows = []
     for m in tqdm(list(hidden_sizes), desc="kurtosis", disable=not progress):
         model = make_rbm(n_visible, int(m), weight_std=sigma, seed=seed, dtype=dtype, device=device)

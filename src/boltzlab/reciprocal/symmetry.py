@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy.spatial.distance import jensenshannon
 
-from ..errors import ConfigError
+from ..errors import require
 from .transform import ReciprocalTransform
 
 METHODS = ("planes", "haar")
@@ -80,8 +80,7 @@ def haar_orthogonal(n: int, gen: torch.Generator, like: torch.Tensor) -> torch.T
 def random_rotations(q: torch.Tensor, n_rotations: int, gen: torch.Generator, method: str = "planes",
                      angle: float | None = None) -> torch.Tensor:
     """Rotate the columns of ``q`` by ``n_rotations`` random plane rotations, or by one Haar matrix."""
-    if method not in METHODS:
-        raise ConfigError(f"rotation method must be one of {', '.join(METHODS)}; got {method!r}")
+    require(method in METHODS, f"rotation method must be one of {', '.join(METHODS)}; got {method!r}")
     n = q.shape[1]
     if n < 2:
         return q.clone()
@@ -98,8 +97,7 @@ def rotated_weights(t: ReciprocalTransform, fraction: float = 0.1, method: str =
                     singular_values: torch.Tensor | None = None, U: torch.Tensor | None = None,
                     V: torch.Tensor | None = None) -> torch.Tensor:
     """W_R = U_R Sigma V_R^T after ceil(fraction N) rotations of U and ceil(fraction M) of V."""
-    if not (0 < fraction <= 10):
-        raise ConfigError(f"the rotation fraction must lie in (0, 10]; got {fraction}")
+    require(0 < fraction <= 10, f"the rotation fraction must lie in (0, 10]; got {fraction}")
     gen = torch.Generator().manual_seed(int(seed))
     U = t.U if U is None else U
     V = t.V if V is None else V
@@ -183,8 +181,7 @@ def rotation_test(t: ReciprocalTransform, fraction: float = 0.1, method: str = "
     See the module docstring.  ``null_draws`` matrices with the same singular values and Haar singular
     vectors, each rotated the same way, give the divergence expected when the symmetry holds.
     """
-    if null_draws < 2:
-        raise ConfigError(f"null_draws must be >= 2 (the null level needs a spread); got {null_draws}")
+    require(null_draws >= 2, f"null_draws must be >= 2 (the null level needs a spread); got {null_draws}")
     w = t.weights.detach()
     wr = rotated_weights(t, fraction, method, seed)
     a, b = w.double().cpu().numpy(), wr.double().cpu().numpy()

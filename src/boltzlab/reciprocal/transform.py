@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, require
 from ..units.binary import LinearBiasLayer
 
 SQRT2 = math.sqrt(2.0)
@@ -36,9 +36,8 @@ SQRT2 = math.sqrt(2.0)
 
 def _require_linear_layers(model: Any) -> None:
     from ..models import RBM
-    if not isinstance(model, RBM):
-        raise ConfigError(f"reciprocal space is defined for RBMs (a weight matrix between two layers); "
-                          f"got {type(model).__name__}")
+    require(isinstance(model, RBM), f"reciprocal space is defined for RBMs (a weight matrix between two layers); "
+                                    f"got {type(model).__name__}")
     for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
         if not isinstance(layer, LinearBiasLayer):
             raise ConfigError(f"the reciprocal transform needs binary or spin units (energy linear in the "
@@ -77,8 +76,7 @@ class ReciprocalTransform:
     def __init__(self, weights: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
                  constant: float = 0.0, visible_values: tuple[float, float] = (0.0, 1.0),
                  hidden_values: tuple[float, float] = (0.0, 1.0)) -> None:
-        if weights.dim() != 2:
-            raise ShapeError(f"weights must be a matrix; got shape {tuple(weights.shape)}")
+        require(weights.dim() == 2, f"weights must be a matrix; got shape {tuple(weights.shape)}", ShapeError)
         self.weights = weights
         self.visible_bias, self.hidden_bias = visible_bias, hidden_bias
         self.U, self.singular_values, self.V = svd_full(weights)

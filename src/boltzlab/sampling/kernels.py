@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import require
 from ..random import Rng
 from .gibbs import _product, _shift, block_gibbs
 
@@ -32,15 +32,13 @@ KERNELS = ("palindromic", "random-scan", "plain", "visible")
 
 def _check_beta(beta: float) -> float:
     b = float(beta)
-    if not (math.isfinite(b) and b > 0):
-        raise ConfigError(f"the inverse temperature must be a positive number; got {beta}")
+    require(math.isfinite(b) and b > 0, f"the inverse temperature must be a positive number; got {beta}")
     return b
 
 
 def _check_fraction(fraction: float) -> float:
     f = float(fraction)
-    if not (0 < f <= 1):
-        raise ConfigError(f"the fraction of units redrawn per move must lie in (0, 1]; got {fraction}")
+    require(0 < f <= 1, f"the fraction of units redrawn per move must lie in (0, 1]; got {fraction}")
     return f
 
 
@@ -95,8 +93,7 @@ class Kernel:
 
     def __init__(self, model, beta: float = 1.0) -> None:
         from ..models import RBM
-        if not isinstance(model, RBM):
-            raise ConfigError(f"these kernels are defined for RBMs; got {type(model).__name__}")
+        require(isinstance(model, RBM), f"these kernels are defined for RBMs; got {type(model).__name__}")
         self.model = model
         self.beta = _check_beta(beta)
 
@@ -243,14 +240,12 @@ def make_kernel(name: str | Kernel, model, beta: float = 1.0, fraction: float | 
         if fraction is not None and isinstance(k, _Partial):
             k.fraction = _check_fraction(fraction)
         return k
-    if name not in _CLASSES:
-        raise ConfigError(f"unknown kernel {name!r}; expected one of {', '.join(KERNELS)}")
+    require(name in _CLASSES, f"unknown kernel {name!r}; expected one of {', '.join(KERNELS)}")
     fraction = 1.0 if fraction is None else fraction
     if name in ("palindromic", "random-scan"):
         return _CLASSES[name](model, beta, fraction)
-    if float(fraction) != 1.0:
-        raise ConfigError(f"a fraction of units per move applies to the palindromic and random-scan kernels, "
-                          f"not to {name!r}")
+    require(float(fraction) == 1.0, f"a fraction of units per move applies to the palindromic and random-scan kernels, "
+                                    f"not to {name!r}")
     return _CLASSES[name](model, beta)
 
 

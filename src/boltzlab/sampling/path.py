@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..random import Rng
 from ..units import Layer
 from .gibbs import _product, _shift
@@ -116,9 +116,8 @@ def base_rate_visible(layer: Layer, data: Any, pseudocount: float | None = None)
     if pseudocount is None:
         base.init_from_data(x)
         return base
-    if layer.type_name != "binary":
-        raise ConfigError("the Salakhutdinov-Murray base rate is defined for binary visible units; "
-                          f"this model has {layer.type_name} units (use base='data')")
+    require(layer.type_name == "binary", "the Salakhutdinov-Murray base rate is defined for binary visible units; "
+                                         f"this model has {layer.type_name} units (use base='data')")
     n, c = float(x.shape[0]), float(pseudocount)
     p = ((x.double().sum(0) + c) / (n + c)).clamp(max=n / (n + c))
     with torch.no_grad():
@@ -159,17 +158,14 @@ class RBMPath:
 
     def __init__(self, model, base: str = "model", data: Any = None, pseudocount: float | None = None, *,
                  rng: Rng | None = None, n_base_samples: int = 1000, base_sweeps: int = 200) -> None:
-        if base not in BASES:
-            raise ConfigError(f"unknown AIS base {base!r}; expected one of {', '.join(BASES)}")
+        require(base in BASES, f"unknown AIS base {base!r}; expected one of {', '.join(BASES)}")
         from ..models import RBM
-        if not isinstance(model, RBM):
-            raise ConfigError(f"annealing paths are defined for RBMs; got {type(model).__name__}")
+        require(isinstance(model, RBM), f"annealing paths are defined for RBMs; got {type(model).__name__}")
         self.model = model
         self.base = base
         vis, hid = model.visible, model.hidden
         if base == "data":
-            if data is None:
-                raise ConfigError("base='data' needs data to fit the base-rate model")
+            require(data is not None, "base='data' needs data to fit the base-rate model")
             vis_a = base_rate_visible(vis, data, pseudocount)
         elif base == "samples":
             rng = rng if rng is not None else Rng(0, model.device)

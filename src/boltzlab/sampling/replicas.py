@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ShapeError
+from ..errors import ShapeError, require
 from ..random import Rng, SplitRng
 from ..units import Layer
 from .gibbs import _product
@@ -46,12 +46,10 @@ class ReplicaBatch:
 
     def __init__(self, models: Sequence[Any]) -> None:
         self.models = list(models)
-        if not self.models:
-            raise ShapeError("a replica batch needs at least one model")
+        require(self.models, "a replica batch needs at least one model", ShapeError)
         keys = {_shape_key(m) for m in self.models}
-        if len(keys) > 1:
-            raise ShapeError("replicas in one batch must share layer types, sizes, dtype and device; "
-                             "use group_by_shape() to split them")
+        require(len(keys) <= 1, "replicas in one batch must share layer types, sizes, dtype and device; "
+                                "use group_by_shape() to split them", ShapeError)
 
     def __len__(self) -> int:
         return len(self.models)
@@ -87,8 +85,7 @@ class ReplicaBatch:
         if rngs is None:
             seeds = list(seeds) if seeds is not None else list(range(len(self)))
             rngs = [Rng(s, self.device) for s in seeds]
-        if len(rngs) != len(self):
-            raise ShapeError(f"{len(rngs)} random streams for {len(self)} replicas")
+        require(len(rngs) == len(self), f"{len(rngs)} random streams for {len(self)} replicas", ShapeError)
         return list(rngs)
 
     @torch.no_grad()
@@ -100,8 +97,7 @@ class ReplicaBatch:
         """
         models, r = self.models, len(self.models)
         betas = [float(beta)] * r if isinstance(beta, (int, float)) else [float(b) for b in beta]
-        if len(betas) != r:
-            raise ShapeError(f"{len(betas)} inverse temperatures for {r} replicas")
+        require(len(betas) == r, f"{len(betas)} inverse temperatures for {r} replicas", ShapeError)
         if v.dim() != 3 or v.shape[0] != r:
             raise ShapeError(f"replica states have shape {tuple(v.shape)}; expected ({r}, chains, n_visible)")
         w = torch.stack([m.weights.detach() for m in models])

@@ -20,17 +20,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..random import Rng, as_rng
 from .path import RBMPath
 
 
 def geometric_ladder(n_replicas: int, beta_min: float) -> np.ndarray:
     """``n_replicas`` inverse temperatures spaced geometrically from ``beta_min`` to 1."""
-    if int(n_replicas) < 2:
-        raise ConfigError(f"parallel tempering needs at least 2 replicas, got {n_replicas}")
-    if not 0 < beta_min < 1:
-        raise ConfigError(f"beta_min must lie in (0, 1), got {beta_min}")
+    require(int(n_replicas) >= 2, f"parallel tempering needs at least 2 replicas, got {n_replicas}")
+    require(0 < beta_min < 1, f"beta_min must lie in (0, 1), got {beta_min}")
     return np.geomspace(float(beta_min), 1.0, int(n_replicas))
 
 
@@ -124,13 +122,11 @@ class Ladder:
 
 def initial_states(model, n_chains: int, n_replicas: int, init: Any, rng: Rng) -> list[torch.Tensor]:
     """Random visible states for every replica, or copies of ``init`` (``n_chains`` rows)."""
-    if int(n_chains) < 1:
-        raise ConfigError(f"n_chains must be >= 1, got {n_chains}")
+    require(int(n_chains) >= 1, f"n_chains must be >= 1, got {n_chains}")
     if init is None:
         return [model.visible.random_state(int(n_chains), rng) for _ in range(n_replicas)]
     v0 = model.visible_tensor(init, "init")
-    if v0.shape[0] != int(n_chains):
-        raise ConfigError(f"init has {v0.shape[0]} rows; expected n_chains = {n_chains}")
+    require(v0.shape[0] == int(n_chains), f"init has {v0.shape[0]} rows; expected n_chains = {n_chains}")
     return [v0.clone() for _ in range(n_replicas)]
 
 

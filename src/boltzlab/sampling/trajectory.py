@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, ConfigError, ShapeError
+from ..errors import CheckpointError, ShapeError, require
 from ..random import Rng, as_rng
 from ..stats import log_mean_exp
 from .path import ModelPath, anneal, interpolate_models, uncoupled_log_z
@@ -49,16 +49,14 @@ def load_trajectory(path: str | Path, device: Any = None) -> tuple[list, list[in
     p = Path(path)
     if p.is_dir():
         p = p / "checkpoint.pt"
-    if not p.is_file():
-        raise CheckpointError(f"{p}: no such checkpoint")
+    require(p.is_file(), f"{p}: no such checkpoint", CheckpointError)
     payload = load_payload(p)
     if payload.get("kind") != "checkpoint":
         raise CheckpointError(f"{p}: holds a model only; a trajectory is stored in the checkpoint of a "
                               "training run started with --save-every N")
     entries = payload["trainer"].get("trajectory") or []
-    if len(entries) < 2:
-        raise CheckpointError(f"{p}: the run saved {len(entries)} model(s) along training; trajectory "
-                              "tempering needs at least 2 (train with --save-every N)")
+    require(len(entries) >= 2, f"{p}: the run saved {len(entries)} model(s) along training; trajectory "
+                               "tempering needs at least 2 (train with --save-every N)", CheckpointError)
     cfg = payload["model"]["config"]
     models = [model_from_payload({"config": cfg, "state": e["state"]}, device=device) for e in entries]
     return models, [int(e["step"]) for e in entries]
@@ -66,8 +64,7 @@ def load_trajectory(path: str | Path, device: Any = None) -> tuple[list, list[in
 
 def trajectory_from_trainer(trainer) -> tuple[list, list[int]]:
     """The models a :class:`~boltzlab.training.Trainer` recorded (``save_every`` > 0) and their steps."""
-    if len(trainer.trajectory) < 2:
-        raise ConfigError("the trainer recorded fewer than 2 models; train with save_every > 0")
+    require(len(trainer.trajectory) >= 2, "the trainer recorded fewer than 2 models; train with save_every > 0")
     models = []
     for e in trainer.trajectory:
         m = copy.deepcopy(trainer.model)
@@ -84,9 +81,8 @@ def independent_model(model):
     Its ln Z is ln Z_vis(0) + ln Z_hid(0) in closed form (:func:`independent_log_z`).
     """
     from ..models import EnergyModel
-    if not isinstance(model, EnergyModel):
-        raise ConfigError(f"trajectory tempering needs an RBM (a model with couplings 'weights'); "
-                          f"got {type(model).__name__}")
+    require(isinstance(model, EnergyModel), f"trajectory tempering needs an RBM (a model with couplings 'weights'); "
+                                            f"got {type(model).__name__}")
     m = copy.deepcopy(model)
     with torch.no_grad():
         m.weights.zero_()
@@ -105,12 +101,10 @@ def check_rbms(models: Sequence, what: str = "trajectory tempering", mismatch: t
     """``models`` as a list, refused (``mismatch`` for a structure that differs) unless RBMs of one structure."""
     from ..models import RBM
     models = list(models)
-    if len(models) < 1:
-        raise ConfigError(f"{what} needs at least one model")
+    require(len(models) >= 1, f"{what} needs at least one model")
     ref = models[0]
     for i, m in enumerate(models):
-        if not isinstance(m, RBM):
-            raise ConfigError(f"{what}: model {i} is a {type(m).__name__}; it needs RBMs")
+        require(isinstance(m, RBM), f"{what}: model {i} is a {type(m).__name__}; it needs RBMs")
         if m.config() != ref.config():
             raise mismatch(f"{what}: model {i} ({m.config()}) differs in structure from model 0 ({ref.config()})")
     return models
@@ -133,8 +127,7 @@ class TrajectoryTempering(Ladder):
     def __init__(self, models: Sequence, n_chains: int, *, sweeps: int = 1, add_base: bool = True,
                  init: Any = None, seed: int | None = None, rng: Rng | None = None) -> None:
         models = check_rbms(models)
-        if int(sweeps) < 1:
-            raise ConfigError(f"sweeps must be >= 1, got {sweeps}")
+        require(int(sweeps) >= 1, f"sweeps must be >= 1, got {sweeps}")
         self.models = ([independent_model(models[0])] if add_base else []) + models
         self.add_base = bool(add_base)
         self.sweeps = int(sweeps)
@@ -207,8 +200,7 @@ def select_models(models: Sequence, target: float = TARGET_ACCEPTANCE, *, n_chai
        estimated acceptance E[min(1, a)] (pilot states, chain by chain) is still >= ``target``; the last
        model is always kept.
     """
-    if not 0 < float(target) < 1:
-        raise ConfigError(f"the target acceptance must lie in (0, 1), got {target}")
+    require(0 < float(target) < 1, f"the target acceptance must lie in (0, 1), got {target}")
     models = check_rbms(models)
     labels: list[float] = [float(i) for i in range(len(models))]
     rng = Rng(seed, models[-1].device)
@@ -303,14 +295,11 @@ def trajectory_log_z(models: Sequence, steps: Sequence[int] | None = None, *, n_
     import time
     t0 = time.perf_counter()
     models = check_rbms(models)
-    if int(n_chains) < 2:
-        raise ConfigError(f"AIS needs at least 2 chains for an error bar, got n_chains={n_chains}")
+    require(int(n_chains) >= 2, f"AIS needs at least 2 chains for an error bar, got n_chains={n_chains}")
     nb = int(n_between)
-    if nb < 1:
-        raise ConfigError(f"n_between must be >= 1, got {n_between}")
+    require(nb >= 1, f"n_between must be >= 1, got {n_between}")
     steps = list(range(len(models))) if steps is None else [int(s) for s in steps]
-    if len(steps) != len(models):
-        raise ConfigError(f"{len(steps)} step numbers for {len(models)} models")
+    require(len(steps) == len(models), f"{len(steps)} step numbers for {len(models)} models")
     ref = models[-1]
     rng = rng if rng is not None else Rng(seed, ref.device)
     x = None if data is None else ref.visible_tensor(data, "data")

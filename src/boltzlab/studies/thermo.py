@@ -113,7 +113,8 @@ def thermo_xft_sampled(study: Study) -> dict[str, Any]:
     the T2 kernel secretly at 1.3 / T2."""
     from ..sampling.kernels import PalindromicSweep
     from ..thermo.exact import heat_distribution
-    from ..thermo.xft import heat_exchange, plot_xft
+    from ..thermo.xft import heat_exchange
+    from .report_plots import plot_xft
 
     class WrongTemperature(PalindromicSweep):
         def at(self, model=None, beta=None):
@@ -149,7 +150,8 @@ def thermo_work(study: Study) -> dict[str, Any]:
     """beta 0.2 -> 1 in 5 steps on a 5x4 RBM: exact Jarzynski and Crooks residuals (generating functions) for
     each kernel (the plain sweep satisfies Jarzynski but not Crooks), and 100,000 sampled forward and reverse
     works (10,000 with --quick) with the palindromic sweep against the exact Delta f."""
-    from ..thermo import BetaRamp, crooks_exact_check, plot_work, work_experiment
+    from ..thermo import BetaRamp, crooks_exact_check, work_experiment
+    from .report_plots import plot_work
     rbm = _rbm(5, 4, 1.5, 2)
     proto = BetaRamp.linear(rbm, 0.2, 1.0, 5)
     exact = {k: crooks_exact_check(proto, k) for k in ("palindromic", "random-scan", "visible", "plain")}
@@ -184,7 +186,8 @@ def thermo_work(study: Study) -> dict[str, Any]:
 def thermo_curves(study: Study) -> dict[str, Any]:
     """Exact curves (autograd through the enumerated free energy) and one AIS pass along the inverse-
     temperature path (500 runs, 2,000 steps; 200 and 500 with --quick), with the z-scores of AIS."""
-    from ..thermo import ais_curves, exact_curves, plot_curves
+    from ..thermo import ais_curves, exact_curves
+    from .report_plots import plot_curves
     rbm = _rbm(12, 8, 1.0, 3)
     betas = np.sort(1 / np.geomspace(0.4, 3.0, 12))
     ex = exact_curves(rbm, betas)
@@ -208,7 +211,8 @@ def thermo_cd(study: Study) -> dict[str, Any]:
     """Train a 9x4 binary RBM with CD-1 on 2,000 exact samples of the 3x3 Ising model (beta 0.4) and evaluate
     CD_n = KL(p_D||p) - KL(p_n||p) and its energy and entropy terms at every epoch, exactly."""
     from ..data import load_dataset
-    from ..thermo import cd_along_run, plot_cd
+    from ..thermo import cd_along_run
+    from .report_plots import plot_cd
     from ..training import TrainConfig, Trainer
     x = load_dataset("ising:L=3,beta=0.4,n=2000")
     cfg = TrainConfig(n_hidden=4, method="cd", k=1, epochs=study.size(4, 15), batch_size=50, lr=0.05,

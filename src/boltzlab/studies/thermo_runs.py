@@ -42,7 +42,8 @@ def load_thermo_model(path: str, device: str):
 
 
 def xft(args: argparse.Namespace) -> int:
-    from ..thermo.xft import heat_exchange, plot_trace, plot_xft
+    from ..thermo.xft import heat_exchange
+    from .report_plots import plot_trace, plot_xft
     model = load_thermo_model(args.model, args.device)
     init: Any = "random"
     if args.init == "data":
@@ -76,7 +77,8 @@ def xft(args: argparse.Namespace) -> int:
 
 
 def work(args: argparse.Namespace) -> int:
-    from ..thermo import BetaRamp, Interpolation, ModelSequence, ais_work, plot_work, work_experiment
+    from ..thermo import BetaRamp, Interpolation, ModelSequence, ais_work, work_experiment
+    from .report_plots import plot_work
     from ..thermo.protocols import run_checkpoints
     n_models = {"beta-ramp": 1, "interpolate": 2, "ais": 1}
     if args.protocol in n_models and len(args.models) != n_models[args.protocol]:
@@ -144,7 +146,8 @@ def work(args: argparse.Namespace) -> int:
 
 def curves(args: argparse.Namespace) -> int:
     from ..errors import IntractableError
-    from ..thermo import ais_curves, exact_curves, plot_curves
+    from ..thermo import ais_curves, exact_curves
+    from .report_plots import plot_curves
     if args.t_min > args.t_max:
         raise ConfigError(f"--t-min {args.t_min} is above --t-max {args.t_max}")
     model = load_thermo_model(args.model, args.device)
@@ -180,7 +183,8 @@ def curves(args: argparse.Namespace) -> int:
 
 
 def cd(args: argparse.Namespace) -> int:
-    from ..thermo import cd_along_run, plot_cd
+    from ..thermo import cd_along_run
+    from .report_plots import plot_cd
     from ..thermo.protocols import run_checkpoints
     src = Path(args.model)
     if src.is_dir():

@@ -150,7 +150,7 @@ def potts_report(trainer: Any, out: Path, alphabet: str | None) -> dict[str, str
     """Sequence logos of the strongest hidden units and data-vs-model single-site frequencies."""
     from ..data.alignment import alphabet_symbols, site_frequencies
     from ..plots import save_figure
-    from ..plots.logo import frequency_comparison, weight_logos
+    from .report_plots import frequency_comparison, weight_logos
     model = trainer.model
     q = model.visible.n_states
     symbols = alphabet_symbols(alphabet or "protein")

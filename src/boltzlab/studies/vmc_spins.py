@@ -28,7 +28,8 @@ def _run(study: Study, name: str, model: str, lattice: str, field: float = 1.0, 
     """One run with the CLI's defaults (SR, cosine learning rate to a tenth, 1000 samples; Heisenberg: Marshall
     sign, exchange moves, lr 0.05, 600 iterations; TFIM: lr 0.1, 400 iterations); declares its figures."""
     from ..quantum.lattice import (RBMSpinState, SpinVMC, SpinVMCConfig, SymmetricRBMSpinState, make_hamiltonian,
-                                   plot_history, reference_energy)
+                                   reference_energy)
+    from .report_plots import plot_history
     heis = model == "heisenberg"
     ham = make_hamiltonian(model, lattice, field=field)
     ref = reference_energy(ham)
@@ -103,7 +104,8 @@ def spins_run(args: argparse.Namespace) -> int:
     from ..cli.common import emit_json, say
     from ..cli.vmc_spins_cmds import SPINS_JSON, check_vmc_checkpoint
     from ..quantum.lattice import (Lattice, RBMSpinState, SpinVMC, SpinVMCConfig, SymmetricRBMSpinState,
-                                   make_hamiltonian, plot_history, reference_energy)
+                                   make_hamiltonian, reference_energy)
+    from .report_plots import plot_history
 
     if args.sites is not None and args.lattice is not None:
         raise ConfigError("give either --sites or --lattice, not both")

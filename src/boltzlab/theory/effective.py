@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..models.bm import BoltzmannMachine
 from ..models.rbm import RBM
 
@@ -57,9 +57,8 @@ def effective_energy(rbm: RBM, v: Any, keep_constant: bool = False) -> torch.Ten
 
 
 def _hidden_states(rbm: RBM, max_hidden: int = 16) -> torch.Tensor:
-    if rbm.n_hidden > max_hidden:
-        raise IntractableError(f"brute force over the hidden layer is limited to {max_hidden} units; "
-                               f"this RBM has {rbm.n_hidden}")
+    require(rbm.n_hidden <= max_hidden, f"brute force over the hidden layer is limited to {max_hidden} units; "
+                                        f"this RBM has {rbm.n_hidden}", IntractableError)
     return rbm.hidden.enumerate_states(0, 2 ** rbm.n_hidden).double()
 
 

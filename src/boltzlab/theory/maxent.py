@@ -25,7 +25,7 @@ import scipy.optimize
 import scipy.special
 import torch
 
-from ..errors import ConfigError
+from ..errors import require
 from ..models.base import EnergyModel
 from ..models.bm import BoltzmannMachine
 from ..partition.exact import _float64_copy
@@ -104,8 +104,7 @@ def fit_bm_exact(moments: Moments, *, l2: float = 0.0, tol: float = 1e-9, max_it
     mean = moments.mean.double()
     check_interior(mean)
     n = mean.numel()
-    if n > 20:
-        raise ConfigError(f"exact fitting enumerates 2^n states; n = {n} is above the limit of 20")
+    require(n <= 20, f"exact fitting enumerates 2^n states; n = {n} is above the limit of 20")
     iu = torch.triu_indices(n, n, 1)
     states = BoltzmannMachine(n_units=n, dtype=torch.float64).visible.enumerate_states(0, 2 ** n)
     t_all = bm_statistics(states, mean).numpy()
@@ -171,8 +170,7 @@ def entropy_perturbations(model: EnergyModel, n_directions: int = 20, step: floa
     a = torch.stack(rows).numpy()
     a = np.concatenate([a, np.ones((a.shape[0], 1))], 1)
     null = scipy.linalg.null_space(a.T)
-    if null.shape[1] == 0:
-        raise ConfigError("the constraints fix p completely (as many constraints as states); use more units")
+    require(null.shape[1] != 0, "the constraints fix p completely (as many constraints as states); use more units")
     rng = np.random.default_rng(seed)
     with torch.no_grad():
         f = m.visible_free_energy(states).numpy()

@@ -26,7 +26,7 @@ import torch
 from scipy import stats
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import ConfigError, DomainError, ShapeError, require
 from ..models.bm import BoltzmannMachine
 from .moments import Moments, check_interior, data_moments, exact_moments
 
@@ -41,8 +41,7 @@ def _vec(x: Any, name: str) -> torch.Tensor:
 
 def _mat(x: Any, n: int, name: str) -> torch.Tensor:
     w = as_tensor(x, dtype=torch.float64, name=name)
-    if tuple(w.shape) != (n, n):
-        raise ShapeError(f"{name} has shape {tuple(w.shape)}; expected ({n}, {n})")
+    require(tuple(w.shape) == (n, n), f"{name} has shape {tuple(w.shape)}; expected ({n}, {n})", ShapeError)
     return w
 
 

@@ -30,7 +30,7 @@ import torch
 from scipy.stats import ortho_group
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError, require
 from ..models.bm import BoltzmannMachine
 from ..models.rbm import RBM, BinaryRBM
 from .effective import rbm_parameters
@@ -128,8 +128,7 @@ def solve_rbm_perturbation(moments: Moments, n_hidden: int, *, max_iter: int = 2
     the off-diagonal residual) and a final L-BFGS polish on U.  The diagonal of U U^T is free (it only
     shifts the bias, eq. 39).  The solution is unique up to U -> U O (Remark 33.2).
     """
-    if int(n_hidden) < 1:
-        raise ConfigError(f"n_hidden must be >= 1; got {n_hidden}")
+    require(int(n_hidden) >= 1, f"n_hidden must be >= 1; got {n_hidden}")
     m_hidden = int(n_hidden)
     mean, t = _target(moments)
     n = mean.numel()

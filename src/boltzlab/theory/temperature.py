@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..models.bm import BoltzmannMachine
 from ..models.rbm import RBM
 from .effective import _hidden_states, _joint_energy
@@ -32,8 +32,7 @@ __all__ = ["effective_energy_at", "high_temperature_log_ratio", "uniform_mean_en
 @torch.no_grad()
 def effective_energy_at(rbm: RBM, v: Any, beta: float) -> torch.Tensor:
     """E_eff(v; beta) = -(1/beta) ln sum_h exp(-beta E(v, h)), by enumerating h (float64)."""
-    if beta <= 0:
-        raise ConfigError(f"beta must be > 0; got {beta}")
+    require(beta > 0, f"beta must be > 0; got {beta}")
     v = torch.as_tensor(v, dtype=torch.float64).reshape(-1, rbm.n_visible)
     return -torch.logsumexp(-beta * _joint_energy(rbm, v, _hidden_states(rbm)), 1) / beta
 

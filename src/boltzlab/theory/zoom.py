@@ -19,17 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import require
 from .moments import Moments, binary_data
 
 __all__ = ["zoom_in", "zoom_in_mean", "zoom_in_moments", "zoom_in_mean_std", "zoomed_unit"]
 
 
 def _check_delta(delta: float, copies: int = 1) -> None:
-    if not (0.0 <= float(delta) < 0.5):
-        raise ConfigError(f"the zoom-in parameter delta must lie in [0, 0.5); got {delta}")
-    if int(copies) < 1:
-        raise ConfigError(f"copies must be >= 1; got {copies}")
+    require(0.0 <= float(delta) < 0.5, f"the zoom-in parameter delta must lie in [0, 0.5); got {delta}")
+    require(int(copies) >= 1, f"copies must be >= 1; got {copies}")
 
 
 def zoomed_unit(a: int, i: int, copies: int) -> int:

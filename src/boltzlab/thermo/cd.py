@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError, require
 from ..sampling.kernels import Kernel, make_kernel
 from .exact import MAX_TABLE_LOG2, JointSpace
 
@@ -45,11 +44,9 @@ def exact_cd(model, data: Any, steps: Sequence[int] = (1, 2, 5, 10), kernel: str
     js = JointSpace(model, MAX_TABLE_LOG2)
     k = make_kernel(kernel, js.model, beta, fraction) if not isinstance(kernel, Kernel) else kernel.at(js.model, beta)
     steps = sorted({int(s) for s in steps})
-    if not steps or steps[0] < 0:
-        raise ConfigError("CD steps must be integers >= 0")
+    require(steps and steps[0] >= 0, "CD steps must be integers >= 0")
     idx = js.visible_index(data)
-    if idx.numel() == 0:
-        raise DataError("no data rows for the data distribution p_D")
+    require(idx.numel() != 0, "no data rows for the data distribution p_D", DataError)
     p_d_v = torch.bincount(idx, minlength=js.n_visible_states).double() / idx.numel()
     log_p = js.log_prob(beta)
     log_pv = torch.logsumexp(log_p, 1)
@@ -96,42 +93,3 @@ def cd_along_run(models: Sequence[Any], data: Any, steps: Sequence[int] = (1, 5,
         points.append({"label": lab, **exact_cd(m, data, steps, kernel, beta)})
     return {"steps": sorted({int(s) for s in steps}), "kernel": points[0]["kernel"] if points else kernel,
             "points": points}
-
-
-def plot_cd(run: dict[str, Any], xlabel: str = "training step", title: str = ""):
-    """CD_n, its energy and entropy terms, and KL(p_D || p) along a training run."""
-    from ..plots import finish_figure, subplots
-    pts = run["points"]
-    if len(pts) == 1:  # one model: the relaxation against the number of steps n
-        rows = pts[0]["rows"]
-        n = np.array([r["n"] for r in rows], dtype=float)
-        fig, ax = subplots(figsize=(7, 4.5))
-        ax.plot(n, [r["cd"] for r in rows], marker="o", label="CD_n (joint state)")
-        ax.plot(n, [r["cd_visible"] for r in rows], marker="s", ms=3, label="CD_n (visible marginal)")
-        ax.plot(n, [r.get("energy_term", np.nan) for r in rows], marker=".", label="-beta(<E>_n - <E>_D)")
-        ax.plot(n, [r["entropy_term"] for r in rows], marker=".", label="S_n - S_D")
-        ax.axhline(pts[0]["kl_data"], color="k", ls="--", lw=1, label="KL(p_D || p) = CD_inf")
-        ax.set_xlabel("Gibbs steps n")
-        ax.set_ylabel("nats")
-        ax.set_xscale("symlog", linthresh=1)
-        ax.set_xlim(left=0)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        return finish_figure(fig, title)
-    x = np.array([p["label"] for p in pts], dtype=float)
-    fig, axes = subplots(1, 3, figsize=(15, 4))
-    axes[0].plot(x, [p["kl_data"] for p in pts], "k-", marker="o", ms=3, label="KL(p_D || p) = CD_inf")
-    for j, n in enumerate(run["steps"]):
-        axes[0].plot(x, [p["rows"][j]["cd"] for p in pts], marker=".", label=f"CD_{n}")
-        axes[1].plot(x, [p["rows"][j].get("energy_term", np.nan) for p in pts], marker=".",
-                     label=f"-beta(<E>_{n} - <E>_D)")
-        axes[2].plot(x, [p["rows"][j]["entropy_term"] for p in pts], marker=".", label=f"S_{n} - S_D")
-    titles = ["CD_n = KL(p_D||p) - KL(p_n||p) (entropy production)", "energy term (-beta <Q>)",
-              "entropy term"]
-    for ax, t in zip(axes, titles):
-        ax.set_xlabel(xlabel)
-        ax.set_title(t, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel("nats")
-    return finish_figure(fig, title)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..stats import log_mean_exp
 from ..partition.exact import _choose, _float64_copy
 from ..random import Rng
@@ -103,8 +103,7 @@ def ais_curves(model, betas: Sequence[float], n_runs: int = 500, n_steps: int = 
     """F, <E>, S, C with bootstrap error bars from one AIS pass along the inverse-temperature path."""
     t0 = time.perf_counter()
     b = _grid(betas)
-    if int(n_runs) < 2 or int(n_steps) < 1:
-        raise ConfigError(f"need n_runs >= 2 and n_steps >= 1; got {n_runs} and {n_steps}")
+    require(int(n_runs) >= 2 and int(n_steps) >= 1, f"need n_runs >= 2 and n_steps >= 1; got {n_runs} and {n_steps}")
     if not (model.visible.discrete and model.hidden.discrete):
         raise IntractableError("the inverse-temperature path starts from the uniform distribution, which "
                                "continuous units do not have; AIS curves need discrete units")
@@ -158,26 +157,3 @@ def _weighted(log_w: np.ndarray, e1: np.ndarray, e2: np.ndarray, lz0: float):
     energy = (p * e1).sum(1)
     var = (p * (e2 + e1 * e1)).sum(1) - energy ** 2
     return log_z, energy, var
-
-
-def plot_curves(curves: Sequence[dict[str, Any]], labels: Sequence[str], title: str = ""):
-    """F, <E>, S and C against T for one or more sets of curves (error bars where given)."""
-    from ..plots import finish_figure, subplots
-    fig, axes = subplots(1, 4, figsize=(16, 3.8))
-    names = {"free_energy": "free energy F = -ln Z / beta", "energy": "energy <E>",
-             "entropy": "entropy S = ln Z + beta <E>", "heat_capacity": "heat capacity C = beta^2 Var E"}
-    for c, label in zip(curves, labels):
-        t = np.asarray(c["temperature"])
-        for ax, key in zip(axes, names):
-            y = np.asarray(c[key])
-            err = c.get(key + "_stderr")
-            if err is not None:
-                ax.errorbar(t, y, err, marker="o", ms=3, capsize=2, label=label)
-            else:
-                ax.plot(t, y, marker=".", label=label)
-    for ax, key in zip(axes, names):
-        ax.set_xlabel("temperature T = 1 / beta")
-        ax.set_title(names[key], fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    return finish_figure(fig, title)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..partition.exact import _float64_copy
 from ..random import Rng
 from ..sampling.kernels import Kernel, hidden_draw, make_kernel, visible_draw
@@ -38,12 +38,10 @@ class JointSpace:
 
     def __init__(self, model, max_log2: float = MAX_TABLE_LOG2) -> None:
         from ..models import RBM
-        if not isinstance(model, RBM):
-            raise ConfigError(f"exact joint enumeration is defined for RBMs; got {type(model).__name__}")
+        require(isinstance(model, RBM), f"exact joint enumeration is defined for RBMs; got {type(model).__name__}")
         for name, layer in (("visible", model.visible), ("hidden", model.hidden)):
-            if not layer.discrete:
-                raise IntractableError(f"the {name} units are continuous; their joint states cannot be "
-                                       "enumerated (use the sampled experiments)")
+            require(layer.discrete, f"the {name} units are continuous; their joint states cannot be "
+                                    "enumerated (use the sampled experiments)", IntractableError)
         log2 = model.visible.n_states_log2 + model.hidden.n_states_log2
         if log2 > max_log2 + 1e-9:
             raise IntractableError(f"exact enumeration of the joint state (v, h) needs 2^{log2:.0f} states, "
@@ -132,9 +130,8 @@ class JointSpace:
 
     def _check_matrix_size(self) -> None:
         log2 = math.log2(self.n_states)
-        if log2 > MAX_MATRIX_LOG2 + 1e-9:
-            raise IntractableError(f"a transition matrix over 2^{log2:.0f} joint states is too large "
-                                   f"(limit 2^{MAX_MATRIX_LOG2}); use a smaller model")
+        require(log2 <= MAX_MATRIX_LOG2 + 1e-9, f"a transition matrix over 2^{log2:.0f} joint states is too large "
+                                                f"(limit 2^{MAX_MATRIX_LOG2}); use a smaller model", IntractableError)
 
     # ------------------------------------------------------------------ propagating distributions
     def apply(self, p: torch.Tensor, kernel: Kernel, steps: int = 1) -> torch.Tensor:
@@ -254,9 +251,8 @@ def heat_distribution(model, beta1: float, beta2: float, kernel: str | Kernel = 
     """
     js = JointSpace(model, MAX_MATRIX_LOG2)
     k = _kernel(kernel, js.model, beta2, fraction) if not isinstance(kernel, Kernel) else kernel.at(js.model)
-    if k.space != "joint":
-        raise ConfigError("the heat-exchange relation needs one energy at both temperatures: use a kernel on "
-                          "the joint state (palindromic, random-scan or plain), not the visible chain")
+    require(k.space == "joint", "the heat-exchange relation needs one energy at both temperatures: use a kernel on "
+                                "the joint state (palindromic, random-scan or plain), not the visible chain")
     t1, p2 = transition_matrix(model, k, space=js)
     if reversed_kernel:
         t1 = time_reversal(t1, p2)

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, ConfigError, IntractableError
+from ..errors import CheckpointError, ConfigError, IntractableError, require
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
 from ..sampling.kernels import Kernel, make_kernel
@@ -35,8 +35,7 @@ from ..sampling.trajectory import check_rbms
 
 def _betas(values: Any) -> np.ndarray:
     b = np.asarray(values, dtype=float).ravel()
-    if b.size < 2:
-        raise ConfigError("a protocol needs at least 2 points (lambda_0 and lambda_K)")
+    require(b.size >= 2, "a protocol needs at least 2 points (lambda_0 and lambda_K)")
     if not np.all(np.isfinite(b)) or np.any(b < 0):
         raise ConfigError("the inverse temperatures of a protocol must be finite and >= 0")
     return b
@@ -94,8 +93,7 @@ class BetaRamp(Protocol):
     @classmethod
     def linear(cls, model, beta_from: float, beta_to: float, steps: int) -> "BetaRamp":
         """K = ``steps`` equal steps from ``beta_from`` to ``beta_to``."""
-        if int(steps) < 1:
-            raise ConfigError(f"a protocol needs at least 1 step; got {steps}")
+        require(int(steps) >= 1, f"a protocol needs at least 1 step; got {steps}")
         return cls(model, np.linspace(float(beta_from), float(beta_to), int(steps) + 1))
 
     def describe(self) -> dict[str, Any]:
@@ -110,8 +108,7 @@ class Interpolation(Protocol):
     def __init__(self, model_a, model_b, ts: Sequence[float] | int = 11, beta: float = 1.0) -> None:
         check_rbms([model_a, model_b], "interpolation", ConfigError)
         if isinstance(ts, (int, np.integer)):
-            if int(ts) < 2:
-                raise ConfigError(f"an interpolation needs at least 2 points; got {ts}")
+            require(int(ts) >= 2, f"an interpolation needs at least 2 points; got {ts}")
             ts = np.linspace(0.0, 1.0, int(ts))
         ts = np.asarray(ts, dtype=float).ravel()
         if ts.size < 2 or not np.all(np.isfinite(ts)):
@@ -132,8 +129,7 @@ class ModelSequence(Protocol):
     def __init__(self, models: Sequence[Any], beta: float = 1.0, labels: Sequence[Any] | None = None,
                  device: Any = None) -> None:
         from ..io import load_model
-        if len(models) < 2:
-            raise ConfigError(f"a model sequence needs at least 2 models; got {len(models)}")
+        require(len(models) >= 2, f"a model sequence needs at least 2 models; got {len(models)}")
         loaded = [load_model(m, device=device) if isinstance(m, (str, Path)) else m for m in models]
         check_rbms(loaded, "model sequence", ConfigError)
         self.models = [_like(m, loaded[0]) for m in loaded]
@@ -155,12 +151,10 @@ class ModelSequence(Protocol):
 def run_checkpoints(run: str | Path) -> list[Path]:
     """The kept checkpoints of a training run directory, in step order."""
     run = Path(run)
-    if not run.is_dir():
-        raise CheckpointError(f"{run}: not a training-run directory")
+    require(run.is_dir(), f"{run}: not a training-run directory", CheckpointError)
     paths = sorted((run / "checkpoints").glob("step_*.pt"))
-    if len(paths) < 2:
-        raise CheckpointError(f"{run}: needs at least 2 kept checkpoints in {run}/checkpoints/step_*.pt "
-                              "(train with keep_checkpoints = true / --keep-checkpoints)")
+    require(len(paths) >= 2, f"{run}: needs at least 2 kept checkpoints in {run}/checkpoints/step_*.pt "
+                             "(train with keep_checkpoints = true / --keep-checkpoints)", CheckpointError)
     return paths
 
 
@@ -214,10 +208,8 @@ def sample_work(protocol: Protocol, n: int, kernel: str | Kernel = "palindromic"
     default exact when possible.  A point with beta = 0 (discrete units only) is the uniform distribution:
     relaxing there draws a fresh uniform state.
     """
-    if int(n) < 1:
-        raise ConfigError(f"need at least one run; got n={n}")
-    if int(sweeps) < 0:
-        raise ConfigError(f"sweeps per point must be >= 0; got {sweeps}")
+    require(int(n) >= 1, f"need at least one run; got n={n}")
+    require(int(sweeps) >= 0, f"sweeps per point must be >= 0; got {sweeps}")
     m0, b0 = protocol.point(0)
     betas = [protocol.point(i)[1] for i in range(len(protocol))]
     if any(b == 0 for b in betas) and not (m0.visible.discrete and m0.hidden.discrete):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, IntractableError
+from ..errors import ConfigError, IntractableError, require
 from ..random import Rng
 from ..sampling.kernels import describe_kernel, make_kernel
 from .protocols import Protocol, default_init, sample_work, scaled_copy
@@ -41,8 +41,7 @@ def endpoint_log_z(model, beta: float, method: str = "auto", ais_runs: int | Non
                    seed: int | None = 0) -> tuple[float, float, str]:
     """ln Z(beta) of ``model``: (value, standard error, method), exact when enumerable or AIS."""
     from ..partition import ais_log_z, exact_log_z
-    if method not in ("auto", "exact", "ais"):
-        raise ConfigError(f"unknown Delta f method {method!r}; expected auto, exact or ais")
+    require(method in ("auto", "exact", "ais"), f"unknown Delta f method {method!r}; expected auto, exact or ais")
     if float(beta) == 0:
         if not (model.visible.discrete and model.hidden.discrete):
             raise ConfigError("beta = 0 is the uniform distribution, which continuous units do not have")
@@ -103,9 +102,8 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
     """The AIS path as a work protocol: forward works -ln w of ``ais_log_z``, reverse works -ln w_rev of
     ``rais_log_z`` from model chains (``burn_in`` sweeps), and the same checks as :func:`work_experiment`."""
     from ..partition import ais_log_z, exact_log_z, rais_log_z
-    if base == "samples":
-        raise ConfigError("the forward and reverse runs must share the path: use base model, uniform or data "
-                          "(the 'samples' base is refitted on every call)")
+    require(base != "samples", "the forward and reverse runs must share the path: use base model, uniform or data "
+                               "(the 'samples' base is refitted on every call)")
     t0 = time.perf_counter()
     rng = Rng(seed, model.device)
     a = ais_log_z(model, n_runs, n_betas, schedule=schedule, base=base, data=data, progress=progress, rng=rng)
@@ -133,41 +131,3 @@ def ais_work(model, n_runs: int = 500, n_betas: int = 1000, base: str = "model",
            **_checks(wf, wr, df, crooks)}
     res["seconds"] = round(time.perf_counter() - t0, 3)
     return res, wf, wr
-
-
-def plot_work(res: dict[str, Any], wf: np.ndarray, wr: np.ndarray, title: str = ""):
-    """Histograms of w_F and -w_R, and ln P_F(w) / P_R(-w) against w with the Crooks line w - Delta f."""
-    from ..plots import finish_figure, subplots
-    fig, axes = subplots(1, 2, figsize=(12, 4))
-    lo = float(min(wf.min(), (-wr).min()))
-    hi = float(max(wf.max(), (-wr).max()))
-    edges = np.linspace(lo, hi, 80)
-    axes[0].hist(wf, edges, density=True, alpha=0.6, label="P_F(w), forward")
-    axes[0].hist(-wr, edges, density=True, alpha=0.6, label="P_R(-w), reverse")
-    df = res["delta_f"]
-    axes[0].axvline(df, color="k", ls="--", lw=1, label=f"Delta f = {df:.4g}")
-    axes[0].set_yscale("log")
-    axes[0].set_xlabel("w (reduced work, units of kT)")
-    axes[0].set_ylabel("density")
-    fw, rv = res["forward"], res["reverse"]
-    axes[0].set_title(f"Jarzynski: {fw['delta_f_jarzynski']:.4f} +- {fw['delta_f_jarzynski_stderr']:.2g} (F), "
-                      f"{-rv['delta_f_jarzynski']:.4f} +- {rv['delta_f_jarzynski_stderr']:.2g} (R)", fontsize=9)
-    axes[0].legend(fontsize=8)
-    c = res["crooks"]
-    bins = c.get("bins") or []
-    if bins:
-        x = np.array([b["w"] for b in bins])
-        axes[1].errorbar(x, [b["log_ratio"] for b in bins], [b["log_ratio_stderr"] for b in bins], fmt="o", ms=3,
-                         capsize=2, label="measured")
-        axes[1].plot(x, x - df, "k-", lw=1, label="Crooks: w - Delta f")
-    else:
-        axes[1].text(0.5, 0.5, "no overlap of P_F(w) and P_R(-w)", ha="center", va="center",
-                     transform=axes[1].transAxes)
-    slope = c.get("slope")
-    axes[1].set_title(f"slope {slope:.4f} +- {c.get('slope_stderr') or float('nan'):.2g} (1 expected); "
-                      f"BAR Delta f {c['delta_f_bar']:.4f}" if slope is not None else "Crooks", fontsize=9)
-    axes[1].set_xlabel("w")
-    axes[1].set_ylabel("ln P_F(w) / P_R(-w)")
-    axes[1].grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
-    return finish_figure(fig, title)

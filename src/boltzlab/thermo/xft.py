@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..partition.ais import _chunks
 from ..random import Rng
 from ..sampling.gibbs import block_gibbs
@@ -40,8 +40,7 @@ PILOT = 4096
 
 def _temperature(t: float, name: str) -> float:
     t = float(t)
-    if not (math.isfinite(t) and t > 0):
-        raise ConfigError(f"{name} must be a positive temperature; got {t}")
+    require(math.isfinite(t) and t > 0, f"{name} must be a positive temperature; got {t}")
     return t
 
 
@@ -150,19 +149,15 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
     """
     t1 = _temperature(t1, "T1")
     t2s = [_temperature(t, "T2") for t in ([t2] if np.isscalar(t2) else list(t2))]
-    if not t2s:
-        raise ConfigError("give at least one bath temperature T2")
-    if int(chains) < 2:
-        raise ConfigError(f"the experiment needs at least 2 chains; got {chains}")
+    require(t2s, "give at least one bath temperature T2")
+    require(int(chains) >= 2, f"the experiment needs at least 2 chains; got {chains}")
     if int(equilibrate) < 0 or int(steps) < 1:
         raise ConfigError(f"need equilibrate >= 0 and steps >= 1; got {equilibrate} and {steps}")
     kname = kernel.name if isinstance(kernel, Kernel) else kernel
-    if kname == "visible":
-        raise ConfigError("the heat-exchange relation needs one energy at both temperatures: use a kernel on "
-                          "the joint state (palindromic, random-scan or plain), not the visible chain")
+    require(kname != "visible", "the heat-exchange relation needs one energy at both temperatures: use a kernel on "
+                                "the joint state (palindromic, random-scan or plain), not the visible chain")
     auto = isinstance(fraction, str)
-    if auto and fraction != "auto":
-        raise ConfigError(f"fraction must be 'auto' or a number in (0, 1]; got {fraction!r}")
+    require(not auto or fraction == "auto", f"fraction must be 'auto' or a number in (0, 1]; got {fraction!r}")
     if kname == "plain" and auto:
         fraction = 1.0
         auto = False
@@ -171,14 +166,12 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
     rng = rng if rng is not None else Rng(seed, dev)
     if batch_size is None:
         batch_size = CUDA_BATCH if dev.type == "cuda" else CPU_BATCH
-    if int(batch_size) < 1:
-        raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    require(int(batch_size) >= 1, f"batch_size must be >= 1; got {batch_size}")
     batch_size = min(int(batch_size), int(chains))
     init_label = "random"
     init_states = None
     if not (isinstance(init, str) and init == "random"):
-        if isinstance(init, str):
-            raise ConfigError(f"init must be 'random' or an array of visible states; got {init!r}")
+        require(not isinstance(init, str), f"init must be 'random' or an array of visible states; got {init!r}")
         init_states = model.visible_tensor(init, "init")
         init_label = f"data ({init_states.shape[0]} rows)"
     beta1 = 1.0 / t1
@@ -264,74 +257,3 @@ def heat_exchange(model, t1: float = 1.0, t2: float | Sequence[float] = 2.0, cha
     return XFTResult(t1, runs, control_run, n_total, int(equilibrate), init_label, batch_size, trace,
                      time.perf_counter() - t0, str(dev), str(model.dtype).replace("torch.", ""),
                      {"mean": e_mean, "std": math.sqrt(max(e_sq / n_total - e_mean ** 2, 0.0))}, extra)
-
-
-# ---------------------------------------------------------------------- plots
-def plot_xft(result: XFTResult) -> Any:
-    """Per T2 process: the histograms of Q and -Q on shared bins, and ln P(Q)/P(-Q) against Q with the
-    predicted line (beta_1 - beta_2) Q and the fit."""
-    from ..plots import finish_figure, subplots
-    runs = result.runs + ([result.control] if result.control is not None else [])
-    fig, axes = subplots(len(runs), 2, figsize=(11, 3.4 * len(runs)), squeeze=False)
-    for row, r in zip(axes, runs):
-        q = r.q
-        lim = float(np.quantile(np.abs(q), 0.999)) if q.size else 1.0
-        edges = np.linspace(-lim, lim, 81)
-        dens, _ = np.histogram(q, edges, density=True)
-        mirror, _ = np.histogram(-q, edges, density=True)
-        mid = 0.5 * (edges[1:] + edges[:-1])
-        ax = row[0]
-        ax.step(mid, np.where(dens > 0, dens, np.nan), where="mid", label="P(Q)")
-        ax.step(mid, np.where(mirror > 0, mirror, np.nan), where="mid", label="P(-Q)")
-        ax.set_yscale("log")
-        ax.set_xlabel("Q = E(s') - E(s)")
-        ax.set_ylabel("density")
-        label = "control T2 = T1" if r is result.control else f"T2 = {r.t2:g}"
-        ax.set_title(f"{label}: {r.kernel['label']}, K = {r.steps}", fontsize=10)
-        ax.legend(fontsize=8)
-        ax = row[1]
-        bins = r.fit.get("bins") or []
-        if bins:
-            x = np.array([b["x"] for b in bins])
-            y = np.array([b["log_ratio"] for b in bins])
-            err = np.array([b["log_ratio_stderr"] for b in bins])
-            ax.errorbar(np.concatenate([-x[::-1], x]), np.concatenate([-y[::-1], y]),
-                        np.concatenate([err[::-1], err]), fmt="o", ms=3, capsize=2, label="measured")
-            xs = np.linspace(-x.max(), x.max(), 50)
-            ax.plot(xs, r.expected_slope * xs, "k-", lw=1,
-                    label=f"XFT: (beta1 - beta2) Q, slope {r.expected_slope:.4g}")
-            if r.fit.get("slope") is not None:
-                ax.plot(xs, r.fit["slope"] * xs, "r--", lw=1,
-                        label=f"fit {r.fit['slope']:.4g} +- {r.fit['slope_stderr']:.2g}")
-        else:
-            ax.text(0.5, 0.5, "no overlap of P(Q) and P(-Q)", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel("Q")
-        ax.set_ylabel("ln P(Q) / P(-Q)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return finish_figure(fig, f"heat exchange: T1 = {result.t1:g}, {result.chains} chains, "
-                                  f"{result.equilibrate} sweeps at T1")
-
-
-def plot_trace(result: XFTResult) -> Any:
-    """Mean joint energy of the ensemble against the block-Gibbs sweeps at T1 (equilibration diagnostic):
-    all sweeps, and the last 90% magnified (where a residual drift shows)."""
-    from ..plots import finish_figure, subplots
-    tr = result.trace
-    x = np.array(tr["sweeps"], dtype=float)
-    y, err = np.array(tr["mean_energy"]), np.array(tr["stderr"])
-    fig, axes = subplots(1, 2, figsize=(11, 4))
-    first = x >= 1
-    axes[0].errorbar(x[first], y[first], err[first], marker="o", ms=3, capsize=2)
-    axes[0].set_xscale("log")
-    axes[0].set_title(f"equilibration at T1 = {result.t1:g} from {result.init} starts "
-                      f"(<E> = {y[0]:.4g} at sweep 0)", fontsize=10)
-    late = x >= max(1.0, 0.1 * x.max())
-    axes[1].errorbar(x[late], y[late], err[late], marker="o", ms=3, capsize=2)
-    axes[1].set_title(f"drift of <E> since sweep {tr.get('drift_from_sweep', '?')}: {tr['drift_last_half']:.3g} "
-                      f"({tr['drift_last_half_in_stderr']:.1f} stderr)", fontsize=10)
-    for ax in axes:
-        ax.set_xlabel("block-Gibbs sweeps at T1")
-        ax.set_ylabel("<E(v, h)> over the ensemble")
-        ax.grid(alpha=0.3)
-    return finish_figure(fig)

@@ -197,8 +197,7 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown training option(s): {', '.join(unknown)}")
+        require(not unknown, f"unknown training option(s): {', '.join(unknown)}")
         try:
             return cls(**d)
         except TypeError as exc:

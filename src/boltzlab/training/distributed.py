@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 
 from ..distributed import ShardedRng, World, shard_range, world
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, require
 from ..models.base import EnergyModel
 from .config import TrainConfig
 from .trainer import Trainer
@@ -39,9 +39,8 @@ class DistributedTrainer(Trainer):
         self.world: World = world()
         self.n_shards = int(shards) if shards is not None else self.world.size
         self.shards = shard_range(self.n_shards, self.world)
-        if config.method == "exact":
-            raise ConfigError("the exact negative phase is computed whole on every process; train without "
-                              "--distributed")
+        require(config.method != "exact", "the exact negative phase is computed whole on every process; train without "
+                                          "--distributed")
         if config.method != "cd" and config.chains % self.n_shards:
             raise ConfigError(f"{config.chains} chains cannot be split over {self.n_shards} shards; "
                               f"use a multiple of {self.n_shards}")
@@ -90,9 +89,8 @@ class DistributedTrainer(Trainer):
         return st
 
     def _load_state(self, st: dict[str, Any]) -> None:
-        if "shards" not in st:
-            raise CheckpointError("this checkpoint comes from a single-process run without chain shards; "
-                                  "resume it without --distributed")
+        require("shards" in st, "this checkpoint comes from a single-process run without chain shards; "
+                                "resume it without --distributed", CheckpointError)
         if st["shards"] != self.n_shards:
             self.n_shards = int(st["shards"])
             self.shards = shard_range(self.n_shards, self.world)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, DomainError
+from ..errors import ConfigError, DomainError, require
 
 #: Grid points per dimension by intrinsic dimension d (about 10^4 to 7 10^4 points in all).
 GRID_POINTS = {1: 2001, 2: 151, 3: 41, 4: 17}
@@ -199,8 +199,7 @@ def _to_spins(data: Any) -> torch.Tensor:
     x = as_tensor(data, dtype=torch.float64, device="cpu", name="data")
     if x.dim() != 2 or x.shape[0] < 2:
         raise ConfigError(f"low-rank pretraining needs a data matrix (n >= 2, N); got shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise DomainError("data contain NaN or infinite values")
+    require(bool(torch.isfinite(x).all()), "data contain NaN or infinite values", DomainError)
     if bool(((x == 0) | (x == 1)).all()):
         return 2 * x - 1
     if bool(((x == -1) | (x == 1)).all()):
@@ -241,15 +240,12 @@ def fit_lowrank(data: Any, n_hidden: int, dim: int = 2, *, grid_points: int | No
     max_iter : L-BFGS-B iterations.
     """
     from scipy.optimize import minimize
-    if not 1 <= int(dim) <= 4:
-        raise ConfigError(f"the intrinsic dimension must be 1..4 (the grid has n^d points); got {dim}")
-    if int(n_hidden) < 1:
-        raise ConfigError(f"n_hidden must be >= 1; got {n_hidden}")
+    require(1 <= int(dim) <= 4, f"the intrinsic dimension must be 1..4 (the grid has n^d points); got {dim}")
+    require(int(n_hidden) >= 1, f"n_hidden must be >= 1; got {n_hidden}")
     s = _to_spins(data)
     n_samples, n = s.shape
     d = int(dim)
-    if d > n:
-        raise ConfigError(f"dim = {d} exceeds the number of visible units {n}")
+    require(d <= n, f"dim = {d} exceeds the number of visible units {n}")
     if independent_fields:
         mean = s.mean(0).clamp(-1 + 2 * eps, 1 - 2 * eps)
         fields = torch.atanh(mean)
@@ -260,8 +256,7 @@ def fit_lowrank(data: Any, n_hidden: int, dim: int = 2, *, grid_points: int | No
     lo, hi = proj.min(0).values, proj.max(0).values
     width = (hi - lo).clamp(min=1e-6)
     pts = int(grid_points or GRID_POINTS[d])
-    if pts < 3:
-        raise ConfigError(f"grid_points must be >= 3; got {grid_points}")
+    require(pts >= 3, f"grid_points must be >= 3; got {grid_points}")
     axes = [torch.linspace(float(lo[i] - margin * width[i]), float(hi[i] + margin * width[i]), pts,
                            dtype=torch.float64) for i in range(d)]
     grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d)

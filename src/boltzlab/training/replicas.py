@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..sampling.replicas import ReplicaBatch
 from .negative import GibbsChains
 from .trainer import Trainer
@@ -29,16 +29,14 @@ class ReplicaTrainer:
 
     def __init__(self, trainers: Sequence[Trainer], progress: bool = True) -> None:
         self.trainers = list(trainers)
-        if not self.trainers:
-            raise ConfigError("a replica run needs at least one trainer")
+        require(self.trainers, "a replica run needs at least one trainer")
         first = self.trainers[0]
         if not all(isinstance(tr.negative, GibbsChains) for tr in self.trainers):
             raise ConfigError("replicas trained together sample their chains by Gibbs sweeps (cd, pcd or rdm)")
         for tr in self.trainers[1:]:
             same = (tr.config.method, tr.config.k, tr.total_updates) == (first.config.method, first.config.k,
                                                                           first.total_updates)
-            if not same:
-                raise ConfigError("replicas trained together must share the method, k and number of updates")
+            require(same, "replicas trained together must share the method, k and number of updates")
         self.batch = ReplicaBatch([tr.model for tr in self.trainers])  # refuses mixed shapes in one line
         self.progress = progress
 

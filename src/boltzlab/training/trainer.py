@@ -25,7 +25,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import CheckpointError, DataError, DomainError, ShapeError
+from ..errors import CheckpointError, DataError, DomainError, ShapeError, require
 from ..io import model_from_payload, model_payload, save_model
 from ..models import BoltzmannMachine, make_rbm
 from ..models.base import EnergyModel
@@ -240,9 +240,8 @@ class Trainer:
                 "monitor": None if self.monitor is None else self.monitor.state_dict()}
 
     def _load_state(self, st: dict[str, Any]) -> None:
-        if "shards" in st:
-            raise CheckpointError("this checkpoint comes from a data-parallel run with chain shards; resume it "
-                                  "with --distributed (any world size that divides its shard count)")
+        require("shards" not in st, "this checkpoint comes from a data-parallel run with chain shards; resume it "
+                                    "with --distributed (any world size that divides its shard count)", CheckpointError)
         dev = self.model.device
         self.step, self.epoch, self.batch_index = st["step"], st["epoch"], st["batch_index"]
         self.perm = None if st["perm"] is None else st["perm"].to(dev)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterator
 import torch
 from torch import nn
 
-from ..errors import DomainError, ShapeError
+from ..errors import DomainError, ShapeError, require
 from ..random import Rng
 
 
@@ -52,8 +52,7 @@ class Layer(nn.Module, ABC):
 
     def __init__(self, n_units: int) -> None:
         super().__init__()
-        if int(n_units) < 1:
-            raise ShapeError(f"a layer needs at least one unit, got {n_units}")
+        require(int(n_units) >= 1, f"a layer needs at least one unit, got {n_units}", ShapeError)
         self.n_units = int(n_units)
 
     # ------------------------------------------------------------- structure
@@ -214,6 +213,5 @@ def layer_from_config(config: dict[str, Any]) -> Layer:
     """Rebuild a layer (with default parameters) from :meth:`Layer.config`."""
     cfg = dict(config)
     kind = cfg.pop("type")
-    if kind not in Layer.registry:
-        raise ShapeError(f"unknown unit type {kind!r}; known: {sorted(Layer.registry)}")
+    require(kind in Layer.registry, f"unknown unit type {kind!r}; known: {sorted(Layer.registry)}", ShapeError)
     return Layer.registry[kind](**cfg)

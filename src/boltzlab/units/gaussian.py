@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DomainError
+from ..errors import DomainError, require
 from ..random import Rng
 from .base import Layer
 from .binary import _param
@@ -35,8 +35,7 @@ class GaussianLayer(Layer):
         if precision is None:
             with torch.no_grad():
                 prec.fill_(1.0)
-        if not bool((prec > 0).all()):
-            raise ConfigError("Gaussian units need a positive precision (the model does not exist otherwise)")
+        require(bool((prec > 0).all()), "Gaussian units need a positive precision (the model does not exist otherwise)")
         self.precision = nn.Parameter(prec.data, requires_grad=learn_precision)
         self.learn_precision = learn_precision
 
@@ -76,8 +75,7 @@ class GaussianLayer(Layer):
 
     def validate(self, x: torch.Tensor, name: str = "data") -> None:
         self._check_shape(x, name)
-        if not bool(torch.isfinite(x).all()):
-            raise DomainError(f"{name} contains NaN or infinite values")
+        require(bool(torch.isfinite(x).all()), f"{name} contains NaN or infinite values", DomainError)
 
     @torch.no_grad()
     def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:

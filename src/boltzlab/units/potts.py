@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .._tensor import as_tensor
-from ..errors import ConfigError, DomainError, ShapeError
+from ..errors import DomainError, ShapeError, require
 from ..random import Rng
 from .base import Layer
 
@@ -44,10 +44,8 @@ class PottsLayer(Layer):
     def __init__(self, n_units: int, n_states: int = 21, bias: Any = None, *, gauge: str = "zerosum",
                  dtype: torch.dtype | None = None, device: Any = None) -> None:
         super().__init__(n_units)
-        if int(n_states) < 2:
-            raise ConfigError(f"Potts units need at least 2 states; got n_states={n_states}")
-        if gauge not in GAUGES:
-            raise ConfigError(f"unknown Potts gauge {gauge!r}; expected one of {', '.join(GAUGES)}")
+        require(int(n_states) >= 2, f"Potts units need at least 2 states; got n_states={n_states}")
+        require(gauge in GAUGES, f"unknown Potts gauge {gauge!r}; expected one of {', '.join(GAUGES)}")
         self.n_states = int(n_states)
         self.gauge = gauge
         shape = (self.n_units, self.n_states)

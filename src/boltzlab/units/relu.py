@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import DomainError
+from ..errors import DomainError, require
 from ..random import Rng
 from .base import Layer
 from .binary import _param
@@ -163,8 +163,7 @@ class _HalfGaussianLayer(Layer):
 
     def _check_finite_state(self, x: torch.Tensor, name: str) -> None:
         self._check_shape(x, name)
-        if not bool(torch.isfinite(x).all()):
-            raise DomainError(f"{name} contains NaN or infinite values")
+        require(bool(torch.isfinite(x).all()), f"{name} contains NaN or infinite values", DomainError)
 
 
 class ReLULayer(_HalfGaussianLayer):
@@ -208,8 +207,7 @@ class ReLULayer(_HalfGaussianLayer):
 
     def validate(self, x: torch.Tensor, name: str = "data") -> None:
         self._check_finite_state(x, name)
-        if not bool((x >= 0).all()):
-            raise DomainError(f"{name} holds negative values, which ReLU units cannot take")
+        require(bool((x >= 0).all()), f"{name} holds negative values, which ReLU units cannot take", DomainError)
 
     @torch.no_grad()
     def init_from_data(self, data: torch.Tensor, eps: float = 1e-3, weights: torch.Tensor | None = None) -> None:

@@ -14,9 +14,16 @@ from .exact import (Reference, all_configurations, exact_expectation, ground_sta
                     reference_energy, sparse_hamiltonian, tfim_chain_energy)
 from .hamiltonians import Heisenberg, Lattice, SpinHamiltonian, TransverseFieldIsing, make_hamiltonian
 from .sampler import MetropolisSpinSampler
-from .vmc import SpinVMC, SpinVMCConfig, plot_history
+from .vmc import SpinVMC, SpinVMCConfig
 
 __all__ = ["Lattice", "SpinHamiltonian", "TransverseFieldIsing", "Heisenberg", "make_hamiltonian",
            "all_configurations", "exact_expectation", "ground_state", "sparse_hamiltonian", "tfim_chain_energy",
            "heisenberg_chain_energy", "reference_energy", "Reference",
            "SpinAnsatz", "RBMSpinState", "SymmetricRBMSpinState", "MetropolisSpinSampler", "SpinVMC", "SpinVMCConfig", "plot_history"]
+
+
+def __getattr__(name: str):  # the figure lives with the others the analyses draw (matplotlib loaded on use)
+    if name == "plot_history":
+        from ...studies.report_plots import plot_history
+        return plot_history
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

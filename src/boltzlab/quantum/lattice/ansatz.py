@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...errors import ConfigError, ShapeError
+from ...errors import ConfigError, ShapeError, require
 from ...units.spin import SpinLayer
 from ..vmc import autograd_log_derivatives, trainable_parameters
 
@@ -137,10 +137,8 @@ class SpinAnsatz(nn.Module):
 def _initialiser(complex: bool, init_scale: float, seed: int | None, dtype: torch.dtype,
                  device: torch.device | str) -> tuple[Any, torch.dtype]:
     """A function drawing N(0, init_scale^2) parameters (complex: real and imaginary parts each), and their dtype."""
-    if not (math.isfinite(init_scale) and init_scale >= 0):
-        raise ConfigError(f"init_scale must be finite and >= 0, got {init_scale}")
-    if dtype not in (torch.float32, torch.float64):
-        raise ConfigError(f"dtype must be float32 or float64 (the real dtype), got {dtype}")
+    require(math.isfinite(init_scale) and init_scale >= 0, f"init_scale must be finite and >= 0, got {init_scale}")
+    require(dtype in (torch.float32, torch.float64), f"dtype must be float32 or float64 (the real dtype), got {dtype}")
     pdt = (torch.complex64 if dtype == torch.float32 else torch.complex128) if complex else dtype
     g = torch.Generator().manual_seed(int(seed) if seed is not None else torch.seed())
 
@@ -183,8 +181,7 @@ class RBMSpinState(SpinAnsatz):
 
     def _set_marshall(self, marshall: bool, sublattice: torch.Tensor | None, device: torch.device | str) -> None:
         if marshall:
-            if sublattice is None:
-                raise ConfigError("the Marshall sign needs the sublattice of the lattice")
+            require(sublattice is not None, "the Marshall sign needs the sublattice of the lattice")
             sublattice = torch.as_tensor(sublattice, dtype=torch.bool)
             if sublattice.shape != (self.n_sites,):
                 raise ShapeError(f"sublattice mask has shape {tuple(sublattice.shape)}, expected ({self.n_sites},)")

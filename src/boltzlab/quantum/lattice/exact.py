@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.linalg import eigsh
 
-from ...errors import IntractableError
+from ...errors import IntractableError, require
 from .hamiltonians import SpinHamiltonian
 
 MAX_EXACT_SITES = 22
@@ -85,8 +85,7 @@ def tfim_chain_energy(n_sites: int, field: float, coupling: float = 1.0) -> floa
     holds the ground state.  For odd n the momentum k = pi is unpaired; the parity constraint fixes its fermion
     occupation, so it contributes -(J + |h|) with its sign, not -|J + |h|| (this matters for J < 0, a frustrated
     odd ring, where it raises the energy by 2 (|J| - |h|) when |h| < |J|).  Checked against Lanczos in the tests."""
-    if n_sites < 2:
-        raise IntractableError(f"the periodic chain needs at least 2 sites, got {n_sites}")
+    require(n_sites >= 2, f"the periodic chain needs at least 2 sites, got {n_sites}", IntractableError)
     J, h = float(coupling), abs(float(field))
     k = np.pi * (2 * np.arange(n_sites) + 1) / n_sites
     eps = np.sqrt(np.maximum(J ** 2 + h ** 2 - 2 * J * h * np.cos(k), 0.0))

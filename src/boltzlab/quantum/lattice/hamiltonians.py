@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...errors import ConfigError
+from ...errors import ConfigError, require
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,7 @@ class Heisenberg(SpinHamiltonian):
     name = "heisenberg"
 
     def __init__(self, lattice: Lattice, coupling: float = 1.0) -> None:
-        if not math.isfinite(coupling):
-            raise ConfigError(f"the coupling must be finite, got J={coupling}")
+        require(math.isfinite(coupling), f"the coupling must be finite, got J={coupling}")
         self.lattice, self.coupling = lattice, float(coupling)
         self.bonds = lattice.bonds
         self.flip_sites = self.bonds

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ...errors import ConfigError
+from ...errors import ConfigError, require
 from ...random import Rng
 from .ansatz import SpinAnsatz
 
@@ -39,13 +39,10 @@ class MetropolisSpinSampler:
 
     def __init__(self, ansatz: SpinAnsatz, n_chains: int = 1000, move: str = "local",
                  bonds: torch.Tensor | None = None, sweeps: int = 1, seed: int | None = 0) -> None:
-        if move not in ("local", "exchange"):
-            raise ConfigError(f"unknown move {move!r}; use local or exchange")
-        if n_chains < 1 or sweeps < 1:
-            raise ConfigError(f"n_chains and sweeps must be >= 1, got {n_chains} and {sweeps}")
+        require(move in ("local", "exchange"), f"unknown move {move!r}; use local or exchange")
+        require(n_chains >= 1 and sweeps >= 1, f"n_chains and sweeps must be >= 1, got {n_chains} and {sweeps}")
         if move == "exchange":
-            if bonds is None or len(bonds) == 0:
-                raise ConfigError("exchange moves need the bonds of the lattice")
+            require(bonds is not None and len(bonds) > 0, "exchange moves need the bonds of the lattice")
         self.ansatz, self.n_chains, self.move, self.sweeps = ansatz, int(n_chains), move, int(sweeps)
         self.n_sites = ansatz.n_sites
         self.device, self.dtype = ansatz.device, ansatz.real_dtype

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ...checkpoint import load_payload
 from ...errors import CheckpointError, ConfigError, require
 from ..optim import make_optimizer
@@ -103,8 +101,7 @@ class SpinVMC(VMC):
         defined in a notebook is passed again; its parameters, the sampler and the optimiser come from the file).
         ``config`` defaults to the stored one; a different ``iterations`` is allowed (to extend a run)."""
         state = load_payload(path)
-        if "config" not in state:
-            raise CheckpointError(f"{path}: not a lattice-VMC checkpoint")
+        require("config" in state, f"{path}: not a lattice-VMC checkpoint", CheckpointError)
         stored = SpinVMCConfig(**state["config"])
         if config is not None:
             for k in ("n_chains", "move", "optimizer"):
@@ -114,31 +111,3 @@ class SpinVMC(VMC):
         vmc = cls(hamiltonian, ansatz, config or stored)
         vmc.load_state_dict(state)
         return vmc
-
-
-def plot_history(history: list[dict[str, float]], path: str | Path, exact: float | None = None,
-                 title: str = "") -> Path:
-    """Energy against iteration with its per-iteration error band and the exact energy; relative error (log)."""
-    from ...plots import save_figure, subplots
-    it = np.array([r["iteration"] for r in history])
-    e = np.array([r["energy"] for r in history])
-    se = np.array([r["stderr"] for r in history])
-    fig, axes = subplots(1, 2 if exact is not None else 1, figsize=(11 if exact is not None else 6, 4),
-                             squeeze=False)
-    ax = axes[0, 0]
-    ax.plot(it, e, lw=1, label="VMC <E_L> per iteration")
-    ax.fill_between(it, e - se, e + se, alpha=0.3)
-    if exact is not None:
-        ax.axhline(exact, color="k", ls="--", lw=1, label=f"reference {exact:.6f}")
-        lo = exact - 0.02 * abs(exact)
-        ax.set_ylim(lo, max(np.percentile(e, 95) if len(e) else exact, exact + 0.05 * abs(exact)))
-    ax.set_xlabel("iteration"); ax.set_ylabel("energy"); ax.legend(); ax.grid(alpha=0.3)
-    ax.set_title("energy")
-    if exact is not None:
-        ax = axes[0, 1]
-        rel = np.abs(e - exact) / abs(exact)
-        ax.semilogy(it, np.maximum(rel, 1e-12), lw=1)
-        ax.axhline(1e-3, color="r", ls=":", lw=1, label="1e-3")
-        ax.set_xlabel("iteration"); ax.set_ylabel("|E - E_exact| / |E_exact|"); ax.legend(); ax.grid(alpha=0.3)
-        ax.set_title("relative error")
-    return save_figure(fig, path, title)

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 from ...errors import ConfigError
-from ...field.fixed_points import data_spectrum, fixed_point_model
 from ...field.dynamics import mode_flow
 from ...field.kl import data_averaged_nll
 from ...field.model import ScalarFieldRBM, two_point
 from ...field.train import FieldHistory, FieldTrainConfig, stable_learning_rate, train_field
+from .field import data_spectrum, fixed_point_model
 
 
 def pool_images(data: Any, pool: int = 1, side: int = 28) -> np.ndarray:
