@@ -8,7 +8,6 @@ Basis state number ``k`` has ``s_i = 2 * bit_i(k) - 1`` (bit 0 is site 0), the o
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
