@@ -2,8 +2,9 @@
 
 ``mnist-784x500`` trains the model (PCD-5 on the first 8,000 binarised images of the MNIST test set, the last
 2,000 held out; SGD with momentum 0.9 at lr 0.01, pinned rather than left to ``boltzlab train``'s recommended
-momentum 0.5, which at this step size learns a model about 18 nats worse in the 4,000 updates) with ``boltzlab train`` and evaluates its held-out log-likelihood with the AIS / reverse-AIS
-bracket of ``boltzlab evaluate``.  The trained model is cached under the cache root keyed by its training
+momentum 0.5, which at this step size learns a model about 19 nats worse in the 4,000 updates) with
+``boltzlab train`` and evaluates its held-out log-likelihood with the AIS / reverse-AIS bracket of
+``boltzlab evaluate``.  The trained model is cached under the cache root keyed by its training
 arguments, so later entries (``thermo-xft-mnist``) and reruns reuse it: :func:`headline_model`.  The quick
 tier trains a 784x50 model for 10 epochs on 2,000 images and evaluates it on the last 1,000.
 """
@@ -72,7 +73,8 @@ def mnist_784x500(study: Study) -> dict[str, Any]:
     ckpt = headline_model(study)
     ev = study.out / "evaluate"
     _cli(["evaluate", ckpt, "--data", study.mnist(), "--rows", study.size("9000:", "8000:"), "--binarize",
-          "threshold", "--logz", "bracket", *study.size(["--runs", "50", "--betas", "1000"], ["--runs", "100", "--betas", "10000"]),
+          "threshold", "--logz", "bracket",
+          *study.size(["--runs", "50", "--betas", "1000"], ["--runs", "100", "--betas", "10000"]),
           "--seed", "0", "--out", ev,
           *([] if study.progress else ["--no-progress"])])
     res = json.loads((ev / "evaluate.json").read_text())

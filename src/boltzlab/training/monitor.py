@@ -5,10 +5,11 @@ else the training log-likelihood, else the pseudo-log-likelihood.  Over the last
 
 * **oscillation**: the quality moves back and forth more than it advances: its total variation exceeds
   three times its net change plus ``tolerance`` per epoch, with at least ``window - 2`` sign changes of the
-  epoch-to-epoch difference.  A quality that is itself a Monte Carlo estimate (the pseudo-log-likelihood
-  from one random site per sample, recorded with its standard error) swings by its noise alone, so the
-  per-epoch allowance is at least twice the median standard error over the window.  This is the signature of a step too long for the curvature or for the
-  negative phase to follow (the learning rule is then a delayed feedback loop);
+  epoch-to-epoch difference.  This is the signature of a step too long for the curvature or for the
+  negative phase to follow (the learning rule is then a delayed feedback loop).  A quality that is itself a
+  Monte Carlo estimate (the pseudo-log-likelihood from one random site per sample, recorded with its
+  standard error) swings by its noise alone, so the per-epoch allowance is at least twice the median
+  standard error over the window;
 * **divergence**: the quality has fallen more than ``drop`` below its best of the run while the weight norm
   kept growing, the mark of a negative phase that no longer samples the model (Fischer & Igel, "Empirical
   analysis of the divergence of Gibbs sampling based learning algorithms for restricted Boltzmann
@@ -60,10 +61,8 @@ class TrainingMonitor:
         recent = q[-self.window:]
         d = np.diff(recent)
         turns = int((np.sign(d[1:]) * np.sign(d[:-1]) < 0).sum())
-        errors = [r.get(f"{name}_stderr") for r in history[-self.window:]]
-        noise = float(np.nanmedian([e if e is not None else np.nan for e in errors])) if any(
-            e is not None for e in errors) else 0.0
-        allowance = max(self.tolerance, 2 * noise if np.isfinite(noise) else 0.0)
+        errors = [e for r in history[-self.window:] if (e := r.get(f"{name}_stderr")) is not None and np.isfinite(e)]
+        allowance = max(self.tolerance, 2 * float(np.median(errors)) if errors else 0.0)
         if np.abs(d).sum() > 3 * abs(recent[-1] - recent[0]) + allowance * len(d) and turns >= self.window - 3:
             return "oscillation"
         norms = [r.get("weight_norm") for r in history[-self.window:]]
