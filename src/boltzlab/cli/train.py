@@ -17,7 +17,7 @@ from ..errors import CheckpointError, ConfigError, require
 from ..rundir import RunLock, clear_run, require_memory
 from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_data, load_run_data, write_report  # noqa: F401
 from ..training import TrainConfig, Trainer
-from ..training.config import MIN_UPDATES, recommended_options
+from ..training.config import AVERAGES, MIN_UPDATES, WATCH, recommended_options
 from ..training.negative import NegativePhase
 from ..training.trainer import CHECKPOINT, METRICS
 from .common import (apply_toml, emit_json, image_shape, integer, number, out_dir, positive_int, say, seed,
@@ -67,11 +67,16 @@ HELP = {
     "checkpoint_every": "epochs between checkpoints (the last epoch always writes one)",
     "keep_checkpoints": "also keep every checkpoint as OUT/checkpoints/step_N.pt",
     "save_every": "record the model every N updates for ptt and trajectory-ll (0: none)",
+    "average": "parameter average saved as averaged.pt: ema, polyak (uniform mean of the second half) or none",
+    "average_decay": "ema: the average keeps this fraction of itself per update, in [0, 1)",
+    "watch": "diagnose oscillation and divergence from the per-epoch metrics: warn, adapt (warn and halve the "
+             "learning rate) or off",
     "monitor_exact_max_log2": "exact log-likelihood per epoch when the smaller layer has <= 2^N states",
     "monitor_samples": "samples of the per-epoch pseudo-log-likelihood and reconstruction error",
 }
 CHOICES = {"model": ("rbm", "bm"), "method": tuple(NegativePhase.registry), "optimizer": ("sgd", "adam"),
-           "lr_schedule": ("constant", "step", "linear"), "dtype": ("float32", "float64"), "gauge": ("zerosum", "none")}
+           "lr_schedule": ("constant", "step", "linear"), "dtype": ("float32", "float64"), "gauge": ("zerosum", "none"),
+           "average": AVERAGES, "watch": WATCH}
 
 
 def _unit_types() -> list[str]:
