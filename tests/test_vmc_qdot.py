@@ -187,20 +187,20 @@ def test_sampler_matches_exact_density(method, moves):
 
 
 def test_thinned_samples_are_every_kth_sweep_and_less_correlated():
-    """``thin = k`` returns the state after k sweeps (the same chain as k single sweeps from the same seed), and the
+    """``sweeps = k`` returns the state after k sweeps (the same chain as k single sweeps from the same seed), and the
     lag-1 autocorrelation of the walker-averaged r^2 falls with k, as it must for a reversible chain (rho_k =
     rho_1^k for an AR(1)-like observable; here rho_1 ~ 0.9 with a small step)."""
     g = torch.Generator().manual_seed(0)
     rbm = GaussianBinaryRBM(2, 2, 2, init_scale=0.3, generator=g)
-    one, three = (Sampler(rbm, 64, seed=5, step=0.05, thin=k) for k in (1, 3))
+    one, three = (Sampler(rbm, 64, seed=5, step=0.05, sweeps=k) for k in (1, 3))
     for _ in range(4):
         ref = [one.sample()[0].clone() for _ in range(3)][-1]
         assert torch.equal(three.sample()[0], ref)
     with pytest.raises(ConfigError):
-        Sampler(rbm, 4, thin=0)
+        Sampler(rbm, 4, sweeps=0)
 
     def lag1(k):
-        sam = Sampler(rbm, 256, seed=7, step=0.05, thin=k)
+        sam = Sampler(rbm, 256, seed=7, step=0.05, sweeps=k)
         sam.burn_in(200, adapt=False)
         r2 = torch.stack([(sam.sample()[0] ** 2).sum((1, 2)) for _ in range(400)])  # (time, walkers)
         r2 = r2 - r2.mean(0)

@@ -57,9 +57,10 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
                    help="optimisation iterations (default 300; 600 for backflow-jastrow)")
     q.add_argument("--walkers", type=positive_int, default=256, help="parallel walkers (default 256)")
     q.add_argument("--steps", type=positive_int, default=10, help="samples per walker per iteration (default 10)")
-    q.add_argument("--thin", type=positive_int, default=1, help="sweeps per sample (default 1)")
+    q.add_argument("--sweeps", type=positive_int, default=1,
+                   help="sweeps (all particles moved once) per sample; > 1 thins correlated samples (default 1)")
     q.add_argument("--burn-in", type=non_negative_int, default=100, help="burn-in sweeps, step adapts (default 100)")
-    q.add_argument("--eval-steps", type=positive_int, default=2000, help="sweeps of the final measurement")
+    q.add_argument("--eval-steps", type=positive_int, default=2000, help="samples per walker of the final measurement (default 2000)")
     q.add_argument("--eval-burn-in", type=non_negative_int, default=200, help="burn-in before the measurement")
     q.add_argument("--method", choices=["importance", "metropolis"], default="importance",
                    help="sampler: importance (Langevin drift) or metropolis (default importance)")
@@ -102,7 +103,8 @@ def cmd_qdot(args: argparse.Namespace) -> int:
                      ansatz=ansatz, hidden=hidden, power=args.power, sigma=args.sigma,
                      train_sigma=args.train_sigma, init_scale=args.init_scale, optimizer=args.optimizer, lr=args.lr,
                      lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=iterations,
-                     walkers=args.walkers, steps=args.steps, thin=args.thin, burn_in=args.burn_in, eval_steps=args.eval_steps,
+                     walkers=args.walkers, steps=args.steps, sweeps=args.sweeps, burn_in=args.burn_in,
+                     eval_steps=args.eval_steps,
                      eval_burn_in=args.eval_burn_in, method=args.method, moves=args.moves, step=args.step,
                      tol=args.tol, seed=args.seed, device=args.device)
     quiet = args.json

@@ -34,10 +34,10 @@ __all__ = ["Sampler"]
 class Sampler:
     def __init__(self, ansatz: Ansatz, n_walkers: int = 256, method: str = "importance", step: float | None = None,
                  moves: str = "auto", seed: int | None = 0, target_acceptance: float | None = None,
-                 init_scale: float | None = None, omega: float = 1.0, thin: int = 1) -> None:
+                 init_scale: float | None = None, omega: float = 1.0, sweeps: int = 1) -> None:
         require(n_walkers >= 1, f"n_walkers must be >= 1, got {n_walkers}")
-        require(thin >= 1, f"thin (sweeps per sample) must be >= 1, got {thin}")
-        self.thin = int(thin)
+        require(sweeps >= 1, f"sweeps per sample must be >= 1, got {sweeps}")
+        self.sweeps = int(sweeps)
         require(method in ("metropolis", "importance"), f"method must be metropolis or importance, got {method!r}")
         require(moves in ("auto", "all", "single"), f"moves must be auto, all or single, got {moves!r}")
         if moves == "single":
@@ -93,10 +93,10 @@ class Sampler:
         return self._sweep_single() if self.single else self._sweep_all()
 
     def sample(self) -> tuple[torch.Tensor, None]:
-        """``thin`` sweeps; the positions (W, N, D) of every walker (the VMC driver's sampler protocol).  Thinning
-        spends sweeps, which are cheap, to make the samples that the local energy and the log-derivatives are
-        evaluated on less correlated."""
-        for _ in range(self.thin):
+        """``sweeps`` sweeps; the positions (W, N, D) of every walker (the VMC driver's sampler protocol).  More
+        sweeps per sample (thinning, as ``sweeps`` of the lattice sampler) spend sweeps, which are cheap, to make
+        the samples that the local energy and the log-derivatives are evaluated on less correlated."""
+        for _ in range(self.sweeps):
             self.sweep()
         return self.x, None
 

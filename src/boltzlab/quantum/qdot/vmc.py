@@ -64,7 +64,7 @@ class QDotConfig:
     iterations: int = 300
     walkers: int = 256
     steps: int = 20                # samples per walker per optimisation iteration
-    thin: int = 1                  # sweeps per sample
+    sweeps: int = 1                # sweeps per sample
     burn_in: int = 100
     eval_steps: int = 2000
     eval_burn_in: int = 200
@@ -86,7 +86,7 @@ class QDotConfig:
         require(self.optimizer in ("sgd", "adam", "sr"), f"--optimizer must be sgd, adam or sr, got {self.optimizer!r}")
         for name in ("iterations", "burn_in", "eval_burn_in"):
             require(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0")
-        for name in ("walkers", "steps", "eval_steps", "thin"):
+        for name in ("walkers", "steps", "eval_steps", "sweeps"):
             require(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")
         if "jastrow" in self.ansatz:
             require(self.dim >= 2 and self.particles >= 2, "a Jastrow factor needs D >= 2 and N >= 2")
@@ -130,7 +130,7 @@ def build_vmc(cfg: QDotConfig, ansatz: Ansatz | None = None) -> VMC:
     ham = HarmonicTrap(cfg.particles, cfg.dim, cfg.omega, cfg.interaction)
     ansatz = ansatz if ansatz is not None else build_ansatz(cfg)
     sampler = Sampler(ansatz, cfg.walkers, cfg.method, cfg.step, cfg.moves, seed=cfg.seed, omega=cfg.omega,
-                      thin=cfg.thin)
+                      sweeps=cfg.sweeps)
     opt, sched, sr = make_optimizer(cfg.optimizer, trainable_parameters(ansatz), cfg.lr,
                                     schedule="inverse-time" if cfg.lr_decay else "constant", lr_decay=cfg.lr_decay,
                                     diag_shift=cfg.diag_shift)
