@@ -5,9 +5,9 @@ Quick tour::
     from boltzlab.data import load_dataset, load_mnist, default_dataset
     x = load_dataset("ising")                                   # (5000, 64) float32 in {0, 1}
     x = load_dataset("ising:L=6,beta=0.3,n=2000")
-    x = load_dataset("/data/mnist", binarize="stochastic")      # (n, 784) float32 in {0, 1}
-    images, labels = load_mnist("/data/mnist", split="test")    # uint8 (n, 28, 28), uint8 (n,)
-    data = open_dataset("/data/fashion-mnist", binarize=0.5)    # memory-mapped torch Dataset, larger than memory
+    x = load_dataset("mnist", binarize="stochastic")      # (n, 784) float32 in {0, 1}
+    images, labels = load_mnist("mnist", split="test")    # uint8 (n, 28, 28), uint8 (n,)
+    data = open_dataset("fashion-mnist", binarize=0.5)    # memory-mapped torch Dataset, larger than memory
 """
 
 from __future__ import annotations

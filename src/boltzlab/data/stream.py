@@ -3,8 +3,8 @@
 Quick tour::
 
     from boltzlab.data import open_array, open_dataset, minibatches
-    images = open_array("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")  # (60000, 28, 28) memmap
-    data = open_dataset("/usr/share/datasets/fashion-mnist", binarize=0.5)  # torch Dataset, rows in [0, 1]
+    images = open_array("fashion-mnist/train-images-idx3-ubyte.gz")  # (60000, 28, 28) memmap
+    data = open_dataset("fashion-mnist", binarize=0.5)  # a folder of IDX files; rows in [0, 1]
     trainer = Trainer.create(data, config)          # a Dataset or DataLoader is accepted where an array is
     for batch in minibatches(data, 100, seed=0):    # float32 tensors (100, 784), read batch by batch
         ...
