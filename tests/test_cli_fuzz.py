@@ -208,6 +208,8 @@ def _cases() -> list[tuple[str, list[str]]]:
         ["vmc", "spins", "--sites", "4", "--out", "vmcdir"], ["vmc", "spins", "--sites", "4", "--resume", "--overwrite",
                                                               "--out", "vmcdir"],
         ["vmc", "qdot", "--particles", "0"], ["vmc", "qdot", "--resume"],
+        ["vmc", "qdot", "--particles", "2", "--ansatz", "rbm-jastrow", "--many-body", "3"],
+        ["vmc", "qdot", "--particles", "6", "--many-body", "-1"],
         ["vmc", "qdot", "--resume", "--checkpoint", "run/checkpoint.pt"])
     add("misc", ["demo", "--out", "run", "--quick"], ["reproduce", "no-such-entry"], ["no-such-command"], [],
         ["train", "--no-such-flag"], ["logz", "m.npz", "--json", "--json=1"])

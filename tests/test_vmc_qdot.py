@@ -409,12 +409,14 @@ def test_dmc_reference_across_omega_and_densities():
     assert abs((rad["rho"] * 2 * math.pi * rad["r"] * dr).sum() - 2.0) < 0.05
 
 
-def test_backflow_jastrow_network_starts_as_slater_jastrow_and_is_antisymmetric():
-    """At initialisation (zero output layers) the network is the Slater x Gaussian x Pade-Jastrow function; after a
-    change of its parameters it stays invariant (in |Psi|) under the exchange of two same-spin electrons and under
-    rotations, and it runs through the driver (autograd local energies and log-derivatives)."""
+@pytest.mark.parametrize("many_body", [0, 3])
+def test_backflow_jastrow_network_starts_as_slater_jastrow_and_is_antisymmetric(many_body):
+    """At initialisation (zero output layers) the network, with or without its many-body Jastrow, is the
+    Slater x Gaussian x Pade-Jastrow function; after a change of its parameters it stays invariant (in |Psi|) under
+    the exchange of two same-spin electrons and under rotations, and it runs through the driver (autograd local
+    energies and log-derivatives)."""
     from boltzlab.quantum.qdot.neural import BackflowJastrowNet
-    net = BackflowJastrowNet(6, 2, omega=1.0, width=8)
+    net = BackflowJastrowNet(6, 2, omega=1.0, width=8, many_body=many_body)
     ref = ProductAnsatz([SlaterHermite(6, 2, gaussian=True), PadeJastrow(6, 2, spins=default_spins(6))])
     x = _x(6, 2, w=7, seed=4)
     assert torch.allclose(net.log_psi(x), ref.log_psi(x), atol=1e-10)
@@ -432,19 +434,21 @@ def test_backflow_jastrow_network_starts_as_slater_jastrow_and_is_antisymmetric(
     assert not torch.allclose(net.log_psi(mixed), lp, atol=1e-3)
     O = net.log_derivatives(x)
     assert O.shape == (7, net.n_parameters)
-    cfg = QDotConfig(particles=6, dim=2, ansatz="backflow-jastrow", hidden=4, iterations=2, walkers=16, steps=2,
-                     burn_in=5, eval_steps=4, eval_burn_in=0, optimizer="sr", lr=0.02)
+    cfg = QDotConfig(particles=6, dim=2, ansatz="backflow-jastrow", hidden=4, many_body=many_body, iterations=2,
+                     walkers=16, steps=2, burn_in=5, eval_steps=4, eval_burn_in=0, optimizer="sr", lr=0.02)
     res = run_qdot(cfg)
     assert math.isfinite(res["energy"]) and res["iterations_run"] == 2 and 15.0 < res["energy"] < 30.0
 
 
-@pytest.mark.parametrize("n, d", [(2, 2), (6, 2), (12, 2), (8, 3)])
-def test_backflow_network_closed_form_gradient_and_laplacian_match_autograd(n, d):
+@pytest.mark.parametrize("n, d, many_body", [(2, 2, 0), (6, 2, 0), (12, 2, 0), (8, 3, 0), (2, 2, 2), (6, 2, 3),
+                                             (8, 3, 2)])
+def test_backflow_network_closed_form_gradient_and_laplacian_match_autograd(n, d, many_body):
     """The closed-form grad and Laplacian of ln Psi (Jacobian of the backflow coordinates, Hessian of ln det,
-    forward second derivatives of the networks) equal nested autograd at random parameters; with zero output
-    layers (the initial state) the local energies equal those of the Slater x Pade-Jastrow product exactly."""
+    forward second derivatives of the networks, the many-body Jastrow's quadratic forms) equal nested autograd at
+    random parameters; with zero output layers (the initial state) the local energies equal those of the
+    Slater x Pade-Jastrow product exactly."""
     from boltzlab.quantum.qdot.neural import BackflowJastrowNet
-    net = BackflowJastrowNet(n, d, omega=0.6, width=6)
+    net = BackflowJastrowNet(n, d, omega=0.6, width=6, many_body=many_body)
     x = _x(n, d, w=6, seed=n + d)
     trap = HarmonicTrap(n, d, omega=0.6)
     ref = ProductAnsatz([SlaterHermite(n, d, omega=0.6, gaussian=True), PadeJastrow(n, d, spins=default_spins(n))])

@@ -15,7 +15,7 @@ import torch
 from ..checkpoint import atomic_write_json
 from ..errors import CheckpointError, ConfigError, require
 from ..rundir import RunLock, clear_run, require_memory
-from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_data, load_run_data, write_report  # noqa: F401
+from ..studies.train_run import REPORT_FILES, RUN_FILE, SPLIT_FILE, load_run_data, write_report
 from ..training import TrainConfig, Trainer
 from ..training.config import AVERAGES, MIN_UPDATES, WATCH, recommended_options
 from ..training.negative import NegativePhase

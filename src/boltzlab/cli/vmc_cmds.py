@@ -15,6 +15,7 @@ import argparse
 import math
 from pathlib import Path
 
+from ..quantum.qdot.vmc import NETWORK_MANY_BODY
 from .common import Parser, add_run_options, emit_json, finite_float, non_negative_int, positive_float, positive_int, say
 
 
@@ -43,6 +44,9 @@ def _register_qdot(vsub: argparse._SubParsersAction) -> None:
                         "backflow and Jastrow networks (width --hidden)")
     q.add_argument("--hidden", type=non_negative_int, default=None,
                    help="RBM hidden units, or the network width of backflow-jastrow (default 2 and 16)")
+    q.add_argument("--many-body", type=non_negative_int, default=None,
+                   help="backflow-jastrow: pair features m of the many-body Jastrow sum_i F(omega r_i^2, spin-resolved "
+                        f"sums of phi(omega r_ij^2)) (default {NETWORK_MANY_BODY}; 0: pair Jastrow only)")
     q.add_argument("--power", type=float, choices=[1.0, 0.5], default=1.0,
                    help="1: Psi = F (default); 0.5: Psi = sqrt(F), i.e. |Psi|^2 = P_rbm")
     q.add_argument("--sigma", type=positive_float, default=None,
@@ -99,8 +103,9 @@ def cmd_qdot(args: argparse.Namespace) -> int:
     network = ansatz == "backflow-jastrow"
     hidden = args.hidden if args.hidden is not None else (16 if network else 2)
     iterations = args.iterations if args.iterations is not None else (600 if network else 300)
+    many_body = args.many_body if args.many_body is not None else (NETWORK_MANY_BODY if network else 0)
     cfg = QDotConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=interaction,
-                     ansatz=ansatz, hidden=hidden, power=args.power, sigma=args.sigma,
+                     ansatz=ansatz, hidden=hidden, many_body=many_body, power=args.power, sigma=args.sigma,
                      train_sigma=args.train_sigma, init_scale=args.init_scale, optimizer=args.optimizer, lr=args.lr,
                      lr_decay=args.lr_decay, diag_shift=args.diag_shift, iterations=iterations,
                      walkers=args.walkers, steps=args.steps, sweeps=args.sweeps, burn_in=args.burn_in,

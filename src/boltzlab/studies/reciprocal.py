@@ -105,7 +105,7 @@ def reciprocal_training(study: Study) -> dict[str, Any]:
     import torch
 
     from ..training import TrainConfig, Trainer
-    from ..cli.train import load_data
+    from .train_run import load_data
     data = str(study.mnist())
     run = out / "run"
     hidden, epochs, limit = study.size((50, 2, 2000), (500, 6, 10000))

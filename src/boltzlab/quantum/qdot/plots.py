@@ -32,7 +32,8 @@ def plot_history(history: list[dict[str, Any]], path: Path, exact: float | None,
     axes[1].set_xlabel("iteration"); axes[1].set_ylabel("variance of E_L")
     for a in axes:
         a.grid(alpha=0.3)
-    title = (f"VMC {cfg.ansatz}: N={cfg.particles}, D={cfg.dim}, omega={cfg.omega:g}, "
+    wave = cfg.ansatz + (f" + many-body Jastrow (M={cfg.many_body})" if cfg.many_body else "")
+    title = (f"VMC {wave}: N={cfg.particles}, D={cfg.dim}, omega={cfg.omega:g}, "
              f"{'Coulomb' if cfg.interaction else 'no interaction'}")
     return save_figure(fig, path, title)
 

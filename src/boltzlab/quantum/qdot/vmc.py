@@ -29,7 +29,8 @@ from .neural import BackflowJastrowNet
 from .sampler import Sampler
 from .slater import SlaterHermite
 
-__all__ = ["QDotConfig", "build_ansatz", "build_vmc", "Densities", "run_qdot", "DMC_REFERENCE", "PUBLISHED"]
+__all__ = ["QDotConfig", "build_ansatz", "build_vmc", "Densities", "run_qdot", "DMC_REFERENCE", "PUBLISHED",
+           "NETWORK_MANY_BODY"]
 
 # Diffusion Monte Carlo ground-state energies of closed-shell 2D dots, (N, omega) -> E, from the DMC table of
 # J. Hogberget, "Quantum Monte-Carlo Studies of Generalized Many-body Systems", MSc thesis, University of Oslo
@@ -43,6 +44,9 @@ DMC_REFERENCE = {(2, 0.1): 0.44079, (2, 0.28): 1.02164, (2, 0.5): 1.65977, (2, 1
 PUBLISHED = {"2_rbm": (3.0803, 0.0002), "2_rbm_jastrow": (2.999587, 0.000005), "6_rbm_jastrow": (20.1832, 0.0002)}
 
 
+NETWORK_MANY_BODY = 8  # pair features of the many-body Jastrow that `vmc qdot` gives the backflow network by default
+
+
 @dataclass
 class QDotConfig:
     """Everything that defines a quantum-dot VMC run (the CLI options map onto these fields)."""
@@ -53,6 +57,7 @@ class QDotConfig:
     interaction: bool = True
     ansatz: str = "rbm"            # rbm | rbm-jastrow | slater | slater-jastrow | slater-rbm | slater-rbm-jastrow
     hidden: int = 2
+    many_body: int = 0             # backflow-jastrow: pair features of the many-body Jastrow (0: none)
     power: float = 1.0             # 1: Psi = F, 0.5: Psi = sqrt(F)
     sigma: float | None = None
     train_sigma: bool = False
@@ -81,6 +86,9 @@ class QDotConfig:
         require(math.isfinite(self.omega) and self.omega > 0, f"--omega must be a finite number > 0, got {self.omega}")
         require(self.ansatz in ANSATZ_KINDS, f"--ansatz must be one of {', '.join(ANSATZ_KINDS)}, got {self.ansatz!r}")
         require(self.hidden >= 0, f"--hidden must be >= 0, got {self.hidden}")
+        require(self.many_body >= 0, f"--many-body must be >= 0, got {self.many_body}")
+        require(not self.many_body or self.ansatz == "backflow-jastrow",
+                "--many-body adds the many-body Jastrow of the backflow-jastrow ansatz; it needs that ansatz")
         require(self.power in (1.0, 0.5), f"--power must be 1 or 0.5, got {self.power}")
         require(math.isfinite(self.lr) and self.lr > 0, f"--lr must be > 0, got {self.lr}")
         require(self.optimizer in ("sgd", "adam", "sr"), f"--optimizer must be sgd, adam or sr, got {self.optimizer!r}")
@@ -104,13 +112,14 @@ def build_ansatz(cfg: QDotConfig, generator: torch.Generator | None = None) -> A
     singlet); *-jastrow adds a Pade-Jastrow factor; slater*: closed-shell Slater determinants of Hermite
     polynomials (with their own Gaussian when there is no RBM; with an RBM the RBM supplies it);
     backflow-jastrow: the feed-forward network of :class:`~boltzlab.quantum.qdot.neural.BackflowJastrowNet`
-    (``hidden`` = the width of its layers).
+    (``hidden`` = the width of its layers, ``many_body`` = the pair features of its many-body Jastrow).
     """
     cfg.validate()
     g = generator or torch.Generator().manual_seed(cfg.seed)
     n, d, dev = cfg.particles, cfg.dim, torch.device(cfg.device)
     if cfg.ansatz == "backflow-jastrow":
-        return BackflowJastrowNet(n, d, cfg.omega, width=cfg.hidden, generator=g, device=dev)
+        return BackflowJastrowNet(n, d, cfg.omega, width=cfg.hidden, many_body=cfg.many_body, generator=g,
+                                  device=dev)
     factors: list[Ansatz] = []
     has_rbm = "rbm" in cfg.ansatz
     if "slater" in cfg.ansatz:
