@@ -102,6 +102,14 @@ def _check_dmc(study: Study, label: str, r: dict[str, Any], dmc: float, full_tol
                  f"{source} {dmc} (a lower reference: DMC has no basis error)")
 
 
+def _check_normalisation(study: Study, n: int, omega: float, radial: dict[str, Any], tolerance: float) -> None:
+    """Declare that the radial one-body density of the 2D dot, sum rho(r) 2 pi r dr, integrates to N."""
+    dr = radial["r"][1] - radial["r"][0]
+    study.figure(f"N = {n}, omega = {omega:g}: one-body density integrates to N",
+                 float((radial["rho"] * 2 * math.pi * radial["r"] * dr).sum()), n, tolerance, "relative",
+                 "normalisation of the radial one-body density (histogram range 3.2 oscillator lengths x N^(1/4))")
+
+
 def _fermions(n: int, quick: bool, iterations: int, eval_steps: int, hidden: int = 4):
     from ..quantum.qdot import QDotConfig
     return QDotConfig(particles=n, dim=2, ansatz="slater-rbm-jastrow", hidden=hidden, train_sigma=True,
@@ -138,8 +146,8 @@ def vmc_qdot_large(study: Study) -> dict[str, Any]:
 def _large_scan(study: Study, n: int, iterations: int, eval_steps: int) -> dict[str, Any]:
     """N electrons (12 or 20) at omega = 0.1, 0.28, 0.5, 1 with the Slater x RBM x Pade-Jastrow recipe of
     ``vmc-qdot-large`` run for ``iterations`` SR steps (at omega = 0.1 the 150 steps of ``vmc-qdot-large`` leave
-    N = 12 1.7% above DMC, still falling; 600 steps bring it within 0.2%), against the DMC table (Pedersen Lohne et al., Phys. Rev. B 84, 115302 (2011); Hogberget,
-    MSc thesis, Univ. Oslo (2013)).  No issue sets a target here; the tolerances, 0.3% at omega >= 0.28 and 1% at
+    N = 12 1.7% above DMC, still falling; 600 steps bring it within 0.2%), against the DMC table (Pedersen Lohne
+    et al., Phys. Rev. B 84, 115302 (2011); Hogberget, MSc thesis, Univ. Oslo (2013)).  No issue sets a target here; the tolerances, 0.3% at omega >= 0.28 and 1% at
     omega = 0.1, are the accuracy this single-determinant class is expected to reach, and the energies must rise
     with omega (Hellmann-Feynman).  ``quick``: omega = 0.5 only, a few steps, tolerance 15%."""
     from ..plots import subplots
@@ -147,10 +155,9 @@ def _large_scan(study: Study, n: int, iterations: int, eval_steps: int) -> dict[
     omegas = study.size([0.5], [0.1, 0.28, 0.5, 1.0])
     rows = []
     for w in omegas:
-        cfg = _fermions(n, study.quick, iterations, eval_steps)
-        cfg.omega = w
+        cfg = replace(_fermions(n, study.quick, iterations, eval_steps), omega=w)
         if study.quick:
-            cfg.iterations, cfg.walkers, cfg.eval_steps, cfg.burn_in, cfg.eval_burn_in = 5, 32, 20, 20, 20
+            cfg = replace(cfg, iterations=5, walkers=32, eval_steps=20, burn_in=20, eval_burn_in=20)
         r = _run(cfg, study.out, f"N{n}_omega{w:g}")
         dmc = DMC_REFERENCE[(n, w)]
         _check_dmc(study, f"N = {n}, omega = {w:g}", r, dmc, 1e-2 if w < 0.2 else 3e-3)
@@ -190,14 +197,11 @@ def vmc_qdot_thirty(study: Study) -> dict[str, Any]:
     ``quick``: a few steps and samples."""
     cfg = _fermions(30, study.quick, 300, 400)
     if study.quick:
-        cfg.iterations, cfg.walkers, cfg.eval_steps, cfg.burn_in, cfg.eval_burn_in = 3, 16, 10, 10, 10
+        cfg = replace(cfg, iterations=3, walkers=16, eval_steps=10, burn_in=10, eval_burn_in=10)
     from ..quantum.qdot import run_qdot
     res = run_qdot(cfg, out=study.out / "N30", progress=False)
     rad = res["densities"]["_radial"]
-    study.figure("N = 30, omega = 1: one-body density integrates to N",
-                 float((rad["rho"] * 2 * math.pi * rad["r"] * (rad["r"][1] - rad["r"][0])).sum()), 30.0,
-                 study.size(0.05, 0.02), "relative",
-                 "normalisation of the radial one-body density (histogram range 3.2 oscillator lengths x N^(1/4))")
+    _check_normalisation(study, 30, 1.0, rad, study.size(0.05, 0.02))
     study.plots.extend(res.get("plots", []))
     return {"energy": res["energy"], "stderr": res["stderr"], "variance": res["variance"], "seconds": res["seconds"],
             "radial_density": {"r": rad["r"].tolist(), "rho": rad["rho"].tolist()}}
@@ -309,11 +313,7 @@ def vmc_qdot_omega_scan(study: Study) -> dict[str, Any]:
                      "relative_error": (res["energy"] - dmc) / dmc, "seconds": res["seconds"]})
         densities[(n, w)] = res["densities"]["_radial"]
     shown = study.size((6, 1.0), (6, 0.1))
-    rad = densities[shown]
-    study.figure(f"N = {shown[0]}, omega = {shown[1]:g}: one-body density integrates to N",
-                 float((rad["rho"] * 2 * math.pi * rad["r"] * (rad["r"][1] - rad["r"][0])).sum()), shown[0], 0.02,
-                 "relative", "normalisation of the radial one-body density (histogram range 3.2 oscillator lengths "
-                 "x N^(1/4))")
+    _check_normalisation(study, *shown, densities[shown], 0.02)
     fig, axes = subplots(1, 2, figsize=(11, 4))
     for n in sorted({r["particles"] for r in rows}):
         sel = [r for r in rows if r["particles"] == n]

@@ -47,13 +47,19 @@ def _mlp(inputs: int, width: int, generator: torch.Generator, dtype: torch.dtype
          device: torch.device | str) -> nn.Sequential:
     """inputs -> width -> width -> 1 with tanh; hidden layers N(0, 1/fan_in) from ``generator``, output zero."""
     net = nn.Sequential(nn.Linear(inputs, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1))
+    _init_fan_in(net[:-1:2], generator)
     with torch.no_grad():
-        for layer in net[:-1:2]:
-            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) / math.sqrt(layer.in_features))
-            layer.bias.zero_()
         net[-1].weight.zero_()
         net[-1].bias.zero_()
     return net.to(dtype=dtype, device=device)
+
+
+@torch.no_grad()
+def _init_fan_in(layers, generator: torch.Generator) -> None:
+    """Weights N(0, 1/fan_in) from ``generator``, biases zero, for each Linear layer in ``layers``."""
+    for layer in layers:
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) / math.sqrt(layer.in_features))
+        layer.bias.zero_()
 
 
 def _along(net: nn.Sequential, inp: torch.Tensor, direction: torch.Tensor):
@@ -91,7 +97,7 @@ def _value_and_input_grad(net: nn.Sequential, inp: torch.Tensor) -> tuple[torch.
     g = None
     for layer in reversed(net):
         if isinstance(layer, nn.Linear):
-            g = layer.weight.expand(*z.shape[:-1], *layer.weight.shape)[..., 0, :] if g is None else g @ layer.weight
+            g = layer.weight[0].expand(*z.shape[:-1], -1) if g is None else g @ layer.weight
         else:
             g = g * slopes.pop()
     return z.squeeze(-1), g
@@ -126,10 +132,7 @@ class ManyBodyJastrow(nn.Module):
         self.register_buffer("opposite", (~same).to(dtype))
         self.omega, self.m = float(omega), int(features)
         self.phi = nn.Sequential(nn.Linear(1, width), nn.Tanh(), nn.Linear(width, features))
-        with torch.no_grad():
-            for layer in self.phi[::2]:
-                layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) / math.sqrt(layer.in_features))
-                layer.bias.zero_()
+        _init_fan_in(self.phi[::2], generator)
         self.phi.to(dtype=dtype, device=device)
         self.F = _mlp(1 + 2 * features, width, generator, dtype, device)
 
